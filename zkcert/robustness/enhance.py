@@ -2,8 +2,8 @@
 
 Strategies compared on the same budget (same number of extra samples, epochs, seed):
 'none' (the model as is), 'clean' (fine-tune on clean copies: isolates the effect of more
-training), 'uniform' (random training samples, every perturbation type) and 'guided' (the
-weak-robust samples, only the weakest perturbation types).
+training), 'uniform' (random training samples, every perturbation type) and 'guided' (only the
+weakest perturbation types, on the weak-robust samples and, by default, as many random ones).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class EnhanceConfig:
     lr: float = 0.01
     batch_size: int = 64
     seed: int = 0
+    # Share of the guided copies made from weak-robust samples; the rest come from random training
+    # samples with the same types, so the model does not only see near-boundary examples.
+    weak_fraction: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,21 @@ def augmented_pool(
     return Dataset(xs, data.y[base], data.num_classes, f"{data.name}[augmented]")
 
 
+def _guided_pool(
+    model: nn.Module, data: Dataset, weak_idx: np.ndarray, rand_idx: np.ndarray, types: Sequence[str],
+    config: EnhanceConfig,
+) -> Dataset:
+    """Perturbed copies of the weak-robust samples (weak_fraction of them) and of random samples."""
+    if not 0.0 < config.weak_fraction <= 1.0:
+        raise InputError(f"weak_fraction must lie in (0, 1], got {config.weak_fraction}")
+    n_weak = max(1, int(round(config.copies * config.weak_fraction)))
+    pools = [augmented_pool(model, data, weak_idx, types, copies=n_weak, seed=config.seed)]
+    if config.copies > n_weak:
+        pools.append(augmented_pool(model, data, rand_idx, types, copies=config.copies - n_weak, seed=config.seed + 1))
+    return Dataset(np.concatenate([p.x for p in pools]), np.concatenate([p.y for p in pools]), data.num_classes,
+                   f"{data.name}[guided]")
+
+
 def _fine_tune(model: nn.Module, train_data: Dataset, pool: Dataset | None, config: EnhanceConfig) -> nn.Module:
     """A copy of the model trained further on the training set plus the pool."""
     tuned = copy.deepcopy(model)
@@ -121,6 +139,6 @@ def enhance(
             pool = augmented_pool(model, train_data, rand_idx, check_perturbations(list(perturbations)),
                                   copies=config.copies, seed=config.seed)
         else:
-            pool = augmented_pool(model, train_data, weak_idx, guided, copies=config.copies, seed=config.seed)
+            pool = _guided_pool(model, train_data, weak_idx, rand_idx, guided, config)
         models[strategy] = _fine_tune(model, train_data, pool, config)
     return EnhanceResult(models, guided, int(weak_idx.size * config.copies))

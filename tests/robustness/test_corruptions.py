@@ -82,3 +82,12 @@ def test_bad_name_and_severity(mnist_images):
         corrupt(mnist_images.x, "fog", 1)
     with pytest.raises(InputError, match="severity must be an integer from 1 to 5"):
         corrupt(mnist_images.x, "contrast", 6)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import zkcert.robustness.corruptions as mod
+
+    result = doctest.testmod(mod)
+    assert result.attempted >= 1 and result.failed == 0

@@ -170,7 +170,7 @@ def corrupt(x: np.ndarray, name: str, severity: int, *, seed: int = 0) -> np.nda
 
     Example:
         >>> import numpy as np
-        >>> corrupt(np.full((2, 1, 28, 28), 0.5, np.float32), "contrast", 5).std() < 1e-6
+        >>> bool(corrupt(np.full((2, 1, 28, 28), 0.5, np.float32), "contrast", 5).std() < 1e-6)
         True
     """
     x = check_images(x)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,12 @@ import torch
 from zkcert.data import Dataset, load_bundled
 from zkcert.models import mlp
 from zkcert.training import TrainConfig, train
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keys, circuits and SRS files of a test run go to a fresh cache, never the user's."""
+    os.environ["ZKCERT_CACHE"] = str(tmp_path_factory.mktemp("zkcert-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +40,38 @@ def tiny_mlp(digits_train: Dataset) -> torch.nn.Sequential:
     return train(model, digits_train.head(400), TrainConfig(epochs=10, seed=0))
 
 
+@pytest.fixture(scope="session")
+def proof_mlp(digits_train: Dataset) -> torch.nn.Sequential:
+    """A 64-4-10 MLP: with 2 samples its certificate circuit fits logrows 15 (about 2 GB, ~30 s to prove)."""
+    torch.manual_seed(0)
+    return train(mlp(64, [4], 10), digits_train.head(400), TrainConfig(epochs=10, seed=0))
+
+
+@pytest.fixture(scope="session")
+def proof_data(digits_train: Dataset) -> Dataset:
+    """The 2 samples the proving tests certify."""
+    return digits_train.head(2)
+
+
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> Path:
+    """Save arrays as an .npz (test helper)."""
+    np.savez(path, **arrays)
+    return path
+
+
+PROOF_NONCE = "verifier-issued-nonce"
+
+
+@pytest.fixture(scope="session")
+def honest_cert(proof_mlp, proof_data, tmp_path_factory):
+    """(folder, salts) of one honest certificate on the tiny model (about 30 s), shared by the session."""
+    from zkcert import Salts, prove
+
+    salts = Salts.fresh()
+    out = tmp_path_factory.mktemp("certs") / "honest"
+    return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts).certificate, salts

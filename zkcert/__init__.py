@@ -1,8 +1,38 @@
-"""zkcert: zero-knowledge certificates of directional sharpness, and robustness validation."""
+"""zkcert: zero-knowledge certificates of directional sharpness, and robustness validation.
+
+>>> import zkcert
+>>> sorted(zkcert.__all__)[:3]
+['AuditResult', 'CircuitSpec', 'Commitments']
+"""
 
 from importlib.metadata import PackageNotFoundError, version
+
+from .api import AuditResult, MeasureResult, audit, commit, measure
+from .certificate import Manifest
+from .commitments import Commitments, Salts
+from .data import Dataset, load_data
+from .errors import (
+    CertificateError,
+    CircuitError,
+    InputError,
+    ThresholdExceeded,
+    UnsupportedLayerError,
+    VerificationError,
+    ZkcertError,
+)
+from .models import load_model, save_model
+from .prover import ProveResult, prove
+from .statement import CircuitSpec, Statement
+from .verifier import VerificationResult, verify
 
 try:
     __version__ = version("zkcert")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+local"
+
+__all__ = [
+    "AuditResult", "CertificateError", "CircuitError", "CircuitSpec", "Commitments", "Dataset", "InputError",
+    "Manifest", "MeasureResult", "ProveResult", "Salts", "Statement", "ThresholdExceeded", "UnsupportedLayerError",
+    "VerificationError", "VerificationResult", "ZkcertError", "audit", "commit", "load_data", "load_model",
+    "measure", "prove", "save_model", "verify", "__version__",
+]

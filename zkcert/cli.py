@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -26,6 +27,166 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show trac
     _state["verbose"] = verbose
 
 
+def _load(model: Path, data: str, samples: int | None):
+    from .data import load_data
+    from .models import load_model
+
+    return load_model(model), load_data(data, samples=samples)
+
+
+def _salts(path: Path | None):
+    if path is None:
+        return None
+    from ._io import read_json
+    from .commitments import Salts
+
+    return Salts.from_json(read_json(path, what="salts file"))
+
+
+def _print_json(obj: object) -> None:
+    import json
+
+    typer.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+MODEL = typer.Option(..., "--model", "-m", help="Model file written by zkcert.save_model (architecture + weights, no pickled code).")
+DATA = typer.Option(..., "--data", "-d", help="Bundled dataset name (digits, mnist5k, cifar10) or an .npz with x and y.")
+SAMPLES = typer.Option(None, "--samples", "-n", help="Use only the first N samples of the data.")
+SALTS = typer.Option(None, "--salts", help="Private salts file written by `zkcert commit` (default: fresh salts).")
+NONCE = typer.Option("", "--nonce", help="Public nonce mixed into the direction seed (ask the verifier for one).")
+EPS = typer.Option(0.125, "--epsilon", "-e", help="Finite-difference step; powers of two are exact in fixed point.")
+DIRS = typer.Option(1, "--directions", "-k", help="Number of committed directions K.")
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default: a locally generated one (demo only).")
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the model and certificate."), srs: Path | None = SRS) -> None:
+    """Train a small MLP on digits, commit, prove, verify, and print a summary."""
+    from rich.table import Table
+
+    from .demo import run_demo
+
+    with console.status("starting") as status:
+        result = run_demo(out, progress=lambda m: status.update(m), srs_path=str(srs) if srs else None)
+    console.print(f"[bold green]certificate verified[/]: {result.verification.statement}")
+    summary = Table(show_header=False, box=None)
+    gap = "n/a" if result.relative_gap is None else f"{100 * result.relative_gap:.2f} %"
+    for key, value in [
+        ("model accuracy (train / test)", f"{result.train_accuracy:.3f} / {result.test_accuracy:.3f}"),
+        ("float directional sharpness", f"{result.float_metric:.5f}"),
+        ("circuit (fixed-point) value", f"{result.circuit_metric:.5f}  (gap {gap})"),
+        ("threshold T", f"{result.threshold:g}"),
+        ("data commitment C_D", result.data_commitment),
+        ("model commitment C_theta", result.model_commitment),
+        ("circuit logrows", str(result.logrows)),
+        ("certificate", str(result.certificate)),
+    ]:
+        summary.add_row(key, value)
+    console.print(summary)
+    steps = Table("step", "seconds", "peak RSS (MB)")
+    for s in result.steps:
+        steps.add_row(str(s["step"]), f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}")
+    console.print(steps)
+    for w in result.verification.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command()
+def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, epsilon: float = EPS,
+            directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS, as_json: bool = JSON) -> None:
+    """The float directional sharpness along the committed direction (fast, no proof)."""
+    from .api import measure as measure_
+
+    m, d = _load(model, data, samples)
+    result = measure_(m, d, epsilon=epsilon, n_directions=directions, nonce=nonce, salts=_salts(salts))
+    if as_json:
+        _print_json(result.to_json())
+        return
+    typer.echo(f"directional sharpness {result.value:.6g} (eps={epsilon:g}, K={directions}, N={len(d)})")
+
+
+@app.command()
+def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
+           out: Path = typer.Option(Path("commitments"), help="Folder for commitments.json (public) and salts.json (private)."),
+           salts: Path | None = SALTS) -> None:
+    """Compute and write the commitments the owner publishes before proving."""
+    import os
+
+    from ._io import atomic_write_json
+    from .api import commit as commit_
+
+    m, d = _load(model, data, samples)
+    commitments, salt = commit_(m, d, salts=_salts(salts))
+    atomic_write_json(out / "commitments.json", commitments.to_json())
+    atomic_write_json(out / "salts.json", salt.to_json())
+    os.chmod(out / "salts.json", 0o600)
+    typer.echo(f"data commitment  {commitments.data}\nmodel commitment {commitments.model}")
+    typer.echo(f"wrote {out / 'commitments.json'} (publish) and {out / 'salts.json'} (keep private)")
+
+
+@app.command()
+def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
+          threshold: float = typer.Option(..., "--threshold", "-t", help="Public threshold T."),
+          epsilon: float = EPS, directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS,
+          out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
+          srs: Path | None = SRS, input_scale: int = typer.Option(8, help="Fixed-point scale 2**s of the circuit."),
+          include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned).")) -> None:
+    """Prove directional sharpness <= T and write a certificate folder (nothing if the metric is above T)."""
+    from .prover import prove as prove_
+
+    m, d = _load(model, data, samples)
+    with console.status("proving") as status:
+        result = prove_(m, d, threshold=threshold, out=out, epsilon=epsilon, n_directions=directions, nonce=nonce,
+                        salts=_salts(salts), srs_path=srs, input_scale=input_scale, include_srs=include_srs,
+                        progress=lambda msg: status.update(msg))
+    rep = result.manifest.reported
+    typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
+    typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+
+
+@app.command()
+def verify(certificate: Path = typer.Argument(..., help="Certificate folder."),
+           data_commitment: str | None = typer.Option(None, help="The data commitment the owner published."),
+           model_commitment: str | None = typer.Option(None, help="The model commitment the owner published."),
+           nonce: str | None = typer.Option(None, help="The nonce you issued, if any."), srs: Path | None = SRS,
+           rebuild_key: bool = typer.Option(False, help="Rebuild the verifying key even if a fingerprint is pinned."),
+           as_json: bool = JSON) -> None:
+    """Check a certificate; exit 0 naming the statement, else non-zero naming the failed check."""
+    from .errors import VerificationError
+    from .verifier import verify as verify_
+
+    try:
+        result = verify_(certificate, data_commitment=data_commitment, model_commitment=model_commitment,
+                         nonce=nonce, srs_path=srs, rebuild_key=rebuild_key)
+    except VerificationError as exc:
+        if as_json:
+            _print_json({"ok": False, "failed_check": exc.check, "error": str(exc)})
+            raise typer.Exit(1)
+        raise
+    if as_json:
+        _print_json(result.to_json())
+        return
+    typer.echo(f"VERIFIED: {result.statement}")
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command()
+def audit(certificate: Path = typer.Argument(..., help="Certificate folder."), model: Path = MODEL, data: str = DATA,
+          samples: int | None = SAMPLES, salts: Path = typer.Option(..., "--salts", help="The owner's salts file."),
+          srs: Path | None = SRS, as_json: bool = JSON) -> None:
+    """Verify a certificate and recompute its commitments and metric from the model and data you hold."""
+    from .api import audit as audit_
+
+    m, d = _load(model, data, samples)
+    result = audit_(certificate, m, d, salts=_salts(salts), srs_path=srs)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    typer.echo(f"AUDITED: {result.verification.statement}; recomputed float metric {result.float_metric:.6g}")
+
+
 def _register_subapps() -> None:
     """Attach the command groups that live in their own modules."""
     from .robustness.cli import app as robust_app  # noqa: PLC0415 - keeps `zkcert --help` fast
@@ -40,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except ZkcertError as exc:
         if _state["verbose"]:
             raise
@@ -51,14 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+    except typer.TyperException as exc:  # usage errors (typer vendors click): exit 2 with click's message
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        return int(getattr(exc, "exit_code", 2))
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.resources
+import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +99,15 @@ def _cifar10() -> tuple[np.ndarray, np.ndarray, int]:
     # 20 real CIFAR-10 test images shipped in the foolbox wheel, named cifar10_<idx>_<label>.png.
     from PIL import Image
 
-    folder = importlib.resources.files("foolbox") / "data"
+    # find_spec locates the wheel without importing foolbox (whose import is slow and noisy).
+    spec = importlib.util.find_spec("foolbox")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError("the cifar10 images ship in the foolbox wheel: pip install foolbox==3.3.4")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
     names = sorted(p.name for p in folder.iterdir() if re.fullmatch(r"cifar10_\d+_\d+\.png", p.name))
     xs, ys = [], []
     for name in names:
-        with importlib.resources.as_file(folder / name) as path, Image.open(path) as im:
+        with Image.open(folder / name) as im:
             xs.append(np.asarray(im.convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0)
         ys.append(int(name.rsplit("_", 1)[1].split(".")[0]))
     return np.stack(xs), np.asarray(ys, dtype=np.int64), 10

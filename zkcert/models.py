@@ -11,7 +11,7 @@ from torch import nn
 from ._io import atomic_write_bytes
 from .errors import InputError, UnsupportedLayerError
 
-__all__ = ["mlp", "small_cnn", "check_supported", "save_model", "load_model", "num_params", "MODEL_FORMAT"]
+__all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "save_model", "load_model", "num_params", "MODEL_FORMAT"]
 
 MODEL_FORMAT = "zkcert-model/v1"
 
@@ -81,12 +81,17 @@ def _layer_config(layer: nn.Module) -> dict[str, Any]:
     return cfg
 
 
+def layer_configs(model: nn.Module) -> tuple[dict[str, Any], ...]:
+    """The architecture as JSON-able layer configs (what the model file and circuit spec record)."""
+    return tuple(_layer_config(layer) for layer in check_supported(model))
+
+
 def save_model(model: nn.Module, path: str | Path) -> None:
     """Save architecture and weights in zkcert's format (loadable without unpickling code)."""
     model = check_supported(model)
     payload = {
         "format": MODEL_FORMAT,
-        "layers": [_layer_config(layer) for layer in model],
+        "layers": list(layer_configs(model)),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
     import io
@@ -122,3 +127,16 @@ def load_model(path: str | Path) -> nn.Sequential:
     except RuntimeError as exc:
         raise InputError(f"weights in {path} do not fit its architecture: {str(exc).splitlines()[0]}") from None
     return model.eval()
+
+
+def check_compatible(model: nn.Module, x: Any, num_classes: int) -> nn.Sequential:
+    """The model is supported, accepts x's per-sample shape, and has num_classes outputs."""
+    model = check_supported(model)
+    try:
+        with torch.no_grad():
+            out = model(torch.as_tensor(x[:1], dtype=torch.float32))
+    except RuntimeError as exc:
+        raise InputError(f"model does not accept inputs of shape {tuple(x.shape[1:])}: {str(exc).splitlines()[0]}") from None
+    if out.ndim != 2 or out.shape[1] != num_classes:
+        raise InputError(f"model outputs shape {tuple(out.shape[1:])} but the data has {num_classes} classes")
+    return model

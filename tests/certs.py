@@ -1,0 +1,60 @@
+"""Helpers for certificate tests: build honest and malicious certificates, tamper with them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from zkcert import _ezkl, circuit
+from zkcert._io import atomic_write_json, sha256_file
+from zkcert.certificate import MANIFEST, PROOF, VK, Manifest, write_certificate
+from zkcert.prover import circuit_outputs, prepare
+from zkcert.srs import local_srs
+from zkcert.statement import Statement
+
+
+def copy_cert(src: Path, dst: Path) -> Path:
+    """A private copy of a certificate folder."""
+    shutil.copytree(src, dst)
+    return dst
+
+
+def edit_json(path: Path, change: Callable[[Any], None]) -> None:
+    """Apply change to the JSON document at path in place."""
+    obj = json.loads(path.read_text())
+    change(obj)
+    path.write_text(json.dumps(obj))
+
+
+def rehash(folder: Path) -> None:
+    """Update the manifest's file hashes, as a careful forger would after tampering with a file."""
+    edit_json(folder / MANIFEST, lambda m: m["files"].update({name: sha256_file(folder / name) for name in m["files"]}))
+
+
+def prove_regardless(model, data, spec, out: Path, *, nonce: str = "") -> Path:
+    """A malicious prover: proves the circuit for `spec` even when its flag comes out 0."""
+    owner = prepare(model, data, spec, nonce=nonce)
+    files = circuit.compile_spec(spec)
+    srs = local_srs(spec.logrows)
+    vk, pk = circuit.keys_for(files, srs)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        atomic_write_json(work / "input.json", owner.ezkl_input())
+        witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
+        _flag, numerator = circuit_outputs(witness, files.settings_json())
+        _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
+        statement = Statement(spec, owner.commitments.data, owner.commitments.model, nonce)
+        metric = numerator / (spec.n_samples * spec.n_directions * spec.epsilon**2)
+        return write_certificate(
+            out, {PROOF: work / "proof.json", VK: vk},
+            lambda h: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, h, {"circuit_metric": metric}),
+        )
+
+
+def with_threshold(spec, threshold: float):
+    """The same calibrated spec with another threshold."""
+    return dataclasses.replace(spec, threshold=threshold)

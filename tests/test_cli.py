@@ -1,0 +1,72 @@
+import json
+
+import numpy as np
+import pytest
+
+from certs import copy_cert, edit_json
+from zkcert.certificate import MANIFEST
+from zkcert.cli import main
+from zkcert.models import save_model
+
+
+@pytest.fixture()
+def model_file(tmp_path, proof_mlp):
+    save_model(proof_mlp, tmp_path / "model.pt")
+    return tmp_path / "model.pt"
+
+
+def test_measure_and_json(model_file, capsys):
+    assert main(["measure", "--model", str(model_file), "--data", "digits", "--samples", "8"]) == 0
+    assert capsys.readouterr().out.startswith("directional sharpness ")
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--json", "--nonce", "x"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["samples"] == 8 and out["directional_sharpness"] > 0 and out["nonce"] == "x"
+
+
+def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--out", str(tmp_path / "c")]) == 0
+    public = json.loads((tmp_path / "c" / "commitments.json").read_text())
+    assert public["data_commitment"] in capsys.readouterr().out
+    assert (tmp_path / "c" / "salts.json").stat().st_mode & 0o077 == 0
+    # The same salts give the same commitments: what lets the owner prove later against published values.
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--out", str(tmp_path / "d"),
+                 "--salts", str(tmp_path / "c" / "salts.json")]) == 0
+    assert json.loads((tmp_path / "d" / "commitments.json").read_text()) == public
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["measure", "-m", "missing.pt", "-d", "digits"], "model file not found"),
+        (["measure", "-m", "{model}", "-d", "nan.npz"], "NaN or inf"),
+        (["measure", "-m", "{model}", "-d", "digits", "-n", "99999"], "asked for 99999 samples"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out"], "above the threshold"),
+        (["verify", "no-such-folder"], "certificate folder not found"),
+    ],
+)
+def test_bad_input_is_one_line_exit_1(argv, message, model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.savez(tmp_path / "nan.npz", x=np.full((2, 1, 8, 8), np.nan, dtype=np.float32), y=np.array([0, 1]))
+    assert main([a.replace("{model}", str(model_file)) for a in argv]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.startswith("error:") and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_usage_error_exits_2(capsys):
+    assert main(["prove", "--model"]) == 2
+
+
+@pytest.mark.prove
+def test_verify_cli(honest_cert, tmp_path, capsys):
+    cert = honest_cert[0]
+    assert main(["verify", str(cert)]) == 0
+    assert capsys.readouterr().out.startswith("VERIFIED: directional sharpness <= 1000")
+    assert main(["verify", str(cert), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    bad = copy_cert(cert, tmp_path / "bad")
+    edit_json(bad / MANIFEST, lambda m: m.update(schema="zkcert-certificate/v2"))
+    assert main(["verify", str(bad)]) == 1
+    assert "check 'certificate-format' failed" in capsys.readouterr().err
+    assert main(["verify", str(bad), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["failed_check"] == "certificate-format"

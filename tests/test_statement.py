@@ -1,0 +1,46 @@
+import dataclasses
+
+import pytest
+
+from zkcert.errors import CertificateError, InputError
+from zkcert.statement import CircuitSpec, Statement, standard_spec
+
+SPEC = CircuitSpec(
+    layers=({"type": "Flatten"}, {"type": "Linear", "in_features": 4, "out_features": 2}), input_shape=(4,),
+    num_classes=2, num_params=10, n_samples=3, n_directions=1, epsilon=0.125, threshold=5.0, input_scale=8,
+)
+
+
+def test_json_roundtrip_and_digest():
+    again = CircuitSpec.from_json(SPEC.to_json())
+    assert again == SPEC and again.digest() == SPEC.digest()
+    assert dataclasses.replace(SPEC, threshold=5.5).digest() != SPEC.digest()
+
+
+def test_bound_has_no_division():
+    assert SPEC.bound == pytest.approx(5.0 * 3 * 1 * 0.125**2)
+
+
+def test_unknown_field_and_version_rejected():
+    with pytest.raises(CertificateError, match="unknown fields"):
+        CircuitSpec.from_json({**SPEC.to_json(), "extra": 1})
+    with pytest.raises(CertificateError, match="upgrade zkcert"):
+        CircuitSpec.from_json({**SPEC.to_json(), "schema": "zkcert-circuit/v9"})
+
+
+@pytest.mark.parametrize("field,value,message", [("epsilon", 0.0, "epsilon"), ("threshold", float("nan"), "threshold"), ("n_samples", 0, "n_samples")])
+def test_invalid_specs_cannot_be_built(field, value, message):
+    with pytest.raises(InputError, match=message):
+        dataclasses.replace(SPEC, **{field: value})
+
+
+def test_statement_text_is_recomputed_not_trusted():
+    st = Statement(SPEC, "0x" + "1" * 64, "0x" + "2" * 64, "n")
+    obj = st.to_json()
+    obj["text"] = "directional sharpness <= 1e9"
+    assert Statement.from_json(obj).describe() == st.describe()
+
+
+def test_standard_spec_unknown_name():
+    with pytest.raises(InputError, match="no standard circuit spec"):
+        standard_spec("nope")

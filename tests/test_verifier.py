@@ -1,0 +1,163 @@
+"""A real certificate on a tiny model, and every field that matters tampered with (check named each time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from certs import copy_cert, edit_json, prove_regardless, rehash, with_threshold
+from conftest import PROOF_NONCE
+from zkcert import verify
+from zkcert.certificate import MANIFEST, PROOF, VK, Manifest
+from zkcert.errors import VerificationError
+from zkcert.srs import local_srs
+
+pytestmark = pytest.mark.prove
+NONCE = PROOF_NONCE
+
+
+@pytest.fixture(scope="module")
+def honest(honest_cert) -> Path:
+    """The session's honest certificate."""
+    return honest_cert[0]
+
+
+@pytest.fixture(scope="module")
+def false_statement(proof_mlp, proof_data, honest, tmp_path_factory) -> Path:
+    """A valid proof of a false statement (flag 0): T far below the metric, proved by a malicious prover."""
+    spec = with_threshold(Manifest.load(honest).statement.spec, 0.001)
+    return prove_regardless(proof_mlp, proof_data, spec, tmp_path_factory.mktemp("certs") / "false", nonce=NONCE)
+
+
+@pytest.fixture()
+def cert(honest, tmp_path) -> Path:
+    """A private copy of the honest certificate to tamper with."""
+    return copy_cert(honest, tmp_path / "cert")
+
+
+def _fails(folder: Path, check: str, match: str | None = None, **kwargs) -> None:
+    with pytest.raises(VerificationError, match=match) as info:
+        verify(folder, **kwargs)
+    assert info.value.check == check, str(info.value)
+
+
+def test_honest_certificate_verifies(honest):
+    manifest = Manifest.load(honest)
+    result = verify(honest, data_commitment=manifest.statement.data_commitment,
+                    model_commitment=manifest.statement.model_commitment, nonce=NONCE)
+    assert result.threshold == 1000.0 and "directional sharpness <= 1000" in result.statement
+    assert any("generated locally" in w for w in result.warnings)
+    assert result.circuit_metric == pytest.approx(manifest.reported["float_metric"], rel=0.15)
+    assert manifest.reported["circuit_metric"] == result.circuit_metric
+
+
+def test_published_commitments_must_match(cert):
+    _fails(cert, "data-commitment", data_commitment="0x" + "00" * 32)
+    _fails(cert, "model-commitment", model_commitment="0x" + "00" * 32)
+    _fails(cert, "nonce", nonce="another-nonce")
+
+
+def test_proof_bytes(cert):
+    edit_json(cert / PROOF, lambda p: p.update(proof=[b ^ 1 if i == 100 else b for i, b in enumerate(p["proof"])]) if isinstance(p["proof"], list) else p.update(proof=p["proof"][:200] + ("0" if p["proof"][200] != "0" else "1") + p["proof"][201:]))
+    _fails(cert, "certificate-format", "does not match its hash")
+    rehash(cert)
+    _fails(cert, "proof")
+
+
+def test_flag_instance_altered(false_statement, tmp_path):
+    forged = copy_cert(false_statement, tmp_path / "forged")
+    edit_json(forged / PROOF, lambda p: p["instances"][0].__setitem__(3, "01" + "00" * 31))
+    rehash(forged)
+    _fails(forged, "proof")
+
+
+def test_valid_proof_of_false_statement_rejected_by_flag(false_statement):
+    _fails(false_statement, "flag", "bound does not hold")
+
+
+def test_threshold_altered_in_statement(cert):
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["spec"].update(threshold=2000.0))
+    _fails(cert, "verifying-key", "not the key rebuilt")
+
+
+def test_verifying_key_swapped(cert, false_statement):
+    (cert / VK).write_bytes((false_statement / VK).read_bytes())
+    rehash(cert)
+    _fails(cert, "verifying-key")
+
+
+@pytest.mark.parametrize("field", ["data_commitment", "model_commitment"])
+def test_manifest_commitment_altered(cert, field):
+    edit_json(cert / MANIFEST, lambda m: m["statement"].update({field: "0x" + "12" * 32}))
+    _fails(cert, "statement", "commitments differ")
+
+
+def test_nonce_altered_breaks_direction(cert):
+    edit_json(cert / MANIFEST, lambda m: m["statement"].update(nonce="ground-nonce"))
+    _fails(cert, "direction")
+
+
+def test_reported_value_altered(cert):
+    edit_json(cert / MANIFEST, lambda m: m["reported"].update(circuit_metric=0.001))
+    _fails(cert, "statement", "reports circuit metric")
+
+
+def test_pretty_public_inputs_are_ignored(false_statement, tmp_path):
+    """A forger who edits the pretty copy (flag 1, other commitment) gains nothing: instances decide."""
+    forged = copy_cert(false_statement, tmp_path / "forged")
+
+    def lie(p):
+        pretty = p["pretty_public_inputs"]
+        pretty["outputs"][0][0] = "0x" + "00" * 31 + "01"
+        pretty["rescaled_outputs"][0][0] = "1"
+        pretty["processed_inputs"][0][0] = "0x" + "12" * 32
+
+    edit_json(forged / PROOF, lie)
+    rehash(forged)
+    _fails(forged, "flag")
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda m: m.update(schema="zkcert-certificate/v99"), "upgrade zkcert"),
+        (lambda m: m.update(extra=1), "unknown fields"),
+        (lambda m: m["files"].pop("proof.json"), "lists no proof.json"),
+        (lambda m: m["statement"]["spec"].update(schema="zkcert-circuit/v0"), "upgrade zkcert"),
+    ],
+)
+def test_malformed_manifest(cert, change, match):
+    edit_json(cert / MANIFEST, change)
+    _fails(cert, "certificate-format", match)
+
+
+def test_missing_or_truncated_files(cert):
+    (cert / VK).unlink()
+    _fails(cert, "certificate-format", "vk.key is missing")
+    (cert / MANIFEST).write_text((cert / MANIFEST).read_text()[:50])
+    _fails(cert, "certificate-format", "not valid JSON")
+
+
+def test_srs_must_match(cert, tmp_path):
+    other = tmp_path / "other.srs"
+    other.write_bytes(local_srs(Manifest.load(cert).statement.spec.logrows).path.read_bytes()[:-1] + b"\0")
+    _fails(cert, "srs", "the SRS you gave", srs_path=other)
+    edit_json(cert / MANIFEST, lambda m: m["srs"].update(sha256="ab" * 32))
+    _fails(cert, "srs", "no SRS with hash")
+
+
+def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
+    from zkcert import verifier
+    from zkcert._io import sha256_file
+
+    table = tmp_path / "fingerprints.json"
+    monkeypatch.setattr(verifier, "FINGERPRINTS", table)
+    spec = Manifest.load(cert).statement.spec
+    srs_hash = Manifest.load(cert).srs["sha256"]
+    verifier.pin_fingerprint(spec.digest(), srs_hash, "00" * 32, table)
+    with pytest.raises(VerificationError, match="not the one pinned") as info:
+        verifier.verify(cert)
+    assert info.value.check == "verifying-key"
+    verifier.pin_fingerprint(spec.digest(), srs_hash, sha256_file(cert / VK), table)
+    assert verifier.verify(cert).checks[0] == "certificate-format"

@@ -1,0 +1,172 @@
+"""The one adapter around ezkl: every call goes through here, and Rust panics become CircuitError.
+
+ezkl raises pyo3 PanicException (a BaseException, not an Exception) on Rust panics, and RuntimeError
+or ValueError on ordinary failures; callers of zkcert must only ever see ZkcertError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+import ezkl
+
+from .errors import CircuitError
+
+__all__ = [
+    "run_args",
+    "gen_settings",
+    "calibrate",
+    "compile_circuit",
+    "gen_witness",
+    "setup",
+    "prove",
+    "verify",
+    "gen_srs",
+    "poseidon",
+    "to_felts",
+    "felt_to_float",
+    "felt_hex_to_int",
+    "EZKL_VERSION",
+]
+
+EZKL_VERSION = getattr(ezkl, "__version__", "23.0.5")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guard(what: str) -> Callable[[F], F]:
+    """Run an ezkl call, turning any failure (panics included) into CircuitError naming the step."""
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - pyo3 PanicException derives from BaseException
+                text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise CircuitError(f"ezkl {what} failed: {text}") from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+def run_args(fields: dict[str, Any]) -> "ezkl.PyRunArgs":
+    """A PyRunArgs with the given fields set (names as in ezkl's settings.json run_args)."""
+    ra = ezkl.PyRunArgs()
+    for key, value in fields.items():
+        setattr(ra, key, tuple(value) if isinstance(value, list) else value)
+    return ra
+
+
+@_guard("gen_settings")
+def gen_settings(onnx_path: Path, settings_path: Path, fields: dict[str, Any]) -> None:
+    """Write settings.json for the graph with the given run arguments."""
+    if not ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=run_args(fields)):
+        raise RuntimeError("returned false")
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence writes to file descriptor 1: ezkl's Rust code prints reports there, and zkcert's API never prints."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@_guard("calibrate_settings")
+def calibrate(input_path: Path, onnx_path: Path, settings_path: Path, *, scale: int, max_logrows: int) -> None:
+    """Calibrate lookup ranges and logrows at a fixed scale (the scale is part of the statement)."""
+    with _quiet_stdout():
+        ok = ezkl.calibrate_settings(
+            str(input_path),
+            str(onnx_path),
+            str(settings_path),
+            "resources",
+            lookup_safety_margin=2,
+            scales=[scale],
+            scale_rebase_multiplier=[1],
+            max_logrows=max_logrows,
+        )
+    if not ok:
+        raise RuntimeError("returned false")
+
+
+@_guard("compile_circuit")
+def compile_circuit(onnx_path: Path, compiled_path: Path, settings_path: Path) -> None:
+    """Compile the graph into ezkl's circuit format."""
+    if not ezkl.compile_circuit(str(onnx_path), str(compiled_path), str(settings_path)):
+        raise RuntimeError("returned false")
+
+
+@_guard("gen_witness")
+def gen_witness(input_path: Path, compiled_path: Path, witness_path: Path) -> dict[str, Any]:
+    """Run the quantized forward pass; returns the witness dict."""
+    return ezkl.gen_witness(str(input_path), str(compiled_path), str(witness_path))
+
+
+@_guard("setup")
+def setup(compiled_path: Path, vk_path: Path, pk_path: Path, srs_path: Path) -> None:
+    """Generate verifying and proving keys."""
+    if not ezkl.setup(str(compiled_path), str(vk_path), str(pk_path), str(srs_path)):
+        raise RuntimeError("returned false")
+
+
+@_guard("prove")
+def prove(witness_path: Path, compiled_path: Path, pk_path: Path, proof_path: Path, srs_path: Path) -> None:
+    """Produce a proof file."""
+    if not ezkl.prove(str(witness_path), str(compiled_path), str(pk_path), str(proof_path), str(srs_path)):
+        raise RuntimeError("returned false")
+
+
+def verify(proof_path: Path, settings_path: Path, vk_path: Path, srs_path: Path) -> bool:
+    """True iff the proof verifies; any ezkl error (malformed proof included) counts as False."""
+    try:
+        return bool(ezkl.verify(str(proof_path), str(settings_path), str(vk_path), str(srs_path)))
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001 - a tampered proof makes ezkl raise or panic: that is a "no"
+        return False
+
+
+@_guard("gen_srs")
+def gen_srs(srs_path: Path, logrows: int) -> None:
+    """Generate an SRS locally: whoever ran this can forge proofs, so it is for tests and demos only."""
+    tmp = Path(f"{srs_path}.tmp{os.getpid()}")
+    ezkl.gen_srs(str(tmp), logrows)
+    os.replace(tmp, srs_path)
+
+
+@_guard("poseidon_hash")
+def poseidon(felts: list[str]) -> str:
+    """ezkl's Poseidon hash of a list of field elements (little-endian hex, as ezkl writes them)."""
+    return ezkl.poseidon_hash(felts)[0]
+
+
+@_guard("float_to_felt")
+def to_felts(values: list[float], scale: int) -> list[str]:
+    """Quantize floats to field elements at 2**scale exactly as ezkl's witness generation does."""
+    return [ezkl.float_to_felt(float(v), scale) for v in values]
+
+
+@_guard("felt_to_float")
+def felt_to_float(felt: str, scale: int) -> float:
+    """Dequantize one field element."""
+    return float(ezkl.felt_to_float(felt, scale))
+
+
+def felt_hex_to_int(felt: str) -> int:
+    """Integer value of ezkl's little-endian hex field element."""
+    return int.from_bytes(bytes.fromhex(felt.removeprefix("0x")), "little")

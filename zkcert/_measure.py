@@ -1,0 +1,66 @@
+"""Wall time and peak resident memory of a step, for the demo summary and the benchmarks."""
+
+from __future__ import annotations
+
+import resource
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+__all__ = ["StepStats", "Steps", "rss_bytes"]
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process, from the kernel's accounting (/proc)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize()
+    except OSError:  # not Linux: fall back to the lifetime peak
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """One step's wall time and peak RSS (sampled every 20 ms, plus the kernel's lifetime peak when it rose)."""
+
+    name: str
+    seconds: float
+    peak_rss_bytes: int
+
+
+@dataclass
+class Steps:
+    """An ordered record of measured steps."""
+
+    stats: list[StepStats] = field(default_factory=list)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Measure the enclosed block."""
+        peak = [rss_bytes()]
+        before_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.02):
+                peak[0] = max(peak[0], rss_bytes())
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            stop.set()
+            thread.join()
+            after_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            # A new lifetime maximum inside the step is exact; otherwise keep the sampled peak.
+            observed = max(peak[0], rss_bytes(), after_max if after_max > before_max else 0)
+            self.stats.append(StepStats(name, elapsed, observed))
+
+    def to_json(self) -> list[dict[str, object]]:
+        """JSON form."""
+        return [{"step": s.name, "seconds": round(s.seconds, 3), "peak_rss_mb": round(s.peak_rss_bytes / 2**20, 1)} for s in self.stats]

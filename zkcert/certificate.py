@@ -1,0 +1,135 @@
+"""The certificate folder and its manifest: a frozen, versioned bundle with the SHA-256 of every file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._io import atomic_write_json, canonical_json, read_json, sha256_file
+from .errors import CertificateError, InputError
+from .statement import Statement
+
+__all__ = ["MANIFEST_SCHEMA", "MANIFEST", "PROOF", "VK", "SRS_FILE", "Manifest", "write_certificate"]
+
+MANIFEST_SCHEMA = "zkcert-certificate/v1"
+MANIFEST, PROOF, VK, SRS_FILE = "manifest.json", "proof.json", "vk.key", "kzg.srs"
+_REQUIRED = (PROOF, VK)
+_FIELDS = {"schema", "statement", "srs", "files", "reported", "software"}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the certificate claims. Only `statement`, `srs` and `files` are relied on, and each is checked."""
+
+    statement: Statement
+    srs: dict[str, Any]
+    files: dict[str, str]
+    reported: dict[str, Any] = field(default_factory=dict)
+    software: dict[str, str] = field(default_factory=dict)
+    schema: str = MANIFEST_SCHEMA
+
+    def __post_init__(self) -> None:
+        if self.schema != MANIFEST_SCHEMA:
+            raise CertificateError(f"certificate schema {self.schema!r} is not {MANIFEST_SCHEMA!r}; upgrade zkcert")
+        missing = [name for name in _REQUIRED if name not in self.files]
+        if missing:
+            raise CertificateError(f"manifest lists no {', '.join(missing)}")
+        if not isinstance(self.srs, dict) or not isinstance(self.srs.get("sha256"), str):
+            raise CertificateError("manifest's srs entry lacks a sha256")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "schema": self.schema,
+            "statement": self.statement.to_json(),
+            "srs": self.srs,
+            "files": dict(sorted(self.files.items())),
+            "reported": self.reported,
+            "software": self.software,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> "Manifest":
+        """Parse, rejecting unknown fields and versions."""
+        if not isinstance(obj, dict):
+            raise CertificateError("manifest must be a JSON object")
+        if obj.get("schema") != MANIFEST_SCHEMA:
+            raise CertificateError(f"certificate schema {obj.get('schema')!r} is not {MANIFEST_SCHEMA!r}; upgrade zkcert")
+        unknown = set(obj) - _FIELDS
+        if unknown:
+            raise CertificateError(f"manifest has unknown fields {sorted(unknown)}")
+        try:
+            return cls(
+                statement=Statement.from_json(obj["statement"]),
+                srs=obj["srs"],
+                files={str(k): str(v) for k, v in obj["files"].items()},
+                reported=dict(obj.get("reported", {})),
+                software=dict(obj.get("software", {})),
+            )
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise CertificateError(f"manifest is malformed: {exc}") from None
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Manifest":
+        """Read folder/manifest.json."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CertificateError(f"certificate folder not found: {folder}")
+        if not (folder / MANIFEST).is_file():
+            raise CertificateError(f"{folder} has no {MANIFEST}")
+        try:
+            return cls.from_json(read_json(folder / MANIFEST, what="manifest"))
+        except InputError as exc:
+            raise CertificateError(str(exc)) from None
+
+    def check_files(self, folder: str | Path) -> None:
+        """Every listed file exists and has its recorded SHA-256."""
+        folder = Path(folder)
+        for name, digest in self.files.items():
+            if "/" in name or name.startswith("."):
+                raise CertificateError(f"manifest lists an unsafe file name {name!r}")
+            path = folder / name
+            if not path.is_file():
+                raise CertificateError(f"{name} is missing from {folder}")
+            got = sha256_file(path)
+            if got != digest:
+                raise CertificateError(f"{name} does not match its hash in the manifest (got {got[:12]}…, expected {digest[:12]}…)")
+
+
+def write_certificate(out: str | Path, files: dict[str, Path], make_manifest: Any) -> Path:
+    """Copy files into a fresh folder, add the manifest, and move the whole folder into place at once.
+
+    make_manifest receives {name: sha256} and returns the Manifest. A crash leaves no half-written
+    certificate at `out`: the folder is built beside it and renamed.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a folder")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a certificate is meant to be shared
+    try:
+        for name, src in files.items():
+            shutil.copyfile(src, staging / name)
+        manifest = make_manifest({name: sha256_file(staging / name) for name in files})
+        atomic_write_json(staging / MANIFEST, manifest.to_json())
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def manifest_text(manifest: Manifest) -> str:
+    """Canonical JSON text of a manifest (what is written to disk)."""
+    return canonical_json(manifest.to_json())

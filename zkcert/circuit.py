@@ -1,0 +1,206 @@
+"""The circuit builder: the sharpness computation as a torch graph, its ONNX export, and ezkl compile and keys.
+
+The graph's inputs are the three committed vectors of zkcert.commitments (data, model, direction), all
+with ezkl's "hashed" visibility so their Poseidon hashes are the proof's first public instances. It
+computes, in fixed point,
+    numerator = sum_k [L(theta + eps d_k) + L(theta - eps d_k)] - 2 K L(theta),   d_k = r_k * |theta|,
+with L the summed cross-entropy (max subtracted before exp, so the log argument is at least 1), and
+outputs flag = [numerator <= T N K eps^2] (and the numerator when the spec reveals it). eps, T, N, K
+and the architecture are constants of the graph, hence of the verifying key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _ezkl
+from ._io import atomic_write_json, read_json, sha256_file
+from .cache import cache_dir
+from .commitments import SALT_LEN
+from .errors import CircuitError
+from .srs import Srs
+from .statement import CircuitSpec
+
+__all__ = ["SharpnessGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for", "BASE_RUN_ARGS"]
+
+# Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
+# fixed parameters (eps, the bound) go into the key, and the flag is a public output.
+_VISIBILITY = {"input_visibility": "hashed", "output_visibility": "public", "param_visibility": "fixed"}
+# The run arguments a spec pins; anything else keeps ezkl 23.0.5's default.
+_PINNED = (
+    "input_scale", "param_scale", "scale_rebase_multiplier", "lookup_range", "logrows",
+    "num_inner_cols", "decomp_base", "decomp_legs", "bounded_log_lookup", "disable_freivalds",
+)
+BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier": 1}
+_OPSET = 17
+
+
+def _param_shapes(layers: tuple[dict[str, Any], ...]) -> list[tuple[int, ...]]:
+    shapes: list[tuple[int, ...]] = []
+    for cfg in layers:
+        if cfg["type"] == "Linear":
+            shapes += [(cfg["out_features"], cfg["in_features"]), (cfg["out_features"],)]
+        elif cfg["type"] == "Conv2d":
+            k = cfg["kernel_size"]
+            shapes += [(cfg["out_channels"], cfg["in_channels"], k[0], k[1]), (cfg["out_channels"],)]
+    return shapes
+
+
+class SharpnessGraph(nn.Module):
+    """The owner-side computation for one spec, as a torch module with static shapes."""
+
+    def __init__(self, spec: CircuitSpec):
+        super().__init__()
+        self.spec = spec
+        self.shapes = _param_shapes(spec.layers)
+        if sum(math.prod(s) for s in self.shapes) != spec.num_params:
+            raise CircuitError(f"spec says {spec.num_params} parameters but its layers have a different count")
+
+    def _logits(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        params, offset = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            params.append(theta[offset : offset + size].reshape(shape))
+            offset += size
+        h, it = x, iter(params)
+        for cfg in self.spec.layers:
+            kind = cfg["type"]
+            if kind == "Linear":
+                w, b = next(it), next(it)
+                h = h @ w.T + b
+            elif kind == "Conv2d":
+                w, b = next(it), next(it)
+                h = F.conv2d(h, w, b, stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]))
+            elif kind == "ReLU":
+                h = torch.relu(h)
+            elif kind == "Flatten":
+                h = h.reshape(h.shape[0], -1)
+            elif kind == "MaxPool2d":
+                h = F.max_pool2d(h, cfg["kernel_size"], cfg["stride"])
+            elif kind == "AvgPool2d":
+                h = F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
+        return h
+
+    def _summed_loss(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        z = self._logits(x, theta)
+        m = torch.max(z, dim=1, keepdim=True).values
+        lse = m.reshape(-1) + torch.log(torch.sum(torch.exp(z - m), dim=1))
+        return torch.sum(lse) - torch.sum(z * onehot)
+
+    def forward(self, data: torch.Tensor, model: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        s = self.spec
+        n, f, c, p, k = s.n_samples, s.features, s.num_classes, s.num_params, s.n_directions
+        x = data[:, : n * f].reshape((n, *s.input_shape))
+        onehot = data[:, n * f : n * f + n * c].reshape(n, c)
+        theta = model[0, :p]
+        eps_abs = torch.abs(theta) * s.epsilon
+        total = -2.0 * k * self._summed_loss(x, onehot, theta)
+        for i in range(k):
+            step = r[0, i * p : (i + 1) * p] * eps_abs
+            total = total + self._summed_loss(x, onehot, theta + step) + self._summed_loss(x, onehot, theta - step)
+        flag = (total <= s.bound).to(torch.float32).reshape(1, 1)
+        return (flag, total.reshape(1, 1)) if s.reveal_value else (flag,)
+
+
+def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
+    """Lengths of the data, model and direction vectors."""
+    salt = SALT_LEN if spec.salted else 0
+    n = spec.n_samples
+    return n * (spec.features + spec.num_classes) + salt, spec.num_params + salt, spec.n_directions * spec.num_params
+
+
+def export_onnx(spec: CircuitSpec, path: Path) -> None:
+    """Export the spec's graph to ONNX (opset 17, static shapes)."""
+    dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
+    outputs = ["flag", "numerator"] if spec.reveal_value else ["flag"]
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                SharpnessGraph(spec).eval(), dummies, str(path), input_names=["data", "model", "direction"],
+                output_names=outputs, opset_version=_OPSET, dynamo=False,
+            )
+        except Exception as exc:  # torch's exporter raises many types; the user needs one line
+            raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -> dict[str, Any]:
+    """ezkl's input file contents for the three vectors."""
+    return {"input_data": [np.asarray(v, dtype=np.float64).ravel().tolist() for v in (data_vec, model_vec, r_vec)]}
+
+
+def _run_args(spec: CircuitSpec) -> dict[str, Any]:
+    return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **_VISIBILITY}
+
+
+def calibrate_spec(spec: CircuitSpec, inputs: dict[str, Any], workdir: Path, *, max_logrows: int = 20) -> CircuitSpec:
+    """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec."""
+    onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
+    export_onnx(spec, onnx_path)
+    atomic_write_json(input_path, inputs)
+    _ezkl.gen_settings(onnx_path, settings_path, _run_args(spec))
+    _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
+    got = read_json(settings_path)["run_args"]
+    return spec.with_run_args({k: got[k] for k in _PINNED})
+
+
+@dataclass(frozen=True)
+class CircuitFiles:
+    """The compiled circuit of a spec and (once set up) its keys, in the cache."""
+
+    folder: Path
+
+    onnx = property(lambda self: self.folder / "model.onnx")
+    settings = property(lambda self: self.folder / "settings.json")
+    compiled = property(lambda self: self.folder / "model.ezkl")
+
+    def vk(self, srs: Srs) -> Path:
+        """Verifying key for this SRS."""
+        return self.folder / f"vk-{srs.sha256[:16]}.key"
+
+    def pk(self, srs: Srs) -> Path:
+        """Proving key for this SRS."""
+        return self.folder / f"pk-{srs.sha256[:16]}.key"
+
+    def settings_json(self) -> dict[str, Any]:
+        """The compiled circuit's settings."""
+        return json.loads(self.settings.read_text())
+
+
+def compile_spec(spec: CircuitSpec) -> CircuitFiles:
+    """ONNX export, settings and compiled circuit for a calibrated spec, cached by the spec's digest."""
+    if not spec.calibrated:
+        raise CircuitError("the circuit spec has no calibrated run arguments")
+    files = CircuitFiles(cache_dir("circuits", spec.digest()[:24]))
+    if not files.compiled.is_file():
+        export_onnx(spec, files.onnx)
+        _ezkl.gen_settings(files.onnx, files.settings, _run_args(spec))
+        _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)
+    return files
+
+
+def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:
+    """(vk, pk) for the circuit and SRS, running ezkl setup once and caching the result."""
+    vk, pk = files.vk(srs), files.pk(srs)
+    if not (vk.is_file() and pk.is_file()):
+        tmp_vk, tmp_pk = vk.with_suffix(".tmp"), pk.with_suffix(".tmp")
+        _ezkl.setup(files.compiled, tmp_vk, tmp_pk, srs.path)
+        tmp_pk.replace(pk)
+        tmp_vk.replace(vk)
+    return vk, pk
+
+
+def vk_fingerprint(vk_path: Path) -> str:
+    """SHA-256 of a verifying key file."""
+    return sha256_file(vk_path)

@@ -1,0 +1,100 @@
+"""Commitments to data, model and direction: ezkl's Poseidon hash of each input vector exactly as the circuit lays it out.
+
+The circuit hashes its inputs in-circuit (ezkl's "hashed" visibility), so the commitment the owner
+publishes before proving is the same Poseidon hash computed here, over the same quantized vector:
+  data vector  = [x_1 .. x_N (flattened), onehot(y_1) .. onehot(y_N), salt_D (SALT_LEN elements)]
+  model vector = [theta (state-dict order), salt_theta (SALT_LEN elements)]
+  direction    = [r_1 .. r_K]   (public: recomputed by the verifier, so unsalted)
+A salt is SALT_LEN random integers below 2**SALT_BITS, placed so they quantize exactly; without it a
+low-entropy dataset could be guessed from its hash.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _ezkl
+from .data import Dataset
+from .errors import InputError
+
+__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex"]
+
+# ezkl reads inputs as float32 and range-checks them (|v| < 2**27 after scaling): a salt element must be
+# an integer below 2**24 to survive both exactly, so five of them give 120 bits per commitment.
+SALT_LEN = 5
+SALT_BITS = 24
+
+
+@dataclass(frozen=True)
+class Salts:
+    """The owner's private salts (integers); keep them to re-prove or to let an auditor re-commit."""
+
+    data: tuple[int, ...]
+    model: tuple[int, ...]
+
+    @classmethod
+    def fresh(cls) -> "Salts":
+        """New random salts from the OS CSPRNG."""
+        draw = lambda: tuple(secrets.randbelow((1 << SALT_BITS) - 1) + 1 for _ in range(SALT_LEN))  # noqa: E731
+        return cls(draw(), draw())
+
+    @classmethod
+    def none(cls) -> "Salts":
+        """No salt (for specs with salted=False)."""
+        return cls((), ())
+
+    def to_json(self) -> dict[str, list[str]]:
+        """JSON form (decimal strings, so no float rounding)."""
+        return {"data": [str(v) for v in self.data], "model": [str(v) for v in self.model]}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Salts":
+        """Parse the JSON form."""
+        try:
+            data, model = tuple(int(v) for v in obj["data"]), tuple(int(v) for v in obj["model"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"salts file is malformed: {exc}") from None
+        if any(not 0 < v < 1 << SALT_BITS for v in data + model):
+            raise InputError(f"salts must be integers in (0, 2**{SALT_BITS})")
+        return cls(data, model)
+
+
+@dataclass(frozen=True)
+class Commitments:
+    """The public commitments, as 0x-prefixed big-endian hex field elements."""
+
+    data: str
+    model: str
+
+    def to_json(self) -> dict[str, str]:
+        """JSON form."""
+        return {"data_commitment": self.data, "model_commitment": self.model}
+
+
+def _salt_floats(salt: tuple[int, ...], scale: int) -> np.ndarray:
+    # Dividing by 2**scale makes ezkl's quantization (round(v * 2**scale)) return the integer exactly.
+    return np.asarray(salt, dtype=np.float32) / np.float32(2**scale)
+
+
+def data_vector(data: Dataset, salt: tuple[int, ...], scale: int) -> np.ndarray:
+    """The data vector the circuit hashes (float32, as ezkl reads its inputs)."""
+    onehot = np.eye(data.num_classes, dtype=np.float32)[data.y]
+    return np.concatenate([data.x.astype(np.float32).ravel(), onehot.ravel(), _salt_floats(salt, scale)])
+
+
+def model_vector(theta: np.ndarray, salt: tuple[int, ...], scale: int) -> np.ndarray:
+    """The model vector the circuit hashes (float32, as ezkl reads its inputs)."""
+    return np.concatenate([np.asarray(theta, dtype=np.float32).ravel(), _salt_floats(salt, scale)])
+
+
+def felt_hex(little_endian_hex: str) -> str:
+    """ezkl's little-endian hex field element as the canonical 0x big-endian hex we publish."""
+    return "0x" + bytes.fromhex(little_endian_hex.removeprefix("0x"))[::-1].hex()
+
+
+def commit_vector(vector: np.ndarray, scale: int) -> str:
+    """Poseidon hash of the quantized vector, canonical hex."""
+    return felt_hex(_ezkl.poseidon(_ezkl.to_felts(vector.tolist(), scale)))

@@ -1,0 +1,183 @@
+"""The statement: a frozen circuit spec (what the verifying key fixes) and the public statement around it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._io import atomic_write_json, canonical_json, read_json
+from .errors import CertificateError, InputError
+
+__all__ = ["SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "Statement", "load_spec", "standard_spec"]
+
+SPEC_SCHEMA = "zkcert-circuit/v1"
+STATEMENT_SCHEMA = "zkcert-statement/v1"
+CIRCUITS_DIR = Path(__file__).resolve().parent.parent / "circuits"
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Everything compiled into the circuit, and so into its verifying key.
+
+    `run_args` are ezkl's run arguments (scales, lookup range, logrows, ...) fixed at calibration;
+    rebuilding from the same spec gives the same circuit, which is how a verifier checks the key.
+    """
+
+    layers: tuple[dict[str, Any], ...]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    num_params: int
+    n_samples: int
+    n_directions: int
+    epsilon: float
+    threshold: float
+    input_scale: int
+    reveal_value: bool = True
+    salted: bool = True
+    run_args: dict[str, Any] = field(default_factory=dict)
+    schema: str = SPEC_SCHEMA
+
+    def __post_init__(self) -> None:
+        if self.schema != SPEC_SCHEMA:
+            raise CertificateError(f"circuit spec schema {self.schema!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
+        for name in ("n_samples", "n_directions", "num_classes", "num_params"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
+            raise InputError(f"epsilon must be a positive finite number, got {self.epsilon}")
+        if not (math.isfinite(self.threshold) and self.threshold >= 0):
+            raise InputError(f"threshold must be a non-negative finite number, got {self.threshold}")
+        if not 1 <= self.input_scale <= 16:
+            raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
+
+    @property
+    def bound(self) -> float:
+        """T * N * K * eps^2: the numerator's public upper bound (no division in the circuit)."""
+        return self.threshold * self.n_samples * self.n_directions * self.epsilon**2
+
+    @property
+    def features(self) -> int:
+        """Number of input features per sample."""
+        return math.prod(self.input_shape)
+
+    @property
+    def logrows(self) -> int | None:
+        """Circuit size: the SRS must have at least this many logrows."""
+        value = self.run_args.get("logrows")
+        return int(value) if value is not None else None
+
+    @property
+    def calibrated(self) -> bool:
+        """True once run arguments are fixed."""
+        return "logrows" in self.run_args
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "CircuitSpec":
+        """Parse, rejecting unknown fields and other schema versions."""
+        if not isinstance(obj, dict):
+            raise CertificateError("circuit spec must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(obj) - known
+        if unknown:
+            raise CertificateError(f"circuit spec has unknown fields {sorted(unknown)}")
+        if obj.get("schema", SPEC_SCHEMA) != SPEC_SCHEMA:
+            raise CertificateError(f"circuit spec schema {obj.get('schema')!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
+        try:
+            return cls(
+                **{
+                    **obj,
+                    "layers": tuple(dict(layer) for layer in obj["layers"]),
+                    "input_shape": tuple(int(v) for v in obj["input_shape"]),
+                }
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CertificateError(f"circuit spec is malformed: {exc}") from None
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON: the spec's identity in caches and fingerprints."""
+        return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()
+
+    def with_run_args(self, run_args: dict[str, Any]) -> "CircuitSpec":
+        """A copy with calibrated run arguments."""
+        return dataclasses.replace(self, run_args=dict(run_args))
+
+    def save(self, path: str | Path) -> None:
+        """Write as canonical JSON, atomically."""
+        atomic_write_json(path, self.to_json())
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The public statement: a circuit spec, the owner's commitments and the direction nonce."""
+
+    spec: CircuitSpec
+    data_commitment: str
+    model_commitment: str
+    nonce: str
+    schema: str = STATEMENT_SCHEMA
+
+    def describe(self) -> str:
+        """The one-line human-readable statement."""
+        s = self.spec
+        return (
+            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}, N={s.n_samples}) "
+            f"for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "schema": self.schema,
+            "spec": self.spec.to_json(),
+            "data_commitment": self.data_commitment,
+            "model_commitment": self.model_commitment,
+            "nonce": self.nonce,
+            "text": self.describe(),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "Statement":
+        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
+        if not isinstance(obj, dict) or obj.get("schema") != STATEMENT_SCHEMA:
+            raise CertificateError(f"statement schema {obj.get('schema') if isinstance(obj, dict) else obj!r} is not {STATEMENT_SCHEMA!r}")
+        unknown = set(obj) - {"schema", "spec", "data_commitment", "model_commitment", "nonce", "text"}
+        if unknown:
+            raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
+        try:
+            return cls(CircuitSpec.from_json(obj["spec"]), str(obj["data_commitment"]), str(obj["model_commitment"]), str(obj["nonce"]))
+        except KeyError as exc:
+            raise CertificateError(f"statement lacks field {exc}") from None
+
+
+def _short(commitment: str) -> str:
+    return commitment[:10] + "…" + commitment[-6:] if len(commitment) > 20 else commitment
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def load_spec(path: str | Path) -> CircuitSpec:
+    """Read a circuit spec JSON file."""
+    return CircuitSpec.from_json(read_json(path, what="circuit spec"))
+
+
+def standard_spec(name: str) -> CircuitSpec:
+    """A spec shipped in circuits/ by name (e.g. 'demo')."""
+    path = CIRCUITS_DIR / f"{name}.json"
+    if not path.is_file():
+        names = sorted(p.stem for p in CIRCUITS_DIR.glob("*.json") if p.stem != "fingerprints")
+        raise InputError(f"no standard circuit spec {name!r}; available: {names}")
+    return load_spec(path)

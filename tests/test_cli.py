@@ -70,3 +70,12 @@ def test_verify_cli(honest_cert, tmp_path, capsys):
     assert "check 'certificate-format' failed" in capsys.readouterr().err
     assert main(["verify", str(bad), "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["failed_check"] == "certificate-format"
+
+
+def test_measure_suggests_threshold(model_file, tmp_path, capsys):
+    (tmp_path / "honest.txt").write_text("\n".join(str(v) for v in range(1, 40)))
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--honest", str(tmp_path / "honest.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "suggested threshold T = 38:" in out  # ceil((39 + 1) * 0.95) = 38th smallest and "this model: DS =" in out
+    (tmp_path / "few.txt").write_text("1\n2\n")
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--honest", str(tmp_path / "few.txt")]) == 1

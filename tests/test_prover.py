@@ -13,13 +13,24 @@ import torch
 from zkcert import _ezkl, circuit, prove
 from zkcert._io import atomic_write_json
 from zkcert.errors import ThresholdExceeded
+from zkcert.models import small_cnn
 from zkcert.prover import circuit_outputs, make_spec, prepare
+from zkcert.training import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def owner(proof_mlp, proof_data):
-    spec = make_spec(proof_mlp, proof_data, threshold=1000.0, epsilon=0.125, n_directions=2, input_scale=8)
-    return prepare(proof_mlp, proof_data, spec, nonce="equivalence")
+def tiny_cnn(digits_train):
+    """Conv(1->2, 3x3) -> ReLU -> AvgPool -> Linear, trained briefly."""
+    torch.manual_seed(0)
+    return train(small_cnn((1, 8, 8), 2, 10), digits_train.head(400), TrainConfig(epochs=10, seed=0))
+
+
+@pytest.fixture(scope="module", params=["mlp", "cnn"])
+def owner(request, proof_mlp, tiny_cnn, proof_data):
+    """Owner inputs for K = 2 directions; eps = 1/4 keeps the CNN's numerator well above 2**-8."""
+    model = proof_mlp if request.param == "mlp" else tiny_cnn
+    spec = make_spec(model, proof_data, threshold=1000.0, epsilon=0.25, n_directions=2, input_scale=8)
+    return prepare(model, proof_data, spec, nonce="equivalence")
 
 
 def _torch_graph(owner) -> float:
@@ -49,10 +60,15 @@ def _ezkl_witness(owner) -> float:
 
 @pytest.mark.parametrize("path,rel", [(_torch_graph, 1e-4), (_onnxruntime, 1e-4), (_ezkl_witness, 0.15)])
 def test_every_path_computes_the_same_numerator(owner, path, rel):
-    """torch reference (float64), the exported graph in torch and onnxruntime (float32), and ezkl's fixed point."""
+    """torch reference (float64), the exported graph in torch and onnxruntime (float32), and ezkl's fixed point.
+
+    The fixed-point tolerance is 15 % or 8 quantization steps of 2**-8, whichever is larger: with 2 samples
+    the numerator is small, and the demo's 16 samples land within 0.3 %.
+    """
     spec = owner.spec
     reference = owner.float_metric * spec.n_samples * spec.n_directions * spec.epsilon**2
-    assert path(owner) == pytest.approx(reference, rel=rel)
+    assert reference > 0.05, "the test needs a numerator well above the fixed-point resolution"
+    assert path(owner) == pytest.approx(reference, rel=rel, abs=8 / 256 if path is _ezkl_witness else 0)
 
 
 def test_flag_is_computed_in_the_graph(owner):

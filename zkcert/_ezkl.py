@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -73,33 +74,49 @@ def gen_settings(onnx_path: Path, settings_path: Path, fields: dict[str, Any]) -
 
 
 @contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence writes to file descriptor 1: ezkl's Rust code prints reports there, and zkcert's API never prints."""
+def _captured_output() -> Iterator[list[str]]:
+    """Capture file descriptors 1 and 2: ezkl's Rust code prints reports there, and zkcert's API never prints.
+
+    Yields a list that holds the captured lines once the block has finished.
+    """
     sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            lines.extend(sink.read().decode(errors="replace").splitlines())
 
 
 @_guard("calibrate_settings")
 def calibrate(input_path: Path, onnx_path: Path, settings_path: Path, *, scale: int, max_logrows: int) -> None:
     """Calibrate lookup ranges and logrows at a fixed scale (the scale is part of the statement)."""
-    with _quiet_stdout():
-        ok = ezkl.calibrate_settings(
-            str(input_path),
-            str(onnx_path),
-            str(settings_path),
-            "resources",
-            lookup_safety_margin=2,
-            scales=[scale],
-            scale_rebase_multiplier=[1],
-            max_logrows=max_logrows,
-        )
+    try:
+        with _captured_output() as output:
+            ok = ezkl.calibrate_settings(
+                str(input_path),
+                str(onnx_path),
+                str(settings_path),
+                "resources",
+                lookup_safety_margin=2,
+                scales=[scale],
+                scale_rebase_multiplier=[1],
+                max_logrows=max_logrows,
+            )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - re-raised with ezkl's own reason, which it printed
+        reasons = [ln.strip() for ln in output if "reason" in ln]
+        raise RuntimeError(f"{str(exc).splitlines()[0] if str(exc) else exc!r}; {reasons[-1] if reasons else ''}") from None
     if not ok:
         raise RuntimeError("returned false")
 

@@ -79,7 +79,10 @@ class SharpnessGraph(nn.Module):
                 h = h @ w.T + b
             elif kind == "Conv2d":
                 w, b = next(it), next(it)
-                h = F.conv2d(h, w, b, stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]))
+                # Bias added separately and expanded to the full shape: ezkl 23.0.5 panics (gen_settings
+                # assertion) on Conv with a non-constant bias and on broadcasting a variable (1, C, 1, 1).
+                h = F.conv2d(h, w, stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]))
+                h = h + b.reshape(1, -1, 1, 1).expand(h.shape)
             elif kind == "ReLU":
                 h = torch.relu(h)
             elif kind == "Flatten":

@@ -92,18 +92,49 @@ def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the 
         err_console.print(f"[yellow]warning:[/] {w}")
 
 
+def _honest_values(path: Path) -> list[float]:
+    """One value a line, or a CSV with a `ds` column."""
+    from .errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"honest-values file not found: {path}")
+    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    try:
+        if lines and "," in lines[0]:
+            header = lines[0].split(",")
+            if "ds" not in header:
+                raise InputError(f"{path} is a CSV without a 'ds' column")
+            col = header.index("ds")
+            return [float(ln.split(",")[col]) for ln in lines[1:]]
+        return [float(ln) for ln in lines]
+    except ValueError as exc:
+        raise InputError(f"{path} holds a value that is not a number ({exc})") from None
+
+
 @app.command()
 def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, epsilon: float = EPS,
-            directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS, as_json: bool = JSON) -> None:
+            directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS, as_json: bool = JSON,
+            honest: Path | None = typer.Option(None, help="Directional sharpness of honest reference models (one a line, or CSV with a ds column), same architecture, data, K and eps: suggests T."),
+            fpr: float = typer.Option(0.05, help="False-positive rate for the suggested threshold.")) -> None:
     """The float directional sharpness along the committed direction (fast, no proof)."""
     from .api import measure as measure_
 
     m, d = _load(model, data, samples)
+    suggestion = None
+    if honest is not None:
+        from .threshold import suggest_threshold
+
+        suggestion = suggest_threshold(_honest_values(honest), fpr=fpr)
     result = measure_(m, d, epsilon=epsilon, n_directions=directions, nonce=nonce, salts=_salts(salts))
     if as_json:
-        _print_json(result.to_json())
+        extra = {} if suggestion is None else {"suggested_threshold": suggestion.threshold, "fpr": fpr}
+        _print_json({**result.to_json(), **extra})
         return
     typer.echo(f"directional sharpness {result.value:.6g} (eps={epsilon:g}, K={directions}, N={len(d)})")
+    if suggestion is not None:
+        typer.echo(suggestion.describe())
+        where = "below" if result.value <= suggestion.threshold else "ABOVE"
+        typer.echo(f"this model: DS = {result.value:.6g}, {where} the suggested T")
 
 
 @app.command()
@@ -185,6 +216,26 @@ def audit(certificate: Path = typer.Argument(..., help="Certificate folder."), m
         _print_json(result.to_json())
         return
     typer.echo(f"AUDITED: {result.verification.statement}; recomputed float metric {result.float_metric:.6g}")
+
+
+@app.command()
+def keys(spec: str = typer.Argument(..., help="Standard spec name in circuits/ (e.g. demo) or a spec JSON file."),
+         srs: Path | None = SRS, pin: bool = typer.Option(False, help="Record the fingerprint in circuits/fingerprints.json.")) -> None:
+    """Build the verifying key of a statement spec for an SRS and print (or pin) its fingerprint."""
+    from .circuit import compile_spec, keys_for, vk_fingerprint
+    from .srs import resolve_srs
+    from .statement import load_spec, standard_spec
+    from .verifier import pin_fingerprint
+
+    circuit_spec = load_spec(spec) if spec.endswith(".json") else standard_spec(spec)
+    the_srs = resolve_srs(circuit_spec.logrows or 0, srs)
+    with console.status("building keys"):
+        vk, _pk = keys_for(compile_spec(circuit_spec), the_srs)
+    fingerprint = vk_fingerprint(vk)
+    typer.echo(f"spec {circuit_spec.digest()}\nsrs  {the_srs.sha256}{' (locally generated)' if the_srs.locally_generated else ''}\nvk   {fingerprint}")
+    if pin:
+        pin_fingerprint(circuit_spec.digest(), the_srs.sha256, fingerprint)
+        typer.echo("pinned in circuits/fingerprints.json")
 
 
 def _register_subapps() -> None:

@@ -12,14 +12,16 @@ from ._measure import Steps
 from .data import load_bundled
 from .models import mlp, save_model
 from .prover import prove
+from .statement import standard_spec
 from .training import TrainConfig, accuracy, train
 from .verifier import VerificationResult, verify
 
 __all__ = ["DEMO", "DemoResult", "run_demo"]
 
-# The demo statement: a 64-8-10 MLP on 16 training digits, eps = 1/8 (exact in fixed point), K = 1,
-# input scale 2**8. Chosen by measurement to fit logrows 17 (about 6 GB, a few minutes on 2 cores).
-DEMO: dict[str, Any] = {"hidden": [8], "samples": 16, "epsilon": 0.125, "directions": 1, "threshold": 40.0, "input_scale": 8}
+# The demo statement is circuits/demo.json: a 64-8-10 MLP on 16 training digits, eps = 1/8 (exact in
+# fixed point), K = 1, T = 40, input scale 2**8, logrows 17 (about 6 GB, a few minutes on 2 cores).
+# Pinned rather than calibrated per run so that every demo proves the same statement (same key).
+DEMO: dict[str, Any] = {"spec": "demo", "hidden": [8], "samples": 16, "nonce": "zkcert-demo"}
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,9 @@ def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], N
         model = train(mlp(64, DEMO["hidden"], 10), train_set, TrainConfig(epochs=20, seed=0))
     save_model(model, out / "model.pt")
     data = train_set.head(DEMO["samples"])
+    spec = standard_spec(DEMO["spec"])
     result = prove(
-        model, data, threshold=DEMO["threshold"], out=out / "certificate", epsilon=DEMO["epsilon"],
-        n_directions=DEMO["directions"], nonce="zkcert-demo", input_scale=DEMO["input_scale"],
+        model, data, threshold=spec.threshold, out=out / "certificate", nonce=DEMO["nonce"], spec=spec,
         srs_path=srs_path, progress=say,
     )
     with steps.step("verify (verifier side)"):
@@ -64,7 +66,7 @@ def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], N
     return DemoResult(
         certificate=result.certificate, train_accuracy=accuracy(model, train_set), test_accuracy=accuracy(model, test_set),
         float_metric=reported["float_metric"], circuit_metric=reported["circuit_metric"], relative_gap=reported["relative_gap"],
-        threshold=DEMO["threshold"], data_commitment=verification.data_commitment, model_commitment=verification.model_commitment,
+        threshold=spec.threshold, data_commitment=verification.data_commitment, model_commitment=verification.model_commitment,
         logrows=result.manifest.statement.spec.logrows, verification=verification,
         steps=steps.to_json()[:1] + result.steps + steps.to_json()[1:],
     )

@@ -1,0 +1,110 @@
+"""Proving benchmark: the demo statement (64-8-10 MLP on digits) at several data sizes.
+
+Each configuration runs in its own subprocess so that peak memory is that configuration's alone.
+Per step it records wall time and peak RSS (zkcert._measure: /proc sampling plus the kernel's
+ru_maxrss), and per configuration rows, logrows, proving-key/verifying-key/proof sizes and the gap
+between the circuit's fixed-point value and the float metric. Writes results/proving/proving.csv and
+results/proving/proving.md. `--quick` runs the tiny test statement only (for CI).
+
+    python benchmarks/proving/run.py            # N = 4, 8, 16 (about 15 minutes on 2 idle cores)
+    python benchmarks/proving/run.py --quick    # N = 2 with a 64-4-10 MLP (about a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "proving"
+FULL = [{"hidden": [8], "samples": n} for n in (4, 8, 16)]
+QUICK = [{"hidden": [4], "samples": 2}]
+COLUMNS = ["hidden", "samples", "params", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
+           "calibrate_s", "setup_s", "witness_s", "prove_s", "verify_s", "prove_vs_first", "samples_per_prove_s",
+           "peak_rss_mb", "pk_mb", "vk_kb", "proof_kb"]
+
+
+def run_one(config: dict) -> dict:
+    """Prove one configuration in this process (called in a subprocess) and return its row."""
+    import torch
+
+    from zkcert import circuit, prove
+    from zkcert.data import load_bundled
+    from zkcert.models import mlp
+    from zkcert.srs import local_srs
+    from zkcert.training import TrainConfig, train
+
+    train_set = load_bundled("digits", "train")
+    torch.manual_seed(0)
+    model = train(mlp(64, config["hidden"], 10), train_set, TrainConfig(epochs=20, seed=0))
+    with tempfile.TemporaryDirectory() as tmp:
+        result = prove(model, train_set.head(config["samples"]), threshold=1000.0, out=Path(tmp) / "cert", nonce="bench")
+        spec = result.manifest.statement.spec
+        files = circuit.compile_spec(spec)
+        srs = local_srs(spec.logrows)
+        steps = {s["step"]: s for s in result.steps}
+        rep = result.manifest.reported
+        return {
+            "hidden": "-".join(map(str, config["hidden"])), "samples": config["samples"], "params": spec.num_params,
+            "logrows": spec.logrows, "rows": files.settings_json()["num_rows"],
+            "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
+            "relative_gap": round(rep["relative_gap"], 5),
+            **{f"{k}_s": steps[k]["seconds"] if k in steps else "" for k in ("calibrate", "setup", "witness", "prove", "verify")},
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in result.steps),
+            "pk_mb": round(files.pk(srs).stat().st_size / 2**20, 1), "vk_kb": round(files.vk(srs).stat().st_size / 2**10, 1),
+            "proof_kb": round((result.certificate / "proof.json").stat().st_size / 2**10, 1),
+        }
+
+
+def write(rows: list[dict], quick: bool) -> None:
+    """CSV and markdown under results/proving/."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    stem = "proving-quick" if quick else "proving"
+    with open(OUT / f"{stem}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [
+        f"# Proving benchmark{' (quick)' if quick else ''}", "",
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
+        "one subprocess per row; times in seconds, memory in MB (peak RSS of the proving process). "
+        "Setup is cached per circuit and SRS in real use; here every row is a fresh circuit. "
+        "Absolute times are noisy on a shared machine: compare rows of the same run.", "",
+        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+    ]
+    lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the tiny CI statement")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+    rows = []
+    for config in QUICK if args.quick else FULL:
+        print(f"proving {config} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, __file__, "--one", json.dumps(config)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"configuration {config} failed:\n{done.stderr[-2000:]}")
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for row in rows:  # ratios against the first (smallest) configuration of this same run
+        row["prove_vs_first"] = round(row["prove_s"] / rows[0]["prove_s"], 2)
+        row["samples_per_prove_s"] = round(row["samples"] / row["prove_s"], 4)
+    write(rows, args.quick)
+    print(f"wrote {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

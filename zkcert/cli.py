@@ -240,17 +240,16 @@ def keys(spec: str = typer.Argument(..., help="Standard spec name in circuits/ (
 
 def _register_subapps() -> None:
     """Attach the command groups that live in their own modules."""
-    from .robustness.cli import app as robust_app  # noqa: PLC0415 - keeps `zkcert --help` fast
+    from .robustness.cli import app as robust_app
 
+    if any(group.typer_instance is robust_app for group in app.registered_groups):
+        return  # main() may run several times in one process (tests)
     app.add_typer(robust_app, name="robust", help="Robustness validation from weak-robust training samples.")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: a ZkcertError becomes one line on stderr and exit 1; bad usage exits 2."""
-    try:
-        _register_subapps()
-    except ImportError:
-        pass
+    _register_subapps()
     try:
         code = app(args=argv, standalone_mode=False)
     except ZkcertError as exc:

@@ -39,6 +39,15 @@ def _pyplot():  # noqa: ANN202
     return plt
 
 
+
+def _save(plt, fig, path: str | Path) -> Path:
+    """Write a figure to path (creating folders) and free it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
 def plot_severity_curves(evaluations: Mapping[str, Evaluation] | Evaluation, path: str | Path, *, title: str = "") -> Path:
     """Accuracy against severity, one panel per perturbation, one line per set (weak, random, test)."""
     plt = _pyplot()
@@ -67,11 +76,7 @@ def plot_severity_curves(evaluations: Mapping[str, Evaluation] | Evaluation, pat
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_strategies(evaluations: Mapping[str, Evaluation], path: str | Path, *, set_name: str = "test") -> Path:
@@ -91,11 +96,7 @@ def plot_strategies(evaluations: Mapping[str, Evaluation], path: str | Path, *, 
     ax.legend(fontsize=8, ncol=len(names))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def markdown_table(rows: Sequence[Mapping[str, object]], *, digits: int = 3) -> str:

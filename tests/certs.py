@@ -16,6 +16,8 @@ from zkcert.prover import circuit_outputs, prepare
 from zkcert.srs import local_srs
 from zkcert.statement import Statement
 
+PROOF_NONCE = "verifier-issued-nonce"  # the nonce of the session's honest certificate (conftest.honest_cert)
+
 
 def copy_cert(src: Path, dst: Path) -> Path:
     """A private copy of a certificate folder."""

@@ -64,12 +64,10 @@ def write_npz(path: Path, **arrays: np.ndarray) -> Path:
     return path
 
 
-PROOF_NONCE = "verifier-issued-nonce"
-
-
 @pytest.fixture(scope="session")
 def honest_cert(proof_mlp, proof_data, tmp_path_factory):
     """(folder, salts) of one honest certificate on the tiny model (about 30 s), shared by the session."""
+    from certs import PROOF_NONCE
     from zkcert import Salts, prove
 
     salts = Salts.fresh()

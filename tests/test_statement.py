@@ -44,3 +44,25 @@ def test_statement_text_is_recomputed_not_trusted():
 def test_standard_spec_unknown_name():
     with pytest.raises(InputError, match="no standard circuit spec"):
         standard_spec("nope")
+
+
+def test_epsilon_must_be_exact_in_fixed_point():
+    with pytest.raises(InputError, match="not a multiple of 2\\*\\*-8"):
+        dataclasses.replace(SPEC, epsilon=0.1)
+    # The attack this closes: eps = 2**-10 at scale 2**8 would round to 0 in the circuit, making any model "flat".
+    with pytest.raises(InputError, match="use e.g. 0.00390625"):
+        dataclasses.replace(SPEC, epsilon=2**-10)
+    assert dataclasses.replace(SPEC, epsilon=2**-8).epsilon == 2**-8
+
+
+@pytest.mark.parametrize(
+    "run_args,message",
+    [
+        ({"ignore_range_check_inputs_outputs": True}, "may not set"),
+        ({"input_visibility": "public"}, "may not set"),
+        ({"param_scale": 2}, "differs from the spec's input_scale"),
+    ],
+)
+def test_spec_cannot_weaken_the_circuit(run_args, message):
+    with pytest.raises(InputError, match=message):
+        SPEC.with_run_args(run_args)

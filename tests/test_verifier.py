@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from certs import copy_cert, edit_json, prove_regardless, rehash, with_threshold
-from conftest import PROOF_NONCE
+from certs import PROOF_NONCE, copy_cert, edit_json, prove_regardless, rehash, with_threshold
 from zkcert import verify
 from zkcert.certificate import MANIFEST, PROOF, VK, Manifest
 from zkcert.errors import VerificationError
@@ -161,3 +160,18 @@ def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
     assert info.value.check == "verifying-key"
     verifier.pin_fingerprint(spec.digest(), srs_hash, sha256_file(cert / VK), table)
     assert verifier.verify(cert).checks[0] == "certificate-format"
+
+
+@pytest.mark.parametrize(
+    "change,check,match",
+    [
+        (lambda s: s["run_args"].update(ignore_range_check_inputs_outputs=True), "certificate-format", "may not set"),
+        (lambda s: s["run_args"].update(param_scale=1), "certificate-format", "differs from the spec"),
+        (lambda s: s.update(epsilon=2**-12), "certificate-format", "not a multiple"),
+        (lambda s: s["run_args"].update(logrows=26), "verifying-key", "above this verifier's limit"),
+        (lambda s: s["layers"].append({"type": "Sigmoid"}), "verifying-key", "cannot build"),
+    ],
+)
+def test_hostile_spec_rejected(cert, change, check, match):
+    edit_json(cert / MANIFEST, lambda m: change(m["statement"]["spec"]))
+    _fails(cert, check, match)

@@ -28,19 +28,15 @@ from .cache import cache_dir
 from .commitments import SALT_LEN
 from .errors import CircuitError
 from .srs import Srs
-from .statement import CircuitSpec
+from .statement import RUN_ARGS, CircuitSpec
 
 __all__ = ["SharpnessGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for", "BASE_RUN_ARGS"]
 
 # Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
 # fixed parameters (eps, the bound) go into the key, and the flag is a public output.
 _VISIBILITY = {"input_visibility": "hashed", "output_visibility": "public", "param_visibility": "fixed"}
-# The run arguments a spec pins; anything else keeps ezkl 23.0.5's default.
-_PINNED = (
-    "input_scale", "param_scale", "scale_rebase_multiplier", "lookup_range", "logrows",
-    "num_inner_cols", "decomp_base", "decomp_legs", "bounded_log_lookup", "disable_freivalds",
-)
 BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier": 1}
+_KNOWN_LAYERS = ("Linear", "Conv2d", "ReLU", "Flatten", "MaxPool2d", "AvgPool2d")
 _OPSET = 17
 
 
@@ -61,6 +57,9 @@ class SharpnessGraph(nn.Module):
     def __init__(self, spec: CircuitSpec):
         super().__init__()
         self.spec = spec
+        unknown = [cfg.get("type") for cfg in spec.layers if cfg.get("type") not in _KNOWN_LAYERS]
+        if unknown:
+            raise CircuitError(f"the spec names layers the circuit cannot build: {unknown}")
         self.shapes = _param_shapes(spec.layers)
         if sum(math.prod(s) for s in self.shapes) != spec.num_params:
             raise CircuitError(f"spec says {spec.num_params} parameters but its layers have a different count")
@@ -155,7 +154,7 @@ def calibrate_spec(spec: CircuitSpec, inputs: dict[str, Any], workdir: Path, *, 
     _ezkl.gen_settings(onnx_path, settings_path, _run_args(spec))
     _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
     got = read_json(settings_path)["run_args"]
-    return spec.with_run_args({k: got[k] for k in _PINNED})
+    return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,13 @@ __all__ = ["SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "Statement", "load_
 SPEC_SCHEMA = "zkcert-circuit/v1"
 STATEMENT_SCHEMA = "zkcert-statement/v1"
 CIRCUITS_DIR = Path(__file__).resolve().parent.parent / "circuits"
+# The ezkl run arguments a spec may pin. Anything else (visibility, range-check switches, check mode)
+# is zkcert's design and not the prover's to choose: a spec that names it is rejected, because the
+# verifier rebuilds the key from the spec and would otherwise accept a weakened circuit.
+RUN_ARGS = frozenset({
+    "input_scale", "param_scale", "scale_rebase_multiplier", "lookup_range", "logrows",
+    "num_inner_cols", "decomp_base", "decomp_legs", "bounded_log_lookup", "disable_freivalds",
+})
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,23 @@ class CircuitSpec:
             raise InputError(f"threshold must be a non-negative finite number, got {self.threshold}")
         if not 1 <= self.input_scale <= 16:
             raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
+        steps = self.epsilon * 2**self.input_scale
+        if steps != int(steps):
+            # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement
+            # names the exact one.
+            raise InputError(
+                f"epsilon {self.epsilon:g} is not a multiple of 2**-{self.input_scale}, so the circuit cannot "
+                f"represent it exactly; use e.g. {max(round(steps), 1) / 2**self.input_scale:g}"
+            )
+        self._check_run_args()
+
+    def _check_run_args(self) -> None:
+        unknown = set(self.run_args) - RUN_ARGS
+        if unknown:
+            raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
+        for key in ("input_scale", "param_scale"):
+            if key in self.run_args and self.run_args[key] != self.input_scale:
+                raise InputError(f"run_args {key} {self.run_args[key]} differs from the spec's input_scale {self.input_scale}")
 
     @property
     def bound(self) -> float:

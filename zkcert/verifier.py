@@ -111,8 +111,11 @@ def pin_fingerprint(spec_digest: str, srs_sha256: str, vk_sha256: str, path: Pat
     atomic_write_json(path, table)
 
 
-def _trusted_key(folder: Path, manifest: Manifest, srs: Srs, rebuild: bool) -> tuple[Path, circuit.CircuitFiles]:
+def _trusted_key(folder: Path, manifest: Manifest, srs: Srs, rebuild: bool, max_logrows: int) -> tuple[Path, circuit.CircuitFiles]:
     spec = manifest.statement.spec
+    if (spec.logrows or 0) > max_logrows:
+        # Rebuilding a key costs memory exponential in logrows: a hostile spec must not exhaust the verifier.
+        raise _fail("verifying-key", f"the statement needs logrows {spec.logrows}, above this verifier's limit {max_logrows}")
     shipped = sha256_file(folder / VK)
     try:
         files = circuit.compile_spec(spec)
@@ -132,14 +135,14 @@ def _trusted_key(folder: Path, manifest: Manifest, srs: Srs, rebuild: bool) -> t
 
 def verify(
     folder: str | Path, *, data_commitment: str | None = None, model_commitment: str | None = None,
-    nonce: str | None = None, srs_path: str | Path | None = None, rebuild_key: bool = False,
+    nonce: str | None = None, srs_path: str | Path | None = None, rebuild_key: bool = False, max_logrows: int = 20,
 ) -> VerificationResult:
     """Check a certificate folder; returns the result or raises VerificationError naming the failed check."""
     folder = Path(folder)
     warnings: list[str] = []
     manifest, proof = _load(folder)                                   # 1
     srs = _resolve_srs(folder, manifest, srs_path, warnings)           # 3 (needed by 2)
-    vk, files = _trusted_key(folder, manifest, srs, rebuild_key)       # 2
+    vk, files = _trusted_key(folder, manifest, srs, rebuild_key, max_logrows)  # 2
     if not _ezkl.verify(folder / PROOF, files.settings, vk, srs.path):  # 4
         raise _fail("proof", "the proof does not verify against the statement's key")
     spec, statement = manifest.statement.spec, manifest.statement      # 5

@@ -100,3 +100,16 @@ def test_tiny_run_writes_every_output(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-2000:]
     pd.testing.assert_frame_equal(zoo, pd.read_csv(tmp_path / "again" / "zoo.csv"))
+
+
+def test_quick_mode_regenerates_the_quick_study(tmp_path):
+    """`run.py --quick` (the mode the README promises under 5 minutes) runs cold and writes its report."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(tmp_path), "--cache", str(tmp_path / "models")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    zoo = pd.read_csv(tmp_path / "zoo.csv")
+    assert len(zoo) == 15 and zoo.seed.nunique() == 15
+    assert set(zoo.deviation) > {"none"}, "the quick zoo must include deviated training"
+    assert "| ds_k1_eps0.01 |" in (tmp_path / "report.md").read_text()

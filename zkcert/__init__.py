@@ -22,6 +22,7 @@ from .errors import (
 )
 from .models import load_model, save_model
 from .prover import ProveResult, prove
+from .shards import ShardSalts, prove_sharded
 from .statement import CircuitSpec, Statement
 from .verifier import VerificationResult, verify
 
@@ -34,5 +35,5 @@ __all__ = [
     "AuditResult", "CertificateError", "CircuitError", "CircuitSpec", "Commitments", "Dataset", "InputError",
     "Manifest", "MeasureResult", "ProveResult", "Salts", "Statement", "ThresholdExceeded", "UnsupportedLayerError",
     "VerificationError", "VerificationResult", "ZkcertError", "audit", "commit", "load_data", "load_model",
-    "measure", "prove", "save_model", "verify", "__version__",
+    "measure", "prove", "prove_sharded", "save_model", "ShardSalts", "verify", "__version__",
 ]

@@ -11,13 +11,29 @@ from typing import Any
 
 from ._io import atomic_write_json, canonical_json, read_json, sha256_file
 from .errors import CertificateError, InputError
-from .statement import Statement
+from .statement import ShardedStatement, Statement, statement_from_json
 
-__all__ = ["MANIFEST_SCHEMA", "MANIFEST", "PROOF", "VK", "SRS_FILE", "Manifest", "write_certificate"]
+__all__ = [
+    "MANIFEST_SCHEMA", "MANIFEST", "PROOF", "VK", "SRS_FILE", "SHARD_VK", "AGGREGATE_PROOF", "AGGREGATE_VK",
+    "shard_proof_name", "Manifest", "write_certificate",
+]
 
 MANIFEST_SCHEMA = "zkcert-certificate/v1"
 MANIFEST, PROOF, VK, SRS_FILE = "manifest.json", "proof.json", "vk.key", "kzg.srs"
-_REQUIRED = (PROOF, VK)
+SHARD_VK, AGGREGATE_PROOF, AGGREGATE_VK = "shard.vk.key", "aggregate.proof.json", "aggregate.vk.key"
+
+
+def shard_proof_name(index: int) -> str:
+    """File name of shard `index`'s proof in a sharded certificate."""
+    return f"shard-{index:04d}.proof.json"
+
+
+def required_files(statement: "Statement | ShardedStatement") -> tuple[str, ...]:
+    """The files a certificate for this statement must list."""
+    if isinstance(statement, ShardedStatement):
+        shards = tuple(shard_proof_name(i) for i in range(len(statement.shard_commitments)))
+        return (*shards, SHARD_VK, AGGREGATE_PROOF, AGGREGATE_VK)
+    return (PROOF, VK)
 _FIELDS = {"schema", "statement", "srs", "files", "reported", "software"}
 
 
@@ -25,7 +41,7 @@ _FIELDS = {"schema", "statement", "srs", "files", "reported", "software"}
 class Manifest:
     """What the certificate claims. Only `statement`, `srs` and `files` are relied on, and each is checked."""
 
-    statement: Statement
+    statement: Statement | ShardedStatement
     srs: dict[str, Any]
     files: dict[str, str]
     reported: dict[str, Any] = field(default_factory=dict)
@@ -35,7 +51,7 @@ class Manifest:
     def __post_init__(self) -> None:
         if self.schema != MANIFEST_SCHEMA:
             raise CertificateError(f"certificate schema {self.schema!r} is not {MANIFEST_SCHEMA!r}; upgrade zkcert")
-        missing = [name for name in _REQUIRED if name not in self.files]
+        missing = [name for name in required_files(self.statement) if name not in self.files]
         if missing:
             raise CertificateError(f"manifest lists no {', '.join(missing)}")
         if not isinstance(self.srs, dict) or not isinstance(self.srs.get("sha256"), str):
@@ -64,7 +80,7 @@ class Manifest:
             raise CertificateError(f"manifest has unknown fields {sorted(unknown)}")
         try:
             return cls(
-                statement=Statement.from_json(obj["statement"]),
+                statement=statement_from_json(obj["statement"]),
                 srs=obj["srs"],
                 files={str(k): str(v) for k, v in obj["files"].items()},
                 reported=dict(obj.get("reported", {})),

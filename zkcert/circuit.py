@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,19 @@ from .cache import cache_dir
 from .commitments import SALT_LEN
 from .errors import CircuitError
 from .srs import Srs
-from .statement import RUN_ARGS, CircuitSpec
+from .statement import RUN_ARGS, AggregationSpec, CircuitSpec
 
-__all__ = ["SharpnessGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for", "BASE_RUN_ARGS"]
+__all__ = [
+    "SharpnessGraph", "AggregationGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for",
+    "BASE_RUN_ARGS",
+]
 
+AnySpec = CircuitSpec | AggregationSpec
 # Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
-# fixed parameters (eps, the bound) go into the key, and the flag is a public output.
+# fixed parameters (eps, the bound) go into the key, and the flag is a public output. A shard's only
+# output, (partial numerator, salt), leaves as a Poseidon hash so the verifier never sees the partial.
 _VISIBILITY = {"input_visibility": "hashed", "output_visibility": "public", "param_visibility": "fixed"}
+_SHARD_VISIBILITY = {**_VISIBILITY, "output_visibility": "hashed"}
 BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier": 1}
 _KNOWN_LAYERS = ("Linear", "Conv2d", "ReLU", "Flatten", "MaxPool2d", "AvgPool2d")
 _OPSET = 17
@@ -109,8 +116,29 @@ class SharpnessGraph(nn.Module):
         for i in range(k):
             step = r[0, i * p : (i + 1) * p] * eps_abs
             total = total + self._summed_loss(x, onehot, theta + step) + self._summed_loss(x, onehot, theta - step)
+        if s.shard:
+            # The data salt rides along so that the hashed partial cannot be found by trying values.
+            return (torch.cat([total.reshape(1, 1), data[:, -SALT_LEN:]], dim=1),)
         flag = (total <= s.bound).to(torch.float32).reshape(1, 1)
         return (flag, total.reshape(1, 1)) if s.reveal_value else (flag,)
+
+
+class AggregationGraph(nn.Module):
+    """Sum of the shards' partial numerators, compared with the whole statement's bound."""
+
+    def __init__(self, spec: AggregationSpec):
+        super().__init__()
+        self.spec = spec
+
+    def forward(self, *parts: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        total = parts[0][0, 0]
+        for part in parts[1:]:
+            total = total + part[0, 0]
+        flag = (total <= self.spec.bound).to(torch.float32).reshape(1, 1)
+        return (flag, total.reshape(1, 1)) if self.spec.reveal_value else (flag,)
+
+
+SHARD_OUTPUT_LEN = 1 + SALT_LEN
 
 
 def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
@@ -120,18 +148,27 @@ def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
     return n * (spec.features + spec.num_classes) + salt, spec.num_params + salt, spec.n_directions * spec.num_params
 
 
-def export_onnx(spec: CircuitSpec, path: Path) -> None:
-    """Export the spec's graph to ONNX (opset 17, static shapes)."""
-    dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
+def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str], list[str]]:
+    """(module, dummy inputs, input names, output names) of either kind of spec."""
     outputs = ["flag", "numerator"] if spec.reveal_value else ["flag"]
+    if isinstance(spec, AggregationSpec):
+        names = [f"shard{i}" for i in range(spec.n_shards)]
+        return AggregationGraph(spec), tuple(torch.zeros(1, SHARD_OUTPUT_LEN) for _ in names), names, outputs
+    dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
+    return SharpnessGraph(spec), dummies, ["data", "model", "direction"], (["partial"] if spec.shard else outputs)
+
+
+def export_onnx(spec: AnySpec, path: Path) -> None:
+    """Export the spec's graph to ONNX (opset 17, static shapes)."""
+    module, dummies, inputs, outputs = _graph(spec)
     import warnings
 
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
-                SharpnessGraph(spec).eval(), dummies, str(path), input_names=["data", "model", "direction"],
-                output_names=outputs, opset_version=_OPSET, dynamo=False,
+                module.eval(), dummies, str(path), input_names=inputs, output_names=outputs,
+                opset_version=_OPSET, dynamo=False,
             )
         except Exception as exc:  # torch's exporter raises many types; the user needs one line
             raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
@@ -142,11 +179,12 @@ def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -
     return {"input_data": [np.asarray(v, dtype=np.float64).ravel().tolist() for v in (data_vec, model_vec, r_vec)]}
 
 
-def _run_args(spec: CircuitSpec) -> dict[str, Any]:
-    return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **_VISIBILITY}
+def _run_args(spec: AnySpec) -> dict[str, Any]:
+    visibility = _SHARD_VISIBILITY if getattr(spec, "shard", False) else _VISIBILITY
+    return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **visibility}
 
 
-def calibrate_spec(spec: CircuitSpec, inputs: dict[str, Any], workdir: Path, *, max_logrows: int = 20) -> CircuitSpec:
+def calibrate_spec(spec: AnySpec, inputs: dict[str, Any], workdir: Path, *, max_logrows: int = 20) -> AnySpec:
     """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec."""
     onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
     export_onnx(spec, onnx_path)
@@ -180,7 +218,7 @@ class CircuitFiles:
         return json.loads(self.settings.read_text())
 
 
-def compile_spec(spec: CircuitSpec) -> CircuitFiles:
+def compile_spec(spec: AnySpec) -> CircuitFiles:
     """ONNX export, settings and compiled circuit for a calibrated spec, cached by the spec's digest."""
     if not spec.calibrated:
         raise CircuitError("the circuit spec has no calibrated run arguments")
@@ -196,7 +234,8 @@ def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:
     """(vk, pk) for the circuit and SRS, running ezkl setup once and caching the result."""
     vk, pk = files.vk(srs), files.pk(srs)
     if not (vk.is_file() and pk.is_file()):
-        tmp_vk, tmp_pk = vk.with_suffix(".tmp"), pk.with_suffix(".tmp")
+        # Per-process temporary names: shard workers on one node may race to set up the same circuit.
+        tmp_vk, tmp_pk = vk.with_suffix(f".tmp{os.getpid()}"), pk.with_suffix(f".tmp{os.getpid()}")
         _ezkl.setup(files.compiled, tmp_vk, tmp_pk, srs.path)
         tmp_pk.replace(pk)
         tmp_vk.replace(vk)

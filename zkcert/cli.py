@@ -43,6 +43,15 @@ def _salts(path: Path | None):
     return Salts.from_json(read_json(path, what="salts file"))
 
 
+def _shard_salts(path: Path | None):
+    if path is None:
+        return None
+    from ._io import read_json
+    from .shards import ShardSalts
+
+    return ShardSalts.from_json(read_json(path, what="salts file"))
+
+
 def _print_json(obj: object) -> None:
     import json
 
@@ -58,6 +67,7 @@ EPS = typer.Option(0.125, "--epsilon", "-e", help="Finite-difference step; power
 DIRS = typer.Option(1, "--directions", "-k", help="Number of committed directions K.")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default: a locally generated one (demo only).")
+SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
 
 
 @app.command()
@@ -140,7 +150,7 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
 @app.command()
 def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
            out: Path = typer.Option(Path("commitments"), help="Folder for commitments.json (public) and salts.json (private)."),
-           salts: Path | None = SALTS) -> None:
+           salts: Path | None = SALTS, shard_size: int | None = SHARD_SIZE) -> None:
     """Compute and write the commitments the owner publishes before proving."""
     import os
 
@@ -148,11 +158,20 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     from .api import commit as commit_
 
     m, d = _load(model, data, samples)
-    commitments, salt = commit_(m, d, salts=_salts(salts))
-    atomic_write_json(out / "commitments.json", commitments.to_json())
-    atomic_write_json(out / "salts.json", salt.to_json())
+    if shard_size is not None:
+        from .shards import plan_shards
+
+        plan = plan_shards(m, d, shard_size=shard_size, threshold=0.0, salts=_shard_salts(salts))
+        public = {"data_commitment": plan.data_commitment, "model_commitment": plan.model_commitment,
+                  "shard_commitments": list(plan.shard_commitments)}
+        salt_json = plan.salts.to_json()
+    else:
+        commitments, salt = commit_(m, d, salts=_salts(salts))
+        public, salt_json = commitments.to_json(), salt.to_json()
+    atomic_write_json(out / "commitments.json", public)
+    atomic_write_json(out / "salts.json", salt_json)
     os.chmod(out / "salts.json", 0o600)
-    typer.echo(f"data commitment  {commitments.data}\nmodel commitment {commitments.model}")
+    typer.echo(f"data commitment  {public['data_commitment']}\nmodel commitment {public['model_commitment']}")
     typer.echo(f"wrote {out / 'commitments.json'} (publish) and {out / 'salts.json'} (keep private)")
 
 
@@ -162,18 +181,48 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           epsilon: float = EPS, directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS,
           out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
           srs: Path | None = SRS, input_scale: int = typer.Option(8, help="Fixed-point scale 2**s of the circuit."),
-          include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned).")) -> None:
+          include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned)."),
+          shard_size: int | None = SHARD_SIZE,
+          workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
+          ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
+          work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work).")) -> None:
     """Prove directional sharpness <= T and write a certificate folder (nothing if the metric is above T)."""
     from .prover import prove as prove_
 
     m, d = _load(model, data, samples)
-    with console.status("proving") as status:
-        result = prove_(m, d, threshold=threshold, out=out, epsilon=epsilon, n_directions=directions, nonce=nonce,
-                        salts=_salts(salts), srs_path=srs, input_scale=input_scale, include_srs=include_srs,
-                        progress=lambda msg: status.update(msg))
+    if shard_size is not None:
+        result = _prove_sharded(m, d, threshold=threshold, shard_size=shard_size, out=out, epsilon=epsilon,
+                                n_directions=directions, nonce=nonce, salts=_shard_salts(salts), srs_path=srs,
+                                input_scale=input_scale, include_srs=include_srs, workers=workers,
+                                ray_address=ray_address, work_dir=work)
+    else:
+        result = _prove_single(prove_, m, d, threshold=threshold, out=out, epsilon=epsilon, n_directions=directions,
+                               nonce=nonce, salts=_salts(salts), srs_path=srs, input_scale=input_scale,
+                               include_srs=include_srs)
     rep = result.manifest.reported
     typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+
+
+def _prove_single(prove_, m, d, **kwargs):
+    with console.status("proving") as status:
+        return prove_(m, d, progress=lambda msg: status.update(msg), **kwargs)
+
+
+def _prove_sharded(m, d, **kwargs):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .shards import prove_sharded
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console) as bar:
+        phase = bar.add_task("preparing", total=None)
+        shards = bar.add_task("shards proved", total=None, visible=False)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(shards, completed=done, total=total, visible=True)
+
+        return prove_sharded(m, d, say=lambda msg: bar.update(phase, description=msg), tick=tick, **kwargs)
 
 
 @app.command()

@@ -11,6 +11,7 @@ low-entropy dataset could be guessed from its hash.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from . import _ezkl
 from .data import Dataset
 from .errors import InputError
 
-__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex"]
+__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex", "shard_root"]
 
 # ezkl reads inputs as float32 and range-checks them (|v| < 2**27 after scaling): a salt element must be
 # an integer below 2**24 to survive both exactly, so five of them give 120 bits per commitment.
@@ -98,3 +99,19 @@ def felt_hex(little_endian_hex: str) -> str:
 def commit_vector(vector: np.ndarray, scale: int) -> str:
     """Poseidon hash of the quantized vector, canonical hex."""
     return felt_hex(_ezkl.poseidon(_ezkl.to_felts(vector.tolist(), scale)))
+
+
+SHARD_ROOT_DOMAIN = b"zkcert/shards/v1"
+
+
+def shard_root(shard_commitments: list[str] | tuple[str, ...]) -> str:
+    """The data commitment of a sharded dataset: SHA-256 over the ordered per-shard Poseidon commitments.
+
+    A plain hash of the ordered list (not a Merkle tree) because the verifier reads every shard proof
+    anyway; the order is bound, so swapping, dropping or repeating a shard changes the root.
+    """
+    h = hashlib.sha256(SHARD_ROOT_DOMAIN)
+    h.update(len(shard_commitments).to_bytes(8, "big"))
+    for c in shard_commitments:
+        h.update(bytes.fromhex(c.removeprefix("0x").rjust(64, "0")))
+    return "0x" + h.hexdigest()

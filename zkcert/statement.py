@@ -12,10 +12,15 @@ from typing import Any
 from ._io import atomic_write_json, canonical_json, read_json
 from .errors import CertificateError, InputError
 
-__all__ = ["SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "Statement", "load_spec", "standard_spec"]
+__all__ = [
+    "SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "AggregationSpec", "Statement", "ShardedStatement",
+    "statement_from_json", "load_spec", "standard_spec",
+]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
+AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 STATEMENT_SCHEMA = "zkcert-statement/v1"
+SHARDED_SCHEMA = "zkcert-sharded-statement/v1"
 CIRCUITS_DIR = Path(__file__).resolve().parent.parent / "circuits"
 # The ezkl run arguments a spec may pin. Anything else (visibility, range-check switches, check mode)
 # is zkcert's design and not the prover's to choose: a spec that names it is rejected, because the
@@ -46,6 +51,9 @@ class CircuitSpec:
     reveal_value: bool = True
     salted: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
+    # A shard circuit outputs only the hash of (partial numerator, salt); the aggregation circuit
+    # (AggregationSpec) sums the partials and applies the bound.
+    shard: bool = False
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
@@ -127,7 +135,7 @@ class CircuitSpec:
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON: the spec's identity in caches and fingerprints."""
-        return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()
+        return _digest(self)
 
     def with_run_args(self, run_args: dict[str, Any]) -> "CircuitSpec":
         """A copy with calibrated run arguments."""
@@ -136,6 +144,58 @@ class CircuitSpec:
     def save(self, path: str | Path) -> None:
         """Write as canonical JSON, atomically."""
         atomic_write_json(path, self.to_json())
+
+
+@dataclass(frozen=True)
+class AggregationSpec:
+    """The aggregation circuit: n_shards hashed (partial numerator, salt) inputs, summed and compared with bound.
+
+    input_scale must be the shard circuits' output scale, so that the field elements it hashes are the
+    ones the shard proofs hashed; the verifier checks that against the rebuilt shard circuit.
+    """
+
+    n_shards: int
+    bound: float
+    input_scale: int
+    reveal_value: bool = True
+    run_args: dict[str, Any] = field(default_factory=dict)
+    schema: str = AGGREGATION_SCHEMA
+
+    def __post_init__(self) -> None:
+        if self.schema != AGGREGATION_SCHEMA:
+            raise CertificateError(f"aggregation spec schema {self.schema!r} is not {AGGREGATION_SCHEMA!r}; upgrade zkcert")
+        if int(self.n_shards) < 1:
+            raise InputError(f"n_shards must be positive, got {self.n_shards}")
+        if not (math.isfinite(self.bound) and self.bound >= 0):
+            raise InputError(f"bound must be a non-negative finite number, got {self.bound}")
+        if not 1 <= self.input_scale <= 30:
+            raise InputError(f"input_scale must lie in [1, 30], got {self.input_scale}")
+        unknown = set(self.run_args) - RUN_ARGS
+        if unknown:
+            raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
+
+    logrows = CircuitSpec.logrows
+    calibrated = CircuitSpec.calibrated
+    to_json = CircuitSpec.to_json
+    digest = CircuitSpec.digest
+    with_run_args = CircuitSpec.with_run_args
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "AggregationSpec":
+        """Parse, rejecting unknown fields and other schema versions."""
+        if not isinstance(obj, dict) or obj.get("schema") != AGGREGATION_SCHEMA:
+            raise CertificateError(f"aggregation spec schema is not {AGGREGATION_SCHEMA!r}")
+        unknown = set(obj) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise CertificateError(f"aggregation spec has unknown fields {sorted(unknown)}")
+        try:
+            return cls(**obj)
+        except (TypeError, ValueError) as exc:
+            raise CertificateError(f"aggregation spec is malformed: {exc}") from None
+
+
+def _digest(spec: Any) -> str:
+    return hashlib.sha256(canonical_json(spec.to_json()).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -179,6 +239,66 @@ class Statement:
             return cls(CircuitSpec.from_json(obj["spec"]), str(obj["data_commitment"]), str(obj["model_commitment"]), str(obj["nonce"]))
         except KeyError as exc:
             raise CertificateError(f"statement lacks field {exc}") from None
+
+
+@dataclass(frozen=True)
+class ShardedStatement:
+    """The statement of a sharded certificate: one shard circuit proved per shard, one aggregation circuit.
+
+    data_commitment is the root over the per-shard commitments (commitments.shard_root); the
+    direction is derived from the root, so every shard uses the same one.
+    """
+
+    spec: CircuitSpec
+    aggregation: AggregationSpec
+    shard_commitments: tuple[str, ...]
+    data_commitment: str
+    model_commitment: str
+    nonce: str
+    schema: str = SHARDED_SCHEMA
+
+    @property
+    def n_samples(self) -> int:
+        """Total number of certified samples."""
+        return self.spec.n_samples * len(self.shard_commitments)
+
+    def describe(self) -> str:
+        """The one-line human-readable statement."""
+        s = self.spec
+        return (
+            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}, N={self.n_samples} "
+            f"in {len(self.shard_commitments)} shards) for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "schema": self.schema, "spec": self.spec.to_json(), "aggregation": self.aggregation.to_json(),
+            "shard_commitments": list(self.shard_commitments), "data_commitment": self.data_commitment,
+            "model_commitment": self.model_commitment, "nonce": self.nonce, "text": self.describe(),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "ShardedStatement":
+        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
+        unknown = set(obj) - {f.name for f in dataclasses.fields(cls)} - {"text"}
+        if unknown:
+            raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
+        try:
+            return cls(
+                CircuitSpec.from_json(obj["spec"]), AggregationSpec.from_json(obj["aggregation"]),
+                tuple(str(c) for c in obj["shard_commitments"]), str(obj["data_commitment"]),
+                str(obj["model_commitment"]), str(obj["nonce"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise CertificateError(f"sharded statement is malformed: {exc}") from None
+
+
+def statement_from_json(obj: Any) -> "Statement | ShardedStatement":
+    """Parse either kind of statement by its schema."""
+    if isinstance(obj, dict) and obj.get("schema") == SHARDED_SCHEMA:
+        return ShardedStatement.from_json(obj)
+    return Statement.from_json(obj)
 
 
 def _short(commitment: str) -> str:

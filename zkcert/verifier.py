@@ -17,12 +17,12 @@ import numpy as np
 
 from . import _ezkl, circuit
 from ._io import read_json, sha256_file
-from .certificate import PROOF, SRS_FILE, VK, Manifest
-from .commitments import commit_vector, felt_hex
+from .certificate import AGGREGATE_PROOF, AGGREGATE_VK, PROOF, SHARD_VK, SRS_FILE, VK, Manifest, shard_proof_name
+from .commitments import commit_vector, felt_hex, shard_root
 from .direction import derive_seed, directions
 from .errors import CertificateError, InputError, VerificationError
 from .srs import Srs, find_srs_by_hash, resolve_srs
-from .statement import CIRCUITS_DIR
+from .statement import CIRCUITS_DIR, ShardedStatement
 
 __all__ = ["CHECKS", "VerificationResult", "verify", "pinned_fingerprint", "pin_fingerprint"]
 
@@ -39,6 +39,9 @@ CHECKS = (
     "direction",           # 5. the direction's hash equals the one recomputed from the seed
     "statement",           # 6. the manifest's statement agrees with the instances and the key
 )
+# A sharded certificate runs the same list, with the proof and instance checks done for every shard
+# proof and for the aggregation proof, plus the link between them.
+SHARDED_CHECKS = CHECKS[:10] + ("shard-link",) + CHECKS[10:]
 FINGERPRINTS = CIRCUITS_DIR / "fingerprints.json"
 
 
@@ -63,16 +66,23 @@ def _fail(check: str, message: str) -> VerificationError:
     return VerificationError(check, message)
 
 
-def _load(folder: Path) -> tuple[Manifest, dict[str, Any]]:
+def _load_manifest(folder: Path) -> Manifest:
     try:
         manifest = Manifest.load(folder)
         manifest.check_files(folder)
-        proof = read_json(folder / PROOF, what="proof")
     except (CertificateError, InputError) as exc:
         raise _fail("certificate-format", str(exc)) from None
+    return manifest
+
+
+def _load_proof(folder: Path, name: str) -> dict[str, Any]:
+    try:
+        proof = read_json(folder / name, what="proof")
+    except InputError as exc:
+        raise _fail("certificate-format", str(exc)) from None
     if not isinstance(proof, dict) or not isinstance(proof.get("instances"), list) or len(proof["instances"]) != 1:
-        raise _fail("certificate-format", "proof.json has no single instance column")
-    return manifest, proof
+        raise _fail("certificate-format", f"{name} has no single instance column")
+    return proof
 
 
 def _resolve_srs(folder: Path, manifest: Manifest, srs_path: str | Path | None, warnings: list[str]) -> Srs:
@@ -111,12 +121,11 @@ def pin_fingerprint(spec_digest: str, srs_sha256: str, vk_sha256: str, path: Pat
     atomic_write_json(path, table)
 
 
-def _trusted_key(folder: Path, manifest: Manifest, srs: Srs, rebuild: bool, max_logrows: int) -> tuple[Path, circuit.CircuitFiles]:
-    spec = manifest.statement.spec
+def _trusted_key(shipped_vk: Path, spec: Any, srs: Srs, rebuild: bool, max_logrows: int) -> tuple[Path, circuit.CircuitFiles]:
     if (spec.logrows or 0) > max_logrows:
         # Rebuilding a key costs memory exponential in logrows: a hostile spec must not exhaust the verifier.
         raise _fail("verifying-key", f"the statement needs logrows {spec.logrows}, above this verifier's limit {max_logrows}")
-    shipped = sha256_file(folder / VK)
+    shipped = sha256_file(shipped_vk)
     try:
         files = circuit.compile_spec(spec)
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild means the spec is not one we can trust
@@ -125,7 +134,7 @@ def _trusted_key(folder: Path, manifest: Manifest, srs: Srs, rebuild: bool, max_
     if pinned is not None:
         if shipped != pinned:
             raise _fail("verifying-key", f"the shipped key {shipped[:16]}… is not the one pinned for this statement ({pinned[:16]}…)")
-        return folder / VK, files
+        return shipped_vk, files
     vk, _pk = circuit.keys_for(files, srs)
     rebuilt = sha256_file(vk)
     if shipped != rebuilt:
@@ -140,9 +149,12 @@ def verify(
     """Check a certificate folder; returns the result or raises VerificationError naming the failed check."""
     folder = Path(folder)
     warnings: list[str] = []
-    manifest, proof = _load(folder)                                   # 1
+    manifest = _load_manifest(folder)                                  # 1
+    if isinstance(manifest.statement, ShardedStatement):
+        return _verify_sharded(folder, manifest, data_commitment, model_commitment, nonce, srs_path, rebuild_key, max_logrows)
+    proof = _load_proof(folder, PROOF)
     srs = _resolve_srs(folder, manifest, srs_path, warnings)           # 3 (needed by 2)
-    vk, files = _trusted_key(folder, manifest, srs, rebuild_key, max_logrows)  # 2
+    vk, files = _trusted_key(folder / VK, manifest.statement.spec, srs, rebuild_key, max_logrows)  # 2
     if not _ezkl.verify(folder / PROOF, files.settings, vk, srs.path):  # 4
         raise _fail("proof", "the proof does not verify against the statement's key")
     spec, statement = manifest.statement.spec, manifest.statement      # 5
@@ -154,23 +166,95 @@ def verify(
     flag = _ezkl.felt_to_float(inst[3], scales[0])
     if flag != 1.0:
         raise _fail("flag", f"the proof's flag is {flag:g}, so the bound does not hold")
-    if data_commitment is not None and c_data != data_commitment.lower():
-        raise _fail("data-commitment", f"the proof commits to data {c_data}, you published {data_commitment}")
-    if model_commitment is not None and c_model != model_commitment.lower():
-        raise _fail("model-commitment", f"the proof commits to model {c_model}, you published {model_commitment}")
-    if nonce is not None and nonce != statement.nonce:
-        raise _fail("nonce", f"the certificate used nonce {statement.nonce!r}, you issued {nonce!r}")
-    r = directions(derive_seed(c_model, c_data, statement.nonce), spec.num_params, spec.n_directions)
-    if commit_vector(r.astype(np.float64).ravel(), spec.input_scale) != h_dir:
+    _check_published(c_data, c_model, statement.nonce, data_commitment, model_commitment, nonce)
+    if _direction_hash(spec, c_model, c_data, statement.nonce) != h_dir:
         raise _fail("direction", "the proof's direction is not the one derived from its commitments and nonce")
     metric = None                                                      # 6
     if spec.reveal_value:
         metric = _ezkl.felt_to_float(inst[4], scales[1]) / (spec.n_samples * spec.n_directions * spec.epsilon**2)
     if statement.data_commitment != c_data or statement.model_commitment != c_model:
         raise _fail("statement", "the manifest's commitments differ from the proof's instances")
-    claimed = manifest.reported.get("circuit_metric")
-    if metric is not None and (claimed is None or abs(float(claimed) - metric) > 1e-9 * max(1.0, abs(metric))):
-        raise _fail("statement", f"the manifest reports circuit metric {claimed}, the proof says {metric}")
+    _check_reported(manifest, metric)
     return VerificationResult(
         statement.describe(), c_data, c_model, spec.threshold, metric, CHECKS, tuple(dict.fromkeys(warnings))
     )
+
+
+def _check_published(
+    c_data: str, c_model: str, used_nonce: str, data_commitment: str | None, model_commitment: str | None, nonce: str | None,
+) -> None:
+    if data_commitment is not None and c_data != data_commitment.lower():
+        raise _fail("data-commitment", f"the proof commits to data {c_data}, you published {data_commitment}")
+    if model_commitment is not None and c_model != model_commitment.lower():
+        raise _fail("model-commitment", f"the proof commits to model {c_model}, you published {model_commitment}")
+    if nonce is not None and nonce != used_nonce:
+        raise _fail("nonce", f"the certificate used nonce {used_nonce!r}, you issued {nonce!r}")
+
+
+def _direction_hash(spec: Any, c_model: str, c_data: str, nonce: str) -> str:
+    """Poseidon hash of the direction recomputed from the seed, as the circuit hashes it."""
+    r = directions(derive_seed(c_model, c_data, nonce), spec.num_params, spec.n_directions)
+    return commit_vector(r.astype(np.float64).ravel(), spec.input_scale)
+
+
+def _check_reported(manifest: Manifest, metric: float | None) -> None:
+    claimed = manifest.reported.get("circuit_metric")
+    if metric is not None and (claimed is None or abs(float(claimed) - metric) > 1e-9 * max(1.0, abs(metric))):
+        raise _fail("statement", f"the manifest reports circuit metric {claimed}, the proof says {metric}")
+
+
+def _verify_sharded(
+    folder: Path, manifest: Manifest, data_commitment: str | None, model_commitment: str | None, nonce: str | None,
+    srs_path: str | Path | None, rebuild_key: bool, max_logrows: int,
+) -> VerificationResult:
+    """The checklist for a sharded certificate: every shard proof, the aggregation proof, and their link."""
+    st: ShardedStatement = manifest.statement  # type: ignore[assignment]
+    spec, agg = st.spec, st.aggregation
+    n = len(st.shard_commitments)
+    if not spec.shard or agg.n_shards != n:                                                          # 1
+        raise _fail("certificate-format", f"a sharded statement needs a shard circuit and {n} aggregated shards (got {agg.n_shards})")
+    proofs = [_load_proof(folder, shard_proof_name(i)) for i in range(n)]
+    agg_proof = _load_proof(folder, AGGREGATE_PROOF)
+    warnings: list[str] = []
+    srs = _resolve_srs(folder, manifest, srs_path, warnings)                                        # 3
+    vk, files = _trusted_key(folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)              # 2
+    agg_vk, agg_files = _trusted_key(folder / AGGREGATE_VK, agg, srs, rebuild_key, max_logrows)
+    for i in range(n):                                                                             # 4
+        if not _ezkl.verify(folder / shard_proof_name(i), files.settings, vk, srs.path):
+            raise _fail("proof", f"shard {i}'s proof does not verify against the statement's shard key")
+    if not _ezkl.verify(folder / AGGREGATE_PROOF, agg_files.settings, agg_vk, srs.path):
+        raise _fail("proof", "the aggregation proof does not verify against the statement's aggregation key")
+    agg_inst = agg_proof["instances"][0]                                                          # 5
+    if any(len(p["instances"][0]) != 4 for p in proofs) or len(agg_inst) != n + (2 if agg.reveal_value else 1):
+        raise _fail("instances", "a proof's public instances do not have the statement's layout")
+    root = shard_root(st.shard_commitments)
+    agg_scales = agg_files.settings_json()["model_output_scales"]
+    if (flag := _ezkl.felt_to_float(agg_inst[n], agg_scales[0])) != 1.0:
+        raise _fail("flag", f"the aggregation proof's flag is {flag:g}, so the bound does not hold")
+    c_model = felt_hex(proofs[0]["instances"][0][1])
+    _check_published(root, c_model, st.nonce, data_commitment, model_commitment, nonce)
+    h_dir = _direction_hash(spec, c_model, root, st.nonce)
+    for i, p in enumerate(proofs):
+        c_shard, c_m, h_d, _out = (felt_hex(v) for v in p["instances"][0])
+        if c_shard != st.shard_commitments[i]:
+            raise _fail("data-commitment", f"shard {i}'s proof commits to data {c_shard[:12]}…, the statement lists {st.shard_commitments[i][:12]}… there")
+        if c_m != c_model:
+            raise _fail("model-commitment", f"shard {i}'s proof commits to another model than shard 0's")
+        if h_d != h_dir:
+            raise _fail("direction", f"shard {i}'s direction is not the one derived from the commitments and nonce")
+    for i, p in enumerate(proofs):
+        if felt_hex(p["instances"][0][3]) != felt_hex(agg_inst[i]):
+            raise _fail("shard-link", f"the aggregation's input {i} is not shard {i}'s hashed output")
+    shard_scale = files.settings_json()["model_output_scales"][0]
+    if agg.input_scale != shard_scale:                                                             # 6
+        raise _fail("statement", f"the aggregation reads partials at scale {agg.input_scale}, the shards output scale {shard_scale}")
+    expected_bound = spec.threshold * st.n_samples * spec.n_directions * spec.epsilon**2
+    if abs(agg.bound - expected_bound) > 1e-12 * max(1.0, expected_bound):
+        raise _fail("statement", f"the aggregation's bound {agg.bound:g} is not T N K eps^2 = {expected_bound:g}")
+    if st.data_commitment != root or st.model_commitment != c_model:
+        raise _fail("statement", "the manifest's commitments differ from the proofs' instances")
+    metric = None
+    if agg.reveal_value:
+        metric = _ezkl.felt_to_float(agg_inst[n + 1], agg_scales[1]) / (st.n_samples * spec.n_directions * spec.epsilon**2)
+    _check_reported(manifest, metric)
+    return VerificationResult(st.describe(), root, c_model, spec.threshold, metric, SHARDED_CHECKS, tuple(dict.fromkeys(warnings)))

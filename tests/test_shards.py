@@ -1,0 +1,226 @@
+"""Sharded certificates: an honest one verifies; a swapped, dropped or repeated shard, a broken link to
+the aggregation, and a valid aggregation proof of a false bound are each rejected by the named check."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from certs import copy_cert, edit_json, rehash
+from zkcert import _ezkl, circuit
+from zkcert._io import atomic_write_json, sha256_file
+from zkcert.certificate import AGGREGATE_PROOF, AGGREGATE_VK, MANIFEST, Manifest, shard_proof_name
+from zkcert.commitments import shard_root
+from zkcert.errors import InputError, VerificationError
+from zkcert.shards import ShardSalts, aggregation_inputs, plan_shards, prove_sharded
+from zkcert.srs import find_srs_by_hash
+from zkcert.verifier import SHARDED_CHECKS, verify
+
+NONCE = "shard-nonce"
+
+
+@pytest.fixture(scope="module")
+def sharded(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
+    """(certificate, work folder) of an honest 2-shard certificate over 4 samples (about 90 s)."""
+    base = tmp_path_factory.mktemp("sharded")
+    result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
+                           nonce=NONCE, work_dir=base / "work", workers=1)
+    return result.certificate, base / "work"
+
+
+@pytest.fixture()
+def cert(sharded, tmp_path) -> Path:
+    """A private copy of the honest sharded certificate to tamper with."""
+    return copy_cert(sharded[0], tmp_path / "cert")
+
+
+def _fails(folder: Path, check: str, **kwargs) -> VerificationError:
+    with pytest.raises(VerificationError) as info:
+        verify(folder, **kwargs)
+    assert info.value.check == check, str(info.value)
+    return info.value
+
+
+def _statement(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / MANIFEST).read_text())["statement"]
+
+
+def test_honest_sharded_certificate_verifies(sharded):
+    folder, _work = sharded
+    st = Manifest.load(folder).statement
+    result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=NONCE)
+    assert result.checks == SHARDED_CHECKS and "shard-link" in result.checks
+    assert "N=4 in 2 shards" in result.statement
+    assert st.data_commitment == shard_root(st.shard_commitments)
+    reported = Manifest.load(folder).reported
+    assert result.circuit_metric == reported["circuit_metric"]
+    assert result.circuit_metric == pytest.approx(reported["float_metric"], rel=0.15)
+
+
+def test_partials_stay_hidden(sharded):
+    """The verifier sees one hash per shard, not its partial sum: a shard proof has exactly 4 instances."""
+    import json
+
+    folder, _ = sharded
+    proof = json.loads((folder / shard_proof_name(0)).read_text())
+    assert len(proof["instances"][0]) == 4
+    agg = json.loads((folder / AGGREGATE_PROOF).read_text())
+    assert len(agg["instances"][0]) == 2 + 2  # two shard hashes, the flag, the revealed total
+
+
+def test_swapped_shards(cert, sharded):
+    root = Manifest.load(sharded[0]).statement.data_commitment
+    a, b = cert / shard_proof_name(0), cert / shard_proof_name(1)
+    tmp = cert / "tmp"
+    a.rename(tmp), b.rename(a), tmp.rename(b)
+    rehash(cert)
+    _fails(cert, "data-commitment")
+    # A forger who also swaps the listed commitments changes the root the owner published.
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["shard_commitments"].reverse())
+    edit_json(cert / MANIFEST, lambda m: m["statement"].update(data_commitment=shard_root(m["statement"]["shard_commitments"])))
+    _fails(cert, "data-commitment", data_commitment=root)
+    # Without a published root: the root made from the edited list yields another direction.
+    _fails(cert, "direction")
+
+
+def test_dropped_shard(cert):
+    (cert / shard_proof_name(1)).unlink()
+    _fails(cert, "certificate-format")
+    edit_json(cert / MANIFEST, lambda m: m["files"].pop(shard_proof_name(1)))
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["shard_commitments"].pop())
+    _fails(cert, "certificate-format")
+
+
+def test_repeated_shard(cert, sharded):
+    root = Manifest.load(sharded[0]).statement.data_commitment
+    shutil.copyfile(cert / shard_proof_name(0), cert / shard_proof_name(1))
+    rehash(cert)
+    _fails(cert, "data-commitment")
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["shard_commitments"].__setitem__(1, m["statement"]["shard_commitments"][0]))
+    edit_json(cert / MANIFEST, lambda m: m["statement"].update(data_commitment=shard_root(m["statement"]["shard_commitments"])))
+    _fails(cert, "data-commitment", data_commitment=root)
+    _fails(cert, "direction")
+
+
+def test_aggregation_of_other_shards(cert, sharded):
+    """An aggregation proof whose inputs are not these shards' outputs (here: in the other order)."""
+    import json
+
+    agg = json.loads((cert / AGGREGATE_PROOF).read_text())
+    assert agg["instances"][0][0] != agg["instances"][0][1]
+    # Reordering the aggregation's instances breaks the proof itself (they are bound by it).
+    def swap(proof: dict) -> None:
+        inst = proof["instances"][0]
+        inst[0], inst[1] = inst[1], inst[0]
+
+    edit_json(cert / AGGREGATE_PROOF, swap)
+    rehash(cert)
+    _fails(cert, "proof")
+
+
+@pytest.mark.parametrize("name", [shard_proof_name(1), AGGREGATE_PROOF])
+def test_proof_bytes(cert, name):
+    edit_json(cert / name, lambda p: p.update(proof=[b ^ 1 if i == 100 else b for i, b in enumerate(p["proof"])], hex_proof=None))
+    _fails(cert, "certificate-format")
+    rehash(cert)
+    _fails(cert, "proof")
+
+
+@pytest.mark.parametrize("change, check", [
+    (lambda st: st["aggregation"].update(bound=st["aggregation"]["bound"] * 2), "verifying-key"),
+    # ezkl builds the same key for another input scale here, so only the explicit scale check stops it.
+    (lambda st: st["aggregation"].update(input_scale=st["aggregation"]["input_scale"] - 1), "statement"),
+])
+def test_aggregation_fields(cert, change, check):
+    edit_json(cert / MANIFEST, lambda m: change(m["statement"]))
+    _fails(cert, check)
+
+
+def test_threshold_altered(cert):
+    """T lives in the shard spec; the verifier also checks the aggregation's bound is T N K eps^2."""
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["spec"].update(threshold=m["statement"]["spec"]["threshold"] / 2))
+    _fails(cert, "verifying-key")
+
+
+def test_model_commitment_must_match(cert):
+    _fails(cert, "model-commitment", model_commitment="0x" + "00" * 32)
+    _fails(cert, "nonce", nonce="other")
+
+
+def test_valid_aggregation_of_a_false_bound_is_rejected_by_flag(cert, sharded, tmp_path):
+    """A malicious aggregator proves flag = 0 (bound far below the total) and ships it: the flag check stops it."""
+    import json
+
+    manifest = Manifest.load(cert)
+    st = manifest.statement
+    srs = find_srs_by_hash(manifest.srs["sha256"])
+    shard_files = circuit.compile_spec(st.spec)
+    scale = shard_files.settings_json()["model_output_scales"][0]
+    outputs = [json.loads((sharded[1] / f"shard-{i:04d}.json").read_text())["outputs"] for i in range(2)]
+    inputs = aggregation_inputs(outputs, scale)
+    spec = dataclasses.replace(st.aggregation, bound=0.0)
+    atomic_write_json(tmp_path / "in.json", inputs)
+    files = circuit.compile_spec(spec)
+    vk, pk = circuit.keys_for(files, srs)
+    _ezkl.gen_witness(tmp_path / "in.json", files.compiled, tmp_path / "w.json")
+    _ezkl.prove(tmp_path / "w.json", files.compiled, pk, cert / AGGREGATE_PROOF, srs.path)
+    shutil.copyfile(vk, cert / AGGREGATE_VK)
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["aggregation"].update(bound=0.0))
+    rehash(cert)
+    _fails(cert, "flag")
+
+
+def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path):
+    """A rerun with the same work folder proves only the shards that have no record."""
+    _cert, work = sharded
+    resumed = tmp_path / "work"
+    shutil.copytree(work, resumed)
+    (resumed / "shard-0001.json").unlink()
+    messages: list[str] = []
+    result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "cert",
+                           nonce=NONCE, work_dir=resumed, workers=1, say=messages.append)
+    assert "resuming: 1 of 2 shards already proved" in messages
+    assert "proving 1 shards" in messages
+    assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
+    assert verify(result.certificate).data_commitment == Manifest.load(_cert).statement.data_commitment
+
+
+def test_work_folder_of_another_statement_is_refused(proof_mlp, digits_train, sharded, tmp_path):
+    shutil.copytree(sharded[1], tmp_path / "work")
+    with pytest.raises(InputError, match="another statement"):
+        prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "c",
+                      nonce="a different nonce", work_dir=tmp_path / "work")
+
+
+def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
+    with pytest.raises(InputError, match="do not split"):
+        plan_shards(proof_mlp, digits_train.head(5), shard_size=2, threshold=1.0)
+
+
+def test_plan_is_deterministic_given_salts(proof_mlp, digits_train):
+    salts = ShardSalts.fresh(3)
+    a = plan_shards(proof_mlp, digits_train.head(6), shard_size=2, threshold=1.0, salts=salts, nonce="x")
+    b = plan_shards(proof_mlp, digits_train.head(6), shard_size=2, threshold=1.0, salts=ShardSalts.from_json(salts.to_json()), nonce="x")
+    assert a.shard_commitments == b.shard_commitments and a.data_commitment == b.data_commitment
+    assert np.array_equal(a.r, b.r)
+    assert len(set(a.shard_commitments)) == 3
+
+
+def test_shard_root_binds_order_and_count():
+    c = ["0x01", "0x02", "0x03"]
+    assert shard_root(c) != shard_root(c[::-1])
+    assert shard_root(c) != shard_root(c[:2])
+    assert shard_root(c) != shard_root(c + c[-1:])
+
+
+@pytest.mark.parametrize("obj", [{"model": ["1"] * 5}, {"model": ["0"] * 5, "shards": []}, {"model": ["1"] * 4, "shards": []}])
+def test_bad_shard_salts(obj):
+    with pytest.raises(InputError):
+        ShardSalts.from_json(obj)

@@ -1,0 +1,130 @@
+"""Running shard proofs in parallel: a local process pool by default, a Ray cluster when given its address.
+
+The scheduling is the pool's or Ray's; this module only turns a list of picklable shard jobs into
+results in completion order, so the caller can record each finished shard at once (that record is
+what lets an interrupted run resume without redoing finished shards).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ._measure import Steps
+from .errors import InputError
+
+__all__ = ["ShardJob", "ShardOutcome", "prove_shard", "run_jobs", "default_workers"]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard to prove: its circuit (rebuilt from the spec, cached by digest) and its ezkl input.
+
+    Paths are the caller's: on a Ray cluster the SRS must be at the same path on every node (a shared
+    filesystem); the circuit and keys are rebuilt in each node's own cache when missing.
+    """
+
+    index: int
+    spec_json: dict[str, Any]
+    input_json: dict[str, Any]
+    srs_path: str
+    cache: str
+
+
+@dataclass(frozen=True)
+class ShardOutcome:
+    """A proved shard: the proof, its output field elements and what it cost."""
+
+    index: int
+    proof: dict[str, Any]
+    outputs: list[str]
+    seconds: float
+    peak_rss_mb: float
+    node: str
+
+
+def prove_shard(job: ShardJob) -> ShardOutcome:
+    """Witness and proof for one shard (runs in a worker process or a Ray task)."""
+    import tempfile
+
+    from . import _ezkl, circuit
+    from ._io import atomic_write_json, read_json, sha256_file
+    from .srs import Srs
+    from .statement import CircuitSpec
+
+    os.environ["ZKCERT_CACHE"] = job.cache  # use the caller's cache, where setup already put the keys
+    spec = CircuitSpec.from_json(job.spec_json)
+    files = circuit.compile_spec(spec)
+    srs = Srs(Path(job.srs_path), sha256_file(job.srs_path), locally_generated=False)
+    _vk, pk = circuit.keys_for(files, srs)
+    steps = Steps()
+    start = time.perf_counter()
+    # The input and witness hold the private data in clear: a private temporary folder, removed after.
+    with tempfile.TemporaryDirectory(prefix="zkcert-shard-") as tmp, steps.step("prove"):
+        work = Path(tmp)
+        atomic_write_json(work / "input.json", job.input_json)
+        witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
+        _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
+        proof = read_json(work / "proof.json", what="proof")
+    return ShardOutcome(
+        job.index, proof, list(witness["outputs"][0]), time.perf_counter() - start,
+        steps.stats[0].peak_rss_bytes / 2**20, os.uname().nodename,
+    )
+
+
+def default_workers() -> int:
+    """One proof at a time per two cores: ezkl's prover is itself multithreaded and memory-bound."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def run_jobs(
+    jobs: list[ShardJob], *, workers: int | None = None, ray_address: str | None = None,
+    fn: Callable[[ShardJob], ShardOutcome] = prove_shard,
+) -> Iterator[ShardOutcome]:
+    """Run the jobs and yield each outcome as it finishes (local process pool, or Ray if an address is given)."""
+    if not jobs:
+        return
+    if ray_address is not None:
+        yield from _run_ray(jobs, ray_address, fn)
+        return
+    workers = workers or default_workers()
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    # spawn, not fork: the parent has torch and ezkl thread pools, which do not survive a fork.
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = {pool.submit(fn, job) for job in jobs}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _run_ray(jobs: list[ShardJob], address: str, fn: Callable[[ShardJob], ShardOutcome]) -> Iterator[ShardOutcome]:
+    try:
+        import ray
+    except ImportError:  # ray is a dependency; this only happens in a broken environment
+        raise InputError("--ray-address needs the ray package (pip install ray)") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
+                 num_cpus=(os.cpu_count() or 1) if address == "local" else None)
+    try:
+        # One proof per two CPUs, as in the local pool: ezkl's prover uses every core it is given.
+        remote = ray.remote(num_cpus=min(2, int(ray.cluster_resources().get("CPU", 1))))(fn)
+        refs = [remote.remote(job) for job in jobs]
+        while refs:
+            done, refs = ray.wait(refs, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,315 @@
+"""Sharded certificates: one proof per shard of the data, one small aggregation proof for the bound.
+
+Each shard proof computes its partial numerator sum_k sum_{i in shard} [l_i(theta + eps d_k) - 2 l_i(theta)
++ l_i(theta - eps d_k)] for the same theta (the same C_theta) and the same directions (derived from the
+root over all shard commitments), and outputs only Poseidon(partial, salt_s). The aggregation proof
+takes every (partial, salt) privately, hashes each in-circuit (so its public instances must equal the
+shard outputs) and emits flag = [sum of partials <= T N K eps^2]. The verifier learns the flag (and the
+total, if revealed), never a shard's partial.
+
+Work in progress lives in a private work folder (salts, finished shard proofs): a rerun with the same
+folder resumes without redoing finished shards.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from torch import nn
+
+from . import _ezkl, circuit
+from ._io import atomic_write_json, read_json
+from ._measure import Steps
+from .cache import cache_dir
+from .certificate import (
+    AGGREGATE_PROOF, AGGREGATE_VK, SHARD_VK, SRS_FILE, Manifest, shard_proof_name, write_certificate,
+)
+from .commitments import SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, felt_hex, model_vector, shard_root
+from .data import Dataset
+from .direction import derive_seed, directions, scale_invariant
+from .errors import CircuitError, InputError, ThresholdExceeded
+from .executor import ShardJob, ShardOutcome, run_jobs
+from .metric import directional_sharpness, flat_params
+from .models import check_compatible
+from .prover import ProveResult, make_spec, _version
+from .srs import resolve_srs
+from .statement import AggregationSpec, CircuitSpec, ShardedStatement
+
+__all__ = ["ShardSalts", "ShardPlan", "plan_shards", "prove_sharded", "aggregation_inputs"]
+
+Say = Callable[[str], None]
+Tick = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ShardSalts:
+    """The owner's private salts for a sharded dataset: one for the model, one per shard."""
+
+    model: tuple[int, ...]
+    shards: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def fresh(cls, n_shards: int) -> "ShardSalts":
+        """New random salts."""
+        return cls(Salts.fresh().model, tuple(Salts.fresh().data for _ in range(n_shards)))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (decimal strings)."""
+        return {"model": [str(v) for v in self.model], "shards": [[str(v) for v in s] for s in self.shards]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "ShardSalts":
+        """Parse and range-check."""
+        try:
+            model = tuple(int(v) for v in obj["model"])
+            shards = tuple(tuple(int(v) for v in s) for s in obj["shards"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"shard salts are malformed: {exc}") from None
+        for salt in (model, *shards):
+            if len(salt) != SALT_LEN or any(not 0 < v < 1 << SALT_BITS for v in salt):
+                raise InputError(f"each salt must be {SALT_LEN} integers in (0, 2**{SALT_BITS})")
+        return cls(model, shards)
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """Everything the owner derives before proving a sharded certificate."""
+
+    spec: CircuitSpec
+    salts: ShardSalts
+    nonce: str
+    shard_commitments: tuple[str, ...]
+    data_commitment: str
+    model_commitment: str
+    r: np.ndarray
+    data_vecs: tuple[np.ndarray, ...]
+    model_vec: np.ndarray
+    float_metric: float
+
+    @property
+    def n_shards(self) -> int:
+        """Number of shards."""
+        return len(self.shard_commitments)
+
+    def shard_input(self, index: int) -> dict[str, Any]:
+        """ezkl's input file contents for one shard."""
+        return circuit.input_json(self.data_vecs[index], self.model_vec, self.r.astype(np.float64).ravel())
+
+
+def plan_shards(
+    model: nn.Module, data: Dataset, *, shard_size: int, threshold: float, epsilon: float = 0.125,
+    n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: ShardSalts | None = None,
+) -> ShardPlan:
+    """Split data into equal shards, commit to each and to the model, derive the direction, measure the float metric."""
+    model = check_compatible(model, data.x, data.num_classes)
+    if shard_size < 1 or len(data) % shard_size:
+        raise InputError(f"{len(data)} samples do not split into shards of {shard_size}; pick a shard size that divides N")
+    n_shards = len(data) // shard_size
+    salts = salts or ShardSalts.fresh(n_shards)
+    if len(salts.shards) != n_shards:
+        raise InputError(f"the salts are for {len(salts.shards)} shards, the data makes {n_shards}")
+    spec = make_spec(model, data.head(shard_size), threshold=threshold, epsilon=epsilon, n_directions=n_directions,
+                     input_scale=input_scale, reveal_value=False)
+    spec = CircuitSpec.from_json({**spec.to_json(), "shard": True})
+    theta = flat_params(model)
+    model_vec = model_vector(theta, salts.model, input_scale)
+    data_vecs = tuple(
+        data_vector(data.subset(np.arange(s * shard_size, (s + 1) * shard_size)), salts.shards[s], input_scale)
+        for s in range(n_shards)
+    )
+    shard_commitments = tuple(commit_vector(v, input_scale) for v in data_vecs)
+    root, c_model = shard_root(shard_commitments), commit_vector(model_vec, input_scale)
+    r = directions(derive_seed(c_model, root, nonce), theta.size, n_directions)
+    ds = directional_sharpness(model, data, scale_invariant(r, theta), epsilon)
+    return ShardPlan(spec, salts, nonce, shard_commitments, root, c_model, r, data_vecs, model_vec, ds)
+
+
+def aggregation_inputs(outputs: list[list[str]], scale: int) -> dict[str, Any]:
+    """The aggregation circuit's input file: each shard's output field elements, dequantized at its scale."""
+    return {"input_data": [[_ezkl.felt_to_float(f, scale) for f in out] for out in outputs]}
+
+
+class _WorkFolder:
+    """The private work folder of a sharded run: salts and finished shard proofs, for resuming."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)  # it holds the salts, which must stay private
+
+    def salts(self) -> ShardSalts | None:
+        """The salts of an earlier run in this folder, if any."""
+        f = self.path / "salts.json"
+        return ShardSalts.from_json(read_json(f, what="salts")) if f.is_file() else None
+
+    def save_plan(self, plan: ShardPlan) -> None:
+        """Record salts and commitments; refuse a folder that belongs to another run."""
+        atomic_write_json(self.path / "salts.json", plan.salts.to_json())
+        os.chmod(self.path / "salts.json", 0o600)
+        record = {"data_commitment": plan.data_commitment, "model_commitment": plan.model_commitment, "nonce": plan.nonce}
+        f = self.path / "plan.json"
+        if f.is_file() and read_json(f, what="plan") != record:
+            raise InputError(f"{self.path} holds the work of another statement (different data, model or nonce); use a fresh --work folder")
+        atomic_write_json(f, record)
+
+    def finished(self, index: int, spec_digest: str) -> ShardOutcome | None:
+        """A shard proved by an earlier run for the same circuit, if any."""
+        f = self.path / f"shard-{index:04d}.json"
+        if not f.is_file():
+            return None
+        obj = read_json(f, what="shard record")
+        if obj.get("spec") != spec_digest:
+            return None
+        return ShardOutcome(index, obj["proof"], obj["outputs"], obj["seconds"], obj["peak_rss_mb"], obj["node"])
+
+    def record(self, outcome: ShardOutcome, spec_digest: str) -> Path:
+        """Write a finished shard atomically; returns its proof file."""
+        atomic_write_json(self.path / f"shard-{outcome.index:04d}.json", {"spec": spec_digest, **outcome.__dict__})
+        proof = self.path / shard_proof_name(outcome.index)
+        atomic_write_json(proof, outcome.proof)
+        return proof
+
+
+def _calibrated_shard_spec(plan: ShardPlan, work: Path, max_logrows: int) -> CircuitSpec:
+    # Calibrated on the first shard, with ezkl's lookup safety margin; every shard's witness is then
+    # checked before proving, so a shard that falls outside the ranges fails early and clearly.
+    return circuit.calibrate_spec(plan.spec, plan.shard_input(0), work, max_logrows=max_logrows)
+
+
+def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
+    inst = outcome.proof["instances"][0]
+    if felt_hex(inst[0]) != plan.shard_commitments[outcome.index] or felt_hex(inst[1]) != plan.model_commitment:
+        raise CircuitError(f"shard {outcome.index}'s proof commits to other data or model than planned: please report this")
+
+
+def prove_sharded(
+    model: nn.Module, data: Dataset, *, threshold: float, shard_size: int, out: str | Path, epsilon: float = 0.125,
+    n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: ShardSalts | None = None,
+    srs_path: str | Path | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
+    work_dir: str | Path | None = None, max_logrows: int = 20, say: Say | None = None, tick: Tick | None = None,
+) -> ProveResult:
+    """Prove the sharded statement and write its certificate folder; resumes from work_dir if it holds an earlier run.
+
+    salts default to those of the earlier run in work_dir, else fresh ones. Call it from under
+    `if __name__ == "__main__":` in a script: the local process pool starts workers with spawn.
+    """
+    say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
+    steps = Steps()
+    work = _WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work"))
+    with steps.step("commit"):
+        say("committing to the shards and the model")
+        plan = plan_shards(model, data, shard_size=shard_size, threshold=threshold, epsilon=epsilon,
+                           n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts())
+        work.save_plan(plan)
+    if plan.float_metric > threshold:
+        raise ThresholdExceeded(plan.float_metric, threshold)
+    with tempfile.TemporaryDirectory(prefix="zkcert-shards-") as tmp:
+        tmpdir = Path(tmp)
+        with steps.step("calibrate"):
+            say("calibrating the shard circuit")
+            spec = _calibrated_shard_spec(plan, tmpdir, max_logrows)
+        with steps.step("setup"):
+            say(f"compiling the shard circuit and generating keys (logrows {spec.logrows})")
+            files = circuit.compile_spec(spec)
+            srs = resolve_srs(spec.logrows or 0, srs_path)
+            vk, _pk = circuit.keys_for(files, srs)
+        outcomes = _prove_shards(plan, spec, srs.path, work, workers, ray_address, say, tick, steps)
+        agg_spec, agg_proof, agg_vk, total = _aggregate(plan, spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
+        with steps.step("verify"):
+            for o in outcomes:
+                if not _ezkl.verify(work.path / shard_proof_name(o.index), files.settings, vk, srs.path):
+                    raise CircuitError(f"shard {o.index}'s proof does not verify: please report this")
+        statement = ShardedStatement(spec, agg_spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce)
+        n_total = len(data)
+        circuit_metric = None if total is None else total / (n_total * n_directions * epsilon**2)
+        reported = {
+            "float_metric": plan.float_metric,
+            "circuit_metric": circuit_metric,
+            "relative_gap": None if circuit_metric is None else abs(circuit_metric - plan.float_metric) / max(abs(plan.float_metric), 1e-12),
+            "steps": steps.to_json(),
+            "shards": [{"index": o.index, "seconds": round(o.seconds, 3), "peak_rss_mb": round(o.peak_rss_mb, 1), "node": o.node} for o in outcomes],
+        }
+        payload = {shard_proof_name(o.index): work.path / shard_proof_name(o.index) for o in outcomes}
+        payload.update({SHARD_VK: vk, AGGREGATE_PROOF: agg_proof, AGGREGATE_VK: agg_vk})
+        if include_srs:
+            payload[SRS_FILE] = srs.path
+        software = {"zkcert": _version(), "ezkl": _ezkl.EZKL_VERSION}
+        cert = write_certificate(
+            out, payload,
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": srs_logrows(spec, agg_spec)}, hashes, reported, software),
+        )
+    return ProveResult(cert, Manifest.load(cert), steps.to_json())
+
+
+def srs_logrows(spec: CircuitSpec, agg_spec: AggregationSpec) -> int:
+    """The SRS size a sharded certificate needs: the larger of its two circuits."""
+    return max(spec.logrows or 0, agg_spec.logrows or 0)
+
+
+def _prove_shards(
+    plan: ShardPlan, spec: CircuitSpec, srs_path: Path, work: _WorkFolder, workers: int | None,
+    ray_address: str | None, say: Say, tick: Tick, steps: Steps,
+) -> list[ShardOutcome]:
+    digest = spec.digest()
+    done = {i: o for i in range(plan.n_shards) if (o := work.finished(i, digest)) is not None}
+    if done:
+        say(f"resuming: {len(done)} of {plan.n_shards} shards already proved")
+    tick(len(done), plan.n_shards)
+    jobs = [
+        ShardJob(i, spec.to_json(), plan.shard_input(i), str(srs_path), str(cache_dir()))
+        for i in range(plan.n_shards) if i not in done
+    ]
+    with steps.step("prove-shards"):
+        say(f"proving {len(jobs)} shards" + (f" on Ray at {ray_address}" if ray_address else ""))
+        for outcome in run_jobs(jobs, workers=workers, ray_address=ray_address):
+            _check_shard(plan, outcome)
+            work.record(outcome, digest)
+            done[outcome.index] = outcome
+            tick(len(done), plan.n_shards)
+    outcomes = [done[i] for i in range(plan.n_shards)]
+    for o in outcomes:
+        _check_shard(plan, o)
+    return outcomes
+
+
+def _aggregate(
+    plan: ShardPlan, spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], srs: Any,
+    tmp: Path, max_logrows: int, say: Say, steps: Steps,
+) -> tuple[AggregationSpec, Path, Path, float | None]:
+    scale = int(files.settings_json()["model_output_scales"][0])
+    bound = spec.threshold * spec.n_samples * plan.n_shards * spec.n_directions * spec.epsilon**2
+    inputs = aggregation_inputs([o.outputs for o in outcomes], scale)
+    with steps.step("aggregate"):
+        say("proving the aggregation")
+        (tmp / "agg").mkdir()
+        # One SRS serves both circuits (ezkl downsizes it for the smaller one), so the aggregation
+        # may not need more rows than the shards.
+        agg = circuit.calibrate_spec(AggregationSpec(plan.n_shards, bound, scale), inputs, tmp / "agg",
+                                     max_logrows=min(max_logrows, spec.logrows or max_logrows))
+        agg_files = circuit.compile_spec(agg)
+        if (agg.logrows or 0) > (spec.logrows or 0):
+            raise CircuitError(f"the aggregation circuit needs logrows {agg.logrows}, more than the shards' {spec.logrows}")
+        agg_vk, agg_pk = circuit.keys_for(agg_files, srs)
+        atomic_write_json(tmp / "agg-input.json", inputs)
+        witness = _ezkl.gen_witness(tmp / "agg-input.json", agg_files.compiled, tmp / "agg-witness.json")
+        linked = [felt_hex(h) for h in witness["processed_inputs"]["poseidon_hash"]]
+        if linked != [felt_hex(o.proof["instances"][0][3]) for o in outcomes]:
+            raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
+        scales = agg_files.settings_json()["model_output_scales"]
+        flag = _ezkl.felt_to_float(witness["outputs"][0][0], scales[0])
+        total = _ezkl.felt_to_float(witness["outputs"][1][0], scales[1]) if agg.reveal_value else None
+        if flag != 1.0:
+            n = spec.n_samples * plan.n_shards * spec.n_directions * spec.epsilon**2
+            raise ThresholdExceeded(total / n if total is not None else float("nan"), spec.threshold,
+                                    what="fixed-point directional sharpness")
+        proof = tmp / "aggregate.proof.json"
+        _ezkl.prove(tmp / "agg-witness.json", agg_files.compiled, agg_pk, proof, srs.path)
+        if not _ezkl.verify(proof, agg_files.settings, agg_vk, srs.path):
+            raise CircuitError("the fresh aggregation proof does not verify: please report this")
+    return agg, proof, agg_vk, total
+

@@ -224,3 +224,28 @@ def test_shard_root_binds_order_and_count():
 def test_bad_shard_salts(obj):
     with pytest.raises(InputError):
         ShardSalts.from_json(obj)
+
+
+def test_shard_proved_on_a_local_ray_cluster(sharded, proof_mlp, digits_train):
+    """The Ray path proves the same shard the process pool did: same instances, and the proof verifies."""
+    import json
+
+    from zkcert.cache import cache_dir
+    from zkcert.executor import ShardJob, run_jobs
+
+    folder, work = sharded
+    manifest = Manifest.load(folder)
+    st = manifest.statement
+    salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
+    plan = plan_shards(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, salts=salts, nonce=NONCE)
+    srs = find_srs_by_hash(manifest.srs["sha256"])
+    job = ShardJob(1, st.spec.to_json(), plan.shard_input(1), str(srs.path), str(cache_dir()))
+    (outcome,) = list(run_jobs([job], ray_address="local"))
+    assert outcome.index == 1
+    shipped = json.loads((folder / shard_proof_name(1)).read_text())
+    assert outcome.proof["instances"] == shipped["instances"]
+    files = circuit.compile_spec(st.spec)
+    vk, _pk = circuit.keys_for(files, srs)
+    with tempfile.TemporaryDirectory() as tmp:
+        atomic_write_json(Path(tmp) / "proof.json", outcome.proof)
+        assert _ezkl.verify(Path(tmp) / "proof.json", files.settings, vk, srs.path)

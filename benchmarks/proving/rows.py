@@ -1,0 +1,111 @@
+"""Where the rows go: ezkl's row counts for the certificate circuit, by model, N and input visibility.
+
+Only ezkl.gen_settings runs (no calibration, setup or proof), so this takes about a minute. It
+separates the per-proof fixed cost (forming theta +/- eps r |theta| for every parameter, and hashing
+theta and the direction) from the per-sample cost (three forward passes, hashing the sample), and
+measures the parameter-perturbation operations on their own. Writes results/proving/rows.csv and
+rows.md.
+
+    python benchmarks/proving/rows.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+
+from zkcert import _ezkl, circuit
+from zkcert.statement import CircuitSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "proving"
+MODELS = {"digits 64-16-10": (64, 16, (1, 8, 8)), "mnist 784-32-10": (784, 32, (1, 28, 28))}
+# ezkl's polycommit visibility adds no rows (measured: identical counts to private), so "private"
+# here stands for both; "hashed" is zkcert's Poseidon commitment.
+VISIBILITIES = ("hashed", "private")
+
+
+def spec_for(features: int, hidden: int, shape: tuple[int, ...], n: int) -> CircuitSpec:
+    """The certificate circuit spec of a one-hidden-layer MLP on n samples."""
+    layers = ({"type": "Flatten"}, {"type": "Linear", "in_features": features, "out_features": hidden}, {"type": "ReLU"},
+              {"type": "Linear", "in_features": hidden, "out_features": 10})
+    params = features * hidden + hidden + hidden * 10 + 10
+    return CircuitSpec(layers=layers, input_shape=shape, num_classes=10, num_params=params, n_samples=n,
+                       n_directions=1, epsilon=0.125, threshold=40.0, input_scale=8)
+
+
+def rows_of(onnx: Path, fields: dict) -> int:
+    """ezkl's num_rows for a graph under the given run arguments."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _ezkl.gen_settings(onnx, Path(tmp) / "s.json", fields)
+        return int(json.loads((Path(tmp) / "s.json").read_text())["num_rows"])
+
+
+def circuit_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, visibility: str) -> int:
+    """Rows of the certificate circuit."""
+    spec = spec_for(features, hidden, shape, n)
+    with tempfile.TemporaryDirectory() as tmp:
+        circuit.export_onnx(spec, Path(tmp) / "m.onnx")
+        return rows_of(Path(tmp) / "m.onnx", {**circuit._run_args(spec), "input_visibility": visibility})
+
+
+class _Op(torch.nn.Module):
+    """One parameter-side operation on a theta-sized vector, to price it alone."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, theta: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        ops = {
+            "lay out theta and r (sum)": lambda: theta.sum() + r.sum(),
+            "abs(theta)": lambda: torch.abs(theta).sum() + r.sum(),
+            "theta * r (two variables)": lambda: (theta * r).sum(),
+            "eps * r * abs(theta) (the step)": lambda: (torch.abs(theta) * r * 0.125).sum(),
+        }
+        return ops[self.kind]().reshape(1, 1)
+
+
+def op_rows(kind: str, size: int) -> int:
+    """Rows of one parameter-side operation on vectors of `size`."""
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+        torch.onnx.export(_Op(kind), (torch.zeros(1, size), torch.zeros(1, size)), str(Path(tmp) / "m.onnx"),
+                          opset_version=17, dynamo=False)
+        return rows_of(Path(tmp) / "m.onnx", {"input_visibility": "private", "param_visibility": "fixed",
+                                              "output_visibility": "public", "input_scale": 8, "param_scale": 8,
+                                              "num_inner_cols": 2})
+
+
+def main() -> None:
+    table = []
+    for name, (f, h, shape) in MODELS.items():
+        for vis in VISIBILITIES:
+            counts = {n: circuit_rows(f, h, shape, n, vis) for n in (1, 9)}
+            per_sample = (counts[9] - counts[1]) / 8
+            table.append({"model": name, "visibility": vis, "rows_n1": counts[1], "rows_n9": counts[9],
+                          "rows_per_sample": round(per_sample), "fixed_rows": round(counts[1] - per_sample),
+                          "max_samples_at_logrows_17": max(0, int((2**17 - 2**13 - counts[1] + per_sample) // per_sample))})
+    ops = [{"operation": k, "rows (theta of mnist 784-32-10, 25,450 weights)": op_rows(k, 784 * 32 + 32 + 320 + 10)}
+           for k in ("lay out theta and r (sum)", "abs(theta)", "theta * r (two variables)", "eps * r * abs(theta) (the step)")]
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "rows.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    lines = ["# Where the rows go (ezkl gen_settings, num_inner_cols 2, scale 8)", "",
+             "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in table]
+    lines += ["", "Parameter-side operations alone:", "", "| " + " | ".join(ops[0]) + " |", "|---|---|"]
+    lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ops]
+    lines += ["", "'private' also stands for ezkl's polycommit visibility, which measured the same row counts.",
+              "max_samples_at_logrows_17 leaves 2^13 rows of headroom for lookup tables and blinding."]
+    (OUT / "rows.md").write_text("\n".join(lines) + "\n")
+    print((OUT / "rows.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Scale benchmark: the straightforward single-proof certificate against sharded certificates, in one run.
+
+For each configuration (MLP on digits, N samples) it proves the single-proof statement (the baseline)
+and the sharded statement at each shard size, each in its own subprocess so peak memory is its own.
+Records end-to-end wall time (commit, calibration, setup, shard proofs, aggregation), the summed
+proving time, peak RSS of the parent and of the largest shard worker (the kernel's accounting),
+logrows, verification time of the finished certificate, and certified samples per second of total
+wall time, with the ratio against the baseline of the same configuration. Writes
+results/proving/scale.csv, scale.md and scale.png.
+
+    python benchmarks/proving/scale.py            # 64-8-10 MLP, N = 16: single vs shards of 4 and 8
+    python benchmarks/proving/scale.py --quick    # 64-4-10 MLP, N = 4: single vs shards of 2 (CI size)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "proving"
+FULL = [{"hidden": [8], "samples": 16, "shard_size": s} for s in (None, 8, 4)]
+QUICK = [{"hidden": [4], "samples": 4, "shard_size": s} for s in (None, 2)]
+COLUMNS = ["hidden", "samples", "shard_size", "shards", "logrows", "wall_s", "setup_s", "prove_s", "aggregate_s",
+           "verify_s", "peak_rss_mb", "samples_per_s", "throughput_vs_single", "relative_gap"]
+
+
+def run_one(config: dict) -> dict:
+    """Prove one configuration in this process and return its row."""
+    import torch
+
+    from zkcert import prove, prove_sharded, verify
+    from zkcert.data import load_bundled
+    from zkcert.models import mlp
+    from zkcert.training import TrainConfig, train
+
+    train_set = load_bundled("digits", "train")
+    torch.manual_seed(0)
+    model = train(mlp(64, config["hidden"], 10), train_set, TrainConfig(epochs=20, seed=0))
+    data = train_set.head(config["samples"])
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        if config["shard_size"] is None:
+            result = prove(model, data, threshold=1000.0, out=Path(tmp) / "cert", nonce="bench")
+        else:
+            result = prove_sharded(model, data, threshold=1000.0, shard_size=config["shard_size"], out=Path(tmp) / "cert",
+                                   nonce="bench", workers=1)
+        wall = time.perf_counter() - start
+        t0 = time.perf_counter()
+        verify(result.certificate)
+        verify_s = time.perf_counter() - t0
+        steps = {s["step"]: s for s in result.steps}
+        rep = result.manifest.reported
+        shard_peaks = [s["peak_rss_mb"] for s in rep.get("shards", [])]
+        st = result.manifest.statement
+        return {
+            "hidden": "-".join(map(str, config["hidden"])), "samples": config["samples"],
+            "shard_size": config["shard_size"] or config["samples"], "shards": len(rep.get("shards", [])) or 1,
+            "logrows": st.spec.logrows, "wall_s": round(wall, 1), "setup_s": steps["setup"]["seconds"],
+            "prove_s": steps.get("prove-shards", steps.get("prove", {})).get("seconds"),
+            "aggregate_s": steps.get("aggregate", {}).get("seconds", ""), "verify_s": round(verify_s, 2),
+            "peak_rss_mb": max([s["peak_rss_mb"] for s in result.steps] + shard_peaks),
+            "relative_gap": round(rep["relative_gap"], 4),
+        }
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Wall time and peak memory per configuration, single proof against shards."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def label(r: dict) -> str:
+        kind = "single" if r["shards"] == 1 else f"{r['shards']} x {r['shard_size']}"
+        return f"N={r['samples']}\n{kind}"
+
+    labels = [label(r) for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.bar(labels, [r["wall_s"] for r in rows], color=["tab:gray" if r["shards"] == 1 else "tab:blue" for r in rows])
+    a.set_ylabel("end-to-end wall time (s)")
+    b.bar(labels, [r["peak_rss_mb"] / 1024 for r in rows], color=["tab:gray" if r["shards"] == 1 else "tab:blue" for r in rows])
+    b.set_ylabel("peak memory (GB)")
+    fig.suptitle("single proof (gray) vs sharded certificate (blue), same run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write(rows: list[dict], quick: bool) -> None:
+    """CSV, markdown and plot under results/proving/."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    stem = "scale-quick" if quick else "scale"
+    with open(OUT / f"{stem}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [
+        f"# Scale benchmark{' (quick)' if quick else ''}: single proof vs sharded certificate", "",
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
+        "one subprocess per row, fresh circuits and keys (setup included in wall time); shards proved one at a "
+        "time (workers=1). samples_per_s = certified samples per second of end-to-end wall time; "
+        "throughput_vs_single is that against the single proof of the same N in this run.", "",
+        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+    ]
+    lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
+    lines += ["", f"![wall time and memory]({stem}.png)"]
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    plot(rows, OUT / f"{stem}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the tiny CI configuration only")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "ZKCERT_CACHE": cache}  # fresh keys for every configuration of this run
+        for config in QUICK if args.quick else FULL:
+            print(f"proving {config} ...", file=sys.stderr, flush=True)
+            done = subprocess.run([sys.executable, __file__, "--one", json.dumps(config)], capture_output=True,
+                                  text=True, check=False, env=env)
+            if done.returncode != 0:
+                raise SystemExit(f"configuration {config} failed:\n{done.stderr[-2000:]}")
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for row in rows:
+        row["samples_per_s"] = round(row["samples"] / row["wall_s"], 4)
+        base = next(r for r in rows if r["samples"] == row["samples"] and r["shards"] == 1)
+        row["throughput_vs_single"] = round(row["samples_per_s"] / base["samples_per_s"], 2)
+    write(rows, args.quick)
+    print(f"wrote {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,19 @@ def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
     assert json.loads((tmp_path / "d" / "commitments.json").read_text()) == public
 
 
+def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
+    from zkcert.commitments import shard_root
+
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--shard-size", "2", "--out", str(tmp_path / "c")]) == 0
+    public = json.loads((tmp_path / "c" / "commitments.json").read_text())
+    assert len(public["shard_commitments"]) == 2
+    assert public["data_commitment"] == shard_root(public["shard_commitments"])
+    assert public["data_commitment"] in capsys.readouterr().out
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--shard-size", "2", "--out", str(tmp_path / "d"),
+                 "--salts", str(tmp_path / "c" / "salts.json")]) == 0
+    assert json.loads((tmp_path / "d" / "commitments.json").read_text()) == public
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -42,6 +55,8 @@ def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
         (["measure", "-m", "{model}", "-d", "digits", "-n", "99999"], "asked for 99999 samples"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out"], "above the threshold"),
         (["verify", "no-such-folder"], "certificate folder not found"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], "do not split into shards"),
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], "do not split into shards"),
     ],
 )
 def test_bad_input_is_one_line_exit_1(argv, message, model_file, tmp_path, capsys, monkeypatch):

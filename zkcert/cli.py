@@ -212,8 +212,9 @@ def _prove_single(prove_, m, d, **kwargs):
 def _prove_sharded(m, d, **kwargs):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .shards import prove_sharded
+    from .shards import prove_sharded, shard_count
 
+    shard_count(len(d), kwargs["shard_size"])  # a bad shard size is a one-line error, before any progress bar
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console) as bar:
         phase = bar.add_task("preparing", total=None)

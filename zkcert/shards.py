@@ -107,9 +107,7 @@ def plan_shards(
 ) -> ShardPlan:
     """Split data into equal shards, commit to each and to the model, derive the direction, measure the float metric."""
     model = check_compatible(model, data.x, data.num_classes)
-    if shard_size < 1 or len(data) % shard_size:
-        raise InputError(f"{len(data)} samples do not split into shards of {shard_size}; pick a shard size that divides N")
-    n_shards = len(data) // shard_size
+    n_shards = shard_count(len(data), shard_size)
     salts = salts or ShardSalts.fresh(n_shards)
     if len(salts.shards) != n_shards:
         raise InputError(f"the salts are for {len(salts.shards)} shards, the data makes {n_shards}")
@@ -127,6 +125,13 @@ def plan_shards(
     r = directions(derive_seed(c_model, root, nonce), theta.size, n_directions)
     ds = directional_sharpness(model, data, scale_invariant(r, theta), epsilon)
     return ShardPlan(spec, salts, nonce, shard_commitments, root, c_model, r, data_vecs, model_vec, ds)
+
+
+def shard_count(n_samples: int, shard_size: int) -> int:
+    """Number of equal shards, or a clear error when shard_size does not divide n_samples."""
+    if shard_size < 1 or n_samples % shard_size:
+        raise InputError(f"{n_samples} samples do not split into shards of {shard_size}; pick a shard size that divides N")
+    return n_samples // shard_size
 
 
 def aggregation_inputs(outputs: list[list[str]], scale: int) -> dict[str, Any]:
@@ -199,6 +204,7 @@ def prove_sharded(
     `if __name__ == "__main__":` in a script: the local process pool starts workers with spawn.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
+    shard_count(len(data), shard_size)  # fail before creating the work folder
     steps = Steps()
     work = _WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work"))
     with steps.step("commit"):

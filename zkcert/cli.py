@@ -202,6 +202,8 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     rep = result.manifest.reported
     typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+    if shard_size is not None:
+        typer.echo(f"work folder {work or Path(f'{out}.work')} keeps the private salts and shard proofs (for resuming); keep it private")
 
 
 def _prove_single(prove_, m, d, **kwargs):

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from . import _ezkl, circuit
+from ._io import atomic_write_json, read_json, sha256_file
 from ._measure import Steps
 from .errors import InputError
+from .srs import Srs
+from .statement import CircuitSpec
 
 __all__ = ["ShardJob", "ShardOutcome", "prove_shard", "run_jobs", "default_workers"]
 
@@ -50,13 +55,6 @@ class ShardOutcome:
 
 def prove_shard(job: ShardJob) -> ShardOutcome:
     """Witness and proof for one shard (runs in a worker process or a Ray task)."""
-    import tempfile
-
-    from . import _ezkl, circuit
-    from ._io import atomic_write_json, read_json, sha256_file
-    from .srs import Srs
-    from .statement import CircuitSpec
-
     os.environ["ZKCERT_CACHE"] = job.cache  # use the caller's cache, where setup already put the keys
     spec = CircuitSpec.from_json(job.spec_json)
     files = circuit.compile_spec(spec)

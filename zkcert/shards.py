@@ -13,6 +13,7 @@ folder resumes without redoing finished shards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -174,7 +175,7 @@ class _WorkFolder:
 
     def record(self, outcome: ShardOutcome, spec_digest: str) -> Path:
         """Write a finished shard atomically; returns its proof file."""
-        atomic_write_json(self.path / f"shard-{outcome.index:04d}.json", {"spec": spec_digest, **outcome.__dict__})
+        atomic_write_json(self.path / f"shard-{outcome.index:04d}.json", {"spec": spec_digest, **dataclasses.asdict(outcome)})
         proof = self.path / shard_proof_name(outcome.index)
         atomic_write_json(proof, outcome.proof)
         return proof
@@ -247,14 +248,9 @@ def prove_sharded(
         software = {"zkcert": _version(), "ezkl": _ezkl.EZKL_VERSION}
         cert = write_certificate(
             out, payload,
-            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": srs_logrows(spec, agg_spec)}, hashes, reported, software),
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software),
         )
     return ProveResult(cert, Manifest.load(cert), steps.to_json())
-
-
-def srs_logrows(spec: CircuitSpec, agg_spec: AggregationSpec) -> int:
-    """The SRS size a sharded certificate needs: the larger of its two circuits."""
-    return max(spec.logrows or 0, agg_spec.logrows or 0)
 
 
 def _prove_shards(

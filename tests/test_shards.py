@@ -133,14 +133,17 @@ def test_proof_bytes(cert, name):
     _fails(cert, "proof")
 
 
-@pytest.mark.parametrize("change, check", [
-    (lambda st: st["aggregation"].update(bound=st["aggregation"]["bound"] * 2), "verifying-key"),
-    # ezkl builds the same key for another input scale here, so only the explicit scale check stops it.
-    (lambda st: st["aggregation"].update(input_scale=st["aggregation"]["input_scale"] - 1), "statement"),
+@pytest.mark.parametrize("change, checks", [
+    (lambda st: st["aggregation"].update(bound=st["aggregation"]["bound"] * 2), {"verifying-key"}),
+    # ezkl has been seen to build the same aggregation key for another input scale (and, in other runs,
+    # a different one), so the verifier also compares the scale with the shard circuit's explicitly.
+    (lambda st: st["aggregation"].update(input_scale=st["aggregation"]["input_scale"] - 1), {"verifying-key", "statement"}),
 ])
-def test_aggregation_fields(cert, change, check):
+def test_aggregation_fields(cert, change, checks):
     edit_json(cert / MANIFEST, lambda m: change(m["statement"]))
-    _fails(cert, check)
+    with pytest.raises(VerificationError) as info:
+        verify(cert)
+    assert info.value.check in checks, str(info.value)
 
 
 def test_threshold_altered(cert):

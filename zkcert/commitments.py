@@ -55,12 +55,21 @@ class Salts:
     def from_json(cls, obj: dict) -> "Salts":
         """Parse the JSON form."""
         try:
-            data, model = tuple(int(v) for v in obj["data"]), tuple(int(v) for v in obj["model"])
-        except (KeyError, TypeError, ValueError) as exc:
+            data, model = parse_salts([obj["data"], obj["model"]])
+        except (KeyError, TypeError) as exc:
             raise InputError(f"salts file is malformed: {exc}") from None
-        if any(not 0 < v < 1 << SALT_BITS for v in data + model):
-            raise InputError(f"salts must be integers in (0, 2**{SALT_BITS})")
         return cls(data, model)
+
+
+def parse_salts(salts: list) -> list[tuple[int, ...]]:
+    """Salts from their JSON form (decimal strings), each element checked to lie in (0, 2**SALT_BITS)."""
+    try:
+        parsed = [tuple(int(v) for v in salt) for salt in salts]
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"salts are malformed: {exc}") from None
+    if any(not 0 < v < 1 << SALT_BITS for salt in parsed for v in salt):
+        raise InputError(f"salts must be integers in (0, 2**{SALT_BITS})")
+    return parsed
 
 
 @dataclass(frozen=True)

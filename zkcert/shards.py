@@ -30,7 +30,9 @@ from .cache import cache_dir
 from .certificate import (
     AGGREGATE_PROOF, AGGREGATE_VK, SHARD_VK, SRS_FILE, Manifest, shard_proof_name, write_certificate,
 )
-from .commitments import SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, felt_hex, model_vector, shard_root
+from .commitments import (
+    SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, felt_hex, model_vector, parse_salts, shard_root,
+)
 from .data import Dataset
 from .direction import derive_seed, directions, scale_invariant
 from .errors import CircuitError, InputError, ThresholdExceeded
@@ -67,14 +69,12 @@ class ShardSalts:
     def from_json(cls, obj: dict[str, Any]) -> "ShardSalts":
         """Parse and range-check."""
         try:
-            model = tuple(int(v) for v in obj["model"])
-            shards = tuple(tuple(int(v) for v in s) for s in obj["shards"])
-        except (KeyError, TypeError, ValueError) as exc:
+            model, *shards = parse_salts([obj["model"], *obj["shards"]])
+        except (KeyError, TypeError) as exc:
             raise InputError(f"shard salts are malformed: {exc}") from None
-        for salt in (model, *shards):
-            if len(salt) != SALT_LEN or any(not 0 < v < 1 << SALT_BITS for v in salt):
-                raise InputError(f"each salt must be {SALT_LEN} integers in (0, 2**{SALT_BITS})")
-        return cls(model, shards)
+        if any(len(salt) != SALT_LEN for salt in (model, *shards)):
+            raise InputError(f"each salt must be {SALT_LEN} integers in (0, 2**{SALT_BITS})")
+        return cls(model, tuple(shards))
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,12 @@ results/proving/proving.md. `--quick` runs the tiny test statement only (for CI)
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from report import MACHINE, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -65,22 +63,13 @@ def run_one(config: dict) -> dict:
 
 def write(rows: list[dict], quick: bool) -> None:
     """CSV and markdown under results/proving/."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    stem = "proving-quick" if quick else "proving"
-    with open(OUT / f"{stem}.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = [
+    header = [
         f"# Proving benchmark{' (quick)' if quick else ''}", "",
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
-        "one subprocess per row; times in seconds, memory in MB (peak RSS of the proving process). "
+        MACHINE + "one subprocess per row; times in seconds, memory in MB (peak RSS of the proving process). "
         "Setup is cached per circuit and SRS in real use; here every row is a fresh circuit. "
-        "Absolute times are noisy on a shared machine: compare rows of the same run.", "",
-        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+        "Absolute times are noisy on a shared machine: compare rows of the same run.",
     ]
-    lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
-    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_table(OUT, "proving-quick" if quick else "proving", COLUMNS, rows, header)
 
 
 def main() -> None:
@@ -91,14 +80,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(json.loads(args.one))))
         return
-    rows = []
-    for config in QUICK if args.quick else FULL:
-        print(f"proving {config} ...", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, __file__, "--one", json.dumps(config)], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"configuration {config} failed:\n{done.stderr[-2000:]}")
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    rows = run_configs(__file__, QUICK if args.quick else FULL)
     for row in rows:  # ratios against the first (smallest) configuration of this same run
         row["prove_vs_first"] = round(row["prove_s"] / rows[0]["prove_s"], 2)
         row["samples_per_prove_s"] = round(row["samples"] / row["prove_s"], 4)

@@ -15,15 +15,14 @@ results/proving/scale.csv, scale.md and scale.png.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import MACHINE, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -97,23 +96,14 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def write(rows: list[dict], quick: bool) -> None:
     """CSV, markdown and plot under results/proving/."""
-    OUT.mkdir(parents=True, exist_ok=True)
     stem = "scale-quick" if quick else "scale"
-    with open(OUT / f"{stem}.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = [
+    header = [
         f"# Scale benchmark{' (quick)' if quick else ''}: single proof vs sharded certificate", "",
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
-        "one subprocess per row, fresh circuits and keys (setup included in wall time); shards proved one at a "
-        "time (workers=1). samples_per_s = certified samples per second of end-to-end wall time; "
-        "throughput_vs_single is that against the single proof of the same N in this run.", "",
-        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+        MACHINE + "one subprocess per row, fresh circuits and keys (setup included in wall time); shards proved one "
+        "at a time (workers=1). samples_per_s = certified samples per second of end-to-end wall time; "
+        "throughput_vs_single is that against the single proof of the same N in this run.",
     ]
-    lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
-    lines += ["", f"![wall time and memory]({stem}.png)"]
-    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_table(OUT, stem, COLUMNS, rows, header, ["", f"![wall time and memory]({stem}.png)"])
     plot(rows, OUT / f"{stem}.png")
 
 
@@ -125,17 +115,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(json.loads(args.one))))
         return
-    rows = []
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "ZKCERT_CACHE": cache}  # fresh keys for every configuration of this run
-        for config in QUICK if args.quick else FULL:
-            print(f"proving {config} ...", file=sys.stderr, flush=True)
-            done = subprocess.run([sys.executable, __file__, "--one", json.dumps(config)], capture_output=True,
-                                  text=True, check=False, env=env)
-            if done.returncode != 0:
-                raise SystemExit(f"configuration {config} failed:\n{done.stderr[-2000:]}")
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        # Fresh keys for every configuration of this run.
+        rows = run_configs(__file__, QUICK if args.quick else FULL, {**os.environ, "ZKCERT_CACHE": cache})
     for row in rows:
         row["samples_per_s"] = round(row["samples"] / row["wall_s"], 4)
         base = next(r for r in rows if r["samples"] == row["samples"] and r["shards"] == 1)

@@ -1,0 +1,39 @@
+"""What the proving benchmarks share: one subprocess per configuration, and the CSV and markdown table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+MACHINE = f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
+
+
+def run_configs(script: str, configs: list[dict], env: dict[str, str] | None = None) -> list[dict]:
+    """Run `script --one CONFIG` in a fresh subprocess per configuration (so peak memory is its own); returns the rows."""
+    rows = []
+    for config in configs:
+        print(f"proving {config} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, script, "--one", json.dumps(config)], capture_output=True, text=True,
+                              check=False, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"configuration {config} failed:\n{done.stderr[-2000:]}")
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
+def write_table(out: Path, stem: str, columns: list[str], rows: list[dict], header: list[str], footer: list[str] = ()) -> None:
+    """out/stem.csv and out/stem.md (header lines, the table, footer lines)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f"{stem}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [*header, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    (out / f"{stem}.md").write_text("\n".join([*lines, *footer]) + "\n")

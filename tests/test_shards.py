@@ -252,3 +252,33 @@ def test_shard_proved_on_a_local_ray_cluster(sharded, proof_mlp, digits_train):
     with tempfile.TemporaryDirectory() as tmp:
         atomic_write_json(Path(tmp) / "proof.json", outcome.proof)
         assert _ezkl.verify(Path(tmp) / "proof.json", files.settings, vk, srs.path)
+
+
+def test_audit_of_a_sharded_certificate(sharded, proof_mlp, digits_train):
+    """An auditor with the data and the shard salts recomputes the root, C_theta and the float metric."""
+    import json
+
+    from zkcert.api import audit
+    from zkcert.commitments import Salts
+
+    folder, work = sharded
+    salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
+    result = audit(folder, proof_mlp, digits_train.head(4), salts=salts)
+    assert result.float_metric == pytest.approx(Manifest.load(folder).reported["float_metric"])
+    assert result.verification.data_commitment == Manifest.load(folder).statement.data_commitment
+    with pytest.raises(VerificationError) as info:  # other data: the recomputed root differs
+        audit(folder, proof_mlp, digits_train.subset(np.arange(4, 8)), salts=salts)
+    assert info.value.check == "data-commitment"
+    with pytest.raises(InputError, match="shard salts"):
+        audit(folder, proof_mlp, digits_train.head(4), salts=Salts.fresh())
+
+
+def test_cli_audit_reads_shard_salts(sharded, proof_mlp, tmp_path, capsys):
+    from zkcert.cli import main
+    from zkcert.models import save_model
+
+    folder, work = sharded
+    save_model(proof_mlp, tmp_path / "m.pt")
+    argv = ["audit", str(folder), "-m", str(tmp_path / "m.pt"), "-d", "digits", "-n", "4", "--salts", str(work / "salts.json")]
+    assert main(argv) == 0
+    assert "AUDITED: directional sharpness <= 1000" in capsys.readouterr().out

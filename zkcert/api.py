@@ -13,6 +13,7 @@ from .commitments import Commitments, Salts
 from .data import Dataset
 from .errors import InputError, VerificationError
 from .prover import make_spec, prepare
+from .shards import ShardSalts, plan_shards
 from .statement import ShardedStatement
 from .verifier import VerificationResult, verify
 
@@ -68,18 +69,26 @@ class AuditResult:
         return {**self.verification.to_json(), "audited_float_metric": self.float_metric, "reported_float_metric": self.reported_float_metric}
 
 
-def audit(folder: str | Path, model: nn.Module, data: Dataset, *, salts: Salts, srs_path: str | Path | None = None) -> AuditResult:
+def audit(
+    folder: str | Path, model: nn.Module, data: Dataset, *, salts: "Salts | ShardSalts", srs_path: str | Path | None = None,
+) -> AuditResult:
     """Verify the certificate, then recompute commitments and the float metric from the model and data."""
     manifest = Manifest.load(folder)
-    if isinstance(manifest.statement, ShardedStatement):
-        # The per-shard salts would be needed; until audit takes them, verify with the published root.
-        raise InputError("audit does not yet support sharded certificates; run `zkcert verify` with the published commitments")
-    spec = manifest.statement.spec
-    owner = prepare(model, data, spec, nonce=manifest.statement.nonce, salts=salts)
-    result = verify(
-        folder, data_commitment=owner.commitments.data, model_commitment=owner.commitments.model, srs_path=srs_path
-    )
-    if owner.float_metric > spec.threshold:
-        raise VerificationError("audit-metric", f"the recomputed float metric {owner.float_metric:.6g} is above the threshold {spec.threshold:g}")
+    statement = manifest.statement
+    spec = statement.spec
+    if isinstance(statement, ShardedStatement):
+        if not isinstance(salts, ShardSalts):
+            raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)")
+        plan = plan_shards(model, data, shard_size=spec.n_samples, threshold=spec.threshold, epsilon=spec.epsilon,
+                           n_directions=spec.n_directions, nonce=statement.nonce, input_scale=spec.input_scale, salts=salts)
+        c_data, c_model, metric = plan.data_commitment, plan.model_commitment, plan.float_metric
+    else:
+        if not isinstance(salts, Salts):
+            raise InputError("a single-proof certificate needs the salts file written by `zkcert commit`")
+        owner = prepare(model, data, spec, nonce=statement.nonce, salts=salts)
+        c_data, c_model, metric = owner.commitments.data, owner.commitments.model, owner.float_metric
+    result = verify(folder, data_commitment=c_data, model_commitment=c_model, srs_path=srs_path)
+    if metric > spec.threshold:
+        raise VerificationError("audit-metric", f"the recomputed float metric {metric:.6g} is above the threshold {spec.threshold:g}")
     reported = manifest.reported.get("float_metric")
-    return AuditResult(result, owner.float_metric, None if reported is None else float(reported))
+    return AuditResult(result, metric, None if reported is None else float(reported))

@@ -52,6 +52,14 @@ def _shard_salts(path: Path | None):
     return ShardSalts.from_json(read_json(path, what="salts file"))
 
 
+def _any_salts(path: Path):
+    """Single-proof or shard salts, told apart by the file's fields."""
+    from ._io import read_json
+
+    obj = read_json(path, what="salts file")
+    return _shard_salts(path) if isinstance(obj, dict) and "shards" in obj else _salts(path)
+
+
 def _print_json(obj: object) -> None:
     import json
 
@@ -257,13 +265,13 @@ def verify(certificate: Path = typer.Argument(..., help="Certificate folder."),
 
 @app.command()
 def audit(certificate: Path = typer.Argument(..., help="Certificate folder."), model: Path = MODEL, data: str = DATA,
-          samples: int | None = SAMPLES, salts: Path = typer.Option(..., "--salts", help="The owner's salts file."),
+          samples: int | None = SAMPLES, salts: Path = typer.Option(..., "--salts", help="The owner's salts file (single or sharded)."),
           srs: Path | None = SRS, as_json: bool = JSON) -> None:
     """Verify a certificate and recompute its commitments and metric from the model and data you hold."""
     from .api import audit as audit_
 
     m, d = _load(model, data, samples)
-    result = audit_(certificate, m, d, salts=_salts(salts), srs_path=srs)
+    result = audit_(certificate, m, d, salts=_any_salts(salts), srs_path=srs)
     if as_json:
         _print_json(result.to_json())
         return

@@ -140,7 +140,8 @@ def test_missing_or_truncated_files(cert):
 
 def test_srs_must_match(cert, tmp_path):
     other = tmp_path / "other.srs"
-    other.write_bytes(local_srs(Manifest.load(cert).statement.spec.logrows).path.read_bytes()[:-1] + b"\0")
+    data = local_srs(Manifest.load(cert).statement.spec.logrows).path.read_bytes()
+    other.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # always a different file (a fixed byte was not)
     _fails(cert, "srs", "the SRS you gave", srs_path=other)
     edit_json(cert / MANIFEST, lambda m: m["srs"].update(sha256="ab" * 32))
     _fails(cert, "srs", "no SRS with hash")

@@ -218,6 +218,22 @@ class CircuitFiles:
         return json.loads(self.settings.read_text())
 
 
+# ezkl 23.0.5 writes these sets in a hash-map order that changes from process to process, and the
+# circuit's column layout (so its verifying key) follows that order: a verifier rebuilding the key in
+# a fresh process got another key for an honest certificate. Sorting them makes the key a function of
+# the spec alone.
+_UNORDERED_SETTINGS = ("required_lookups", "required_range_checks")
+
+
+def canonicalize_settings(path: Path) -> None:
+    """Sort the settings' order-free lists so that compile and setup are deterministic."""
+    settings = read_json(path)
+    for key in _UNORDERED_SETTINGS:
+        if isinstance(settings.get(key), list):
+            settings[key] = sorted(settings[key], key=lambda v: json.dumps(v, sort_keys=True))
+    atomic_write_json(path, settings)
+
+
 def compile_spec(spec: AnySpec) -> CircuitFiles:
     """ONNX export, settings and compiled circuit for a calibrated spec, cached by the spec's digest."""
     if not spec.calibrated:
@@ -226,6 +242,7 @@ def compile_spec(spec: AnySpec) -> CircuitFiles:
     if not files.compiled.is_file():
         export_onnx(spec, files.onnx)
         _ezkl.gen_settings(files.onnx, files.settings, _run_args(spec))
+        canonicalize_settings(files.settings)
         _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)
     return files
 

@@ -94,3 +94,13 @@ def test_measure_suggests_threshold(model_file, tmp_path, capsys):
     assert "suggested threshold T = 38:" in out  # ceil((39 + 1) * 0.95) = 38th smallest and "this model: DS =" in out
     (tmp_path / "few.txt").write_text("1\n2\n")
     assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--honest", str(tmp_path / "few.txt")]) == 1
+
+
+def test_cli_sample_needs_shards(model_file, capsys):
+    from zkcert.cli import main
+
+    argv = ["prove", "-m", str(model_file), "-d", "digits", "-n", "8", "-t", "1", "-o", "x", "--sample", "1"]
+    assert main(argv) == 1
+    assert "give --shard-size" in capsys.readouterr().err
+    assert main(argv + ["--shard-size", "2", "--sample", "5"]) == 1
+    assert "cannot challenge 5 of 4 shards" in capsys.readouterr().err

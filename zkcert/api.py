@@ -13,8 +13,8 @@ from .commitments import Commitments, Salts
 from .data import Dataset
 from .errors import InputError, VerificationError
 from .prover import make_spec, prepare
-from .shards import ShardSalts, plan_shards
-from .statement import ShardedStatement
+from .shards import ShardSalts, plan_shards, shard_float_metrics
+from .statement import SampledStatement, ShardedStatement
 from .verifier import VerificationResult, verify
 
 __all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit"]
@@ -58,7 +58,11 @@ def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input
 
 @dataclass(frozen=True)
 class AuditResult:
-    """A verified certificate whose commitments and metric the auditor recomputed from the data."""
+    """A verified certificate whose commitments and metric the auditor recomputed from the data.
+
+    float_metric is the float directional sharpness over all data, or for a spot-check certificate
+    the largest among the challenged shards (what that certificate claims).
+    """
 
     verification: VerificationResult
     float_metric: float
@@ -76,12 +80,15 @@ def audit(
     manifest = Manifest.load(folder)
     statement = manifest.statement
     spec = statement.spec
-    if isinstance(statement, ShardedStatement):
+    if isinstance(statement, (ShardedStatement, SampledStatement)):
         if not isinstance(salts, ShardSalts):
             raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)")
         plan = plan_shards(model, data, shard_size=spec.n_samples, threshold=spec.threshold, epsilon=spec.epsilon,
                            n_directions=spec.n_directions, nonce=statement.nonce, input_scale=spec.input_scale, salts=salts)
         c_data, c_model, metric = plan.data_commitment, plan.model_commitment, plan.float_metric
+        if isinstance(statement, SampledStatement):
+            # A spot check claims only the challenged shards: audit the worst of those.
+            metric = max(shard_float_metrics(model, data, plan, statement.challenged()).values())
     else:
         if not isinstance(salts, Salts):
             raise InputError("a single-proof certificate needs the salts file written by `zkcert commit`")

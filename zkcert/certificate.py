@@ -11,7 +11,7 @@ from typing import Any
 
 from ._io import atomic_write_json, canonical_json, read_json, sha256_file
 from .errors import CertificateError, InputError
-from .statement import ShardedStatement, Statement, statement_from_json
+from .statement import AnyStatement, SampledStatement, ShardedStatement, statement_from_json
 
 __all__ = [
     "MANIFEST_SCHEMA", "MANIFEST", "PROOF", "VK", "SRS_FILE", "SHARD_VK", "AGGREGATE_PROOF", "AGGREGATE_VK",
@@ -28,8 +28,11 @@ def shard_proof_name(index: int) -> str:
     return f"shard-{index:04d}.proof.json"
 
 
-def required_files(statement: "Statement | ShardedStatement") -> tuple[str, ...]:
+def required_files(statement: AnyStatement) -> tuple[str, ...]:
     """The files a certificate for this statement must list."""
+    if isinstance(statement, SampledStatement):
+        # The challenged shards' proofs are checked by the verifier, which names that failure "challenge".
+        return (SHARD_VK,)
     if isinstance(statement, ShardedStatement):
         shards = tuple(shard_proof_name(i) for i in range(len(statement.shard_commitments)))
         return (*shards, SHARD_VK, AGGREGATE_PROOF, AGGREGATE_VK)
@@ -41,7 +44,7 @@ _FIELDS = {"schema", "statement", "srs", "files", "reported", "software"}
 class Manifest:
     """What the certificate claims. Only `statement`, `srs` and `files` are relied on, and each is checked."""
 
-    statement: Statement | ShardedStatement
+    statement: AnyStatement
     srs: dict[str, Any]
     files: dict[str, str]
     reported: dict[str, Any] = field(default_factory=dict)

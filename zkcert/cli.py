@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .errors import ZkcertError
+from .errors import InputError, ZkcertError
 
 app = typer.Typer(
     name="zkcert",
@@ -112,7 +112,6 @@ def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the 
 
 def _honest_values(path: Path) -> list[float]:
     """One value a line, or a CSV with a `ds` column."""
-    from .errors import InputError
 
     if not path.is_file():
         raise InputError(f"honest-values file not found: {path}")
@@ -193,16 +192,19 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           shard_size: int | None = SHARD_SIZE,
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
           ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
-          work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work).")) -> None:
+          work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work)."),
+          sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments (needs --shard-size).")) -> None:
     """Prove directional sharpness <= T and write a certificate folder (nothing if the metric is above T)."""
     from .prover import prove as prove_
 
+    if sample is not None and shard_size is None:
+        raise InputError("--sample picks shards to prove: give --shard-size too")
     m, d = _load(model, data, samples)
     if shard_size is not None:
         result = _prove_sharded(m, d, threshold=threshold, shard_size=shard_size, out=out, epsilon=epsilon,
                                 n_directions=directions, nonce=nonce, salts=_shard_salts(salts), srs_path=srs,
                                 input_scale=input_scale, include_srs=include_srs, workers=workers,
-                                ray_address=ray_address, work_dir=work)
+                                ray_address=ray_address, work_dir=work, sample=sample)
     else:
         result = _prove_single(prove_, m, d, threshold=threshold, out=out, epsilon=epsilon, n_directions=directions,
                                nonce=nonce, salts=_salts(salts), srs_path=srs, input_scale=input_scale,
@@ -210,6 +212,8 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     rep = result.manifest.reported
     typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+    if sample is not None:
+        typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")
     if shard_size is not None:
         typer.echo(f"work folder {work or Path(f'{out}.work')} keeps the private salts and shard proofs (for resuming); keep it private")
 
@@ -222,9 +226,13 @@ def _prove_single(prove_, m, d, **kwargs):
 def _prove_sharded(m, d, **kwargs):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .sampling import check_sample_size
     from .shards import prove_sharded, shard_count
 
-    shard_count(len(d), kwargs["shard_size"])  # a bad shard size is a one-line error, before any progress bar
+    # A bad shard or sample size is a one-line error, before any progress bar.
+    n_shards = shard_count(len(d), kwargs["shard_size"])
+    if kwargs["sample"] is not None:
+        check_sample_size(n_shards, kwargs["sample"])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console) as bar:
         phase = bar.add_task("preparing", total=None)

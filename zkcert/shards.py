@@ -41,9 +41,10 @@ from .metric import directional_sharpness, flat_params
 from .models import check_compatible
 from .prover import ProveResult, make_spec, _version
 from .srs import resolve_srs
-from .statement import AggregationSpec, CircuitSpec, ShardedStatement
+from .sampling import challenge, check_sample_size
+from .statement import AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
 
-__all__ = ["ShardSalts", "ShardPlan", "plan_shards", "prove_sharded", "aggregation_inputs"]
+__all__ = ["ShardSalts", "ShardPlan", "plan_shards", "prove_sharded", "aggregation_inputs", "shard_float_metrics"]
 
 Say = Callable[[str], None]
 Tick = Callable[[int, int], None]
@@ -181,10 +182,10 @@ class _WorkFolder:
         return proof
 
 
-def _calibrated_shard_spec(plan: ShardPlan, work: Path, max_logrows: int) -> CircuitSpec:
-    # Calibrated on the first shard, with ezkl's lookup safety margin; every shard's witness is then
+def _calibrated_shard_spec(plan: ShardPlan, spec: CircuitSpec, index: int, work: Path, max_logrows: int) -> CircuitSpec:
+    # Calibrated on one shard, with ezkl's lookup safety margin; every shard's witness is then
     # checked before proving, so a shard that falls outside the ranges fails early and clearly.
-    return circuit.calibrate_spec(plan.spec, plan.shard_input(0), work, max_logrows=max_logrows)
+    return circuit.calibrate_spec(spec, plan.shard_input(index), work, max_logrows=max_logrows)
 
 
 def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
@@ -193,19 +194,31 @@ def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
         raise CircuitError(f"shard {outcome.index}'s proof commits to other data or model than planned: please report this")
 
 
+def shard_float_metrics(model: nn.Module, data: Dataset, plan: ShardPlan, indices: tuple[int, ...]) -> dict[int, float]:
+    """Float directional sharpness of each listed shard, on the plan's direction."""
+    n, s = plan.spec.n_samples, plan.spec
+    d = scale_invariant(plan.r, flat_params(model))
+    return {i: directional_sharpness(model, data.subset(np.arange(i * n, (i + 1) * n)), d, s.epsilon) for i in indices}
+
+
 def prove_sharded(
     model: nn.Module, data: Dataset, *, threshold: float, shard_size: int, out: str | Path, epsilon: float = 0.125,
     n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: ShardSalts | None = None,
     srs_path: str | Path | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
-    work_dir: str | Path | None = None, max_logrows: int = 20, say: Say | None = None, tick: Tick | None = None,
+    work_dir: str | Path | None = None, max_logrows: int = 20, sample: int | None = None,
+    say: Say | None = None, tick: Tick | None = None,
 ) -> ProveResult:
     """Prove the sharded statement and write its certificate folder; resumes from work_dir if it holds an earlier run.
 
-    salts default to those of the earlier run in work_dir, else fresh ones. Call it from under
-    `if __name__ == "__main__":` in a script: the local process pool starts workers with spawn.
+    With `sample`, only that many shards, picked by zkcert.sampling.challenge, are proved, each against
+    T on its own (a spot-check certificate; no aggregation). salts default to those of the earlier run
+    in work_dir, else fresh ones. Call it from under `if __name__ == "__main__":` in a script: the local
+    process pool starts workers with spawn.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
-    shard_count(len(data), shard_size)  # fail before creating the work folder
+    n_shards = shard_count(len(data), shard_size)  # fail before creating the work folder
+    if sample is not None:
+        check_sample_size(n_shards, sample)
     steps = Steps()
     work = _WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work"))
     with steps.step("commit"):
@@ -213,27 +226,43 @@ def prove_sharded(
         plan = plan_shards(model, data, shard_size=shard_size, threshold=threshold, epsilon=epsilon,
                            n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts())
         work.save_plan(plan)
-    if plan.float_metric > threshold:
-        raise ThresholdExceeded(plan.float_metric, threshold)
+    if sample is None:
+        chosen, spec, checked = tuple(range(plan.n_shards)), plan.spec, {}
+        if plan.float_metric > threshold:
+            raise ThresholdExceeded(plan.float_metric, threshold)
+    else:
+        chosen = challenge(plan.data_commitment, plan.model_commitment, nonce, plan.n_shards, sample)
+        spec = dataclasses.replace(plan.spec, shard=False)  # each chosen shard is an ordinary certificate circuit
+        checked = shard_float_metrics(model, data, plan, chosen)
+        if checked[worst := max(checked, key=checked.__getitem__)] > threshold:
+            raise ThresholdExceeded(checked[worst], threshold, what=f"directional sharpness of challenged shard {worst}")
     with tempfile.TemporaryDirectory(prefix="zkcert-shards-") as tmp:
         tmpdir = Path(tmp)
         with steps.step("calibrate"):
             say("calibrating the shard circuit")
-            spec = _calibrated_shard_spec(plan, tmpdir, max_logrows)
+            spec = _calibrated_shard_spec(plan, spec, chosen[0], tmpdir, max_logrows)
         with steps.step("setup"):
             say(f"compiling the shard circuit and generating keys (logrows {spec.logrows})")
             files = circuit.compile_spec(spec)
             srs = resolve_srs(spec.logrows or 0, srs_path)
             vk, _pk = circuit.keys_for(files, srs)
-        outcomes = _prove_shards(plan, spec, srs.path, work, workers, ray_address, say, tick, steps)
-        agg_spec, agg_proof, agg_vk, total = _aggregate(plan, spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
+        outcomes = _prove_shards(plan, spec, chosen, srs.path, work, workers, ray_address, say, tick, steps)
         with steps.step("verify"):
             for o in outcomes:
                 if not _ezkl.verify(work.path / shard_proof_name(o.index), files.settings, vk, srs.path):
                     raise CircuitError(f"shard {o.index}'s proof does not verify: please report this")
-        statement = ShardedStatement(spec, agg_spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce)
-        n_total = len(data)
-        circuit_metric = None if total is None else total / (n_total * n_directions * epsilon**2)
+        payload: dict[str, Path] = {shard_proof_name(o.index): work.path / shard_proof_name(o.index) for o in outcomes}
+        payload[SHARD_VK] = vk
+        if sample is None:
+            agg_spec, agg_proof, agg_vk, total = _aggregate(plan, spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
+            payload.update({AGGREGATE_PROOF: agg_proof, AGGREGATE_VK: agg_vk})
+            statement: ShardedStatement | SampledStatement = ShardedStatement(
+                spec, agg_spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce)
+            circuit_metric = None if total is None else total / (len(data) * n_directions * epsilon**2)
+        else:
+            _check_flags(spec, files, outcomes, checked)
+            statement = SampledStatement(spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce, sample)
+            circuit_metric = None
         reported = {
             "float_metric": plan.float_metric,
             "circuit_metric": circuit_metric,
@@ -241,8 +270,8 @@ def prove_sharded(
             "steps": steps.to_json(),
             "shards": [{"index": o.index, "seconds": round(o.seconds, 3), "peak_rss_mb": round(o.peak_rss_mb, 1), "node": o.node} for o in outcomes],
         }
-        payload = {shard_proof_name(o.index): work.path / shard_proof_name(o.index) for o in outcomes}
-        payload.update({SHARD_VK: vk, AGGREGATE_PROOF: agg_proof, AGGREGATE_VK: agg_vk})
+        if sample is not None:
+            reported["challenged_float_max"] = max(checked.values())
         if include_srs:
             payload[SRS_FILE] = srs.path
         software = {"zkcert": _version(), "ezkl": _ezkl.EZKL_VERSION}
@@ -253,18 +282,27 @@ def prove_sharded(
     return ProveResult(cert, Manifest.load(cert), steps.to_json())
 
 
+def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], floats: dict[int, float]) -> None:
+    """Every challenged shard's fixed-point flag is 1 (its float value passed, so a 0 is a quantization gap)."""
+    scale = files.settings_json()["model_output_scales"][0]
+    for o in outcomes:
+        if _ezkl.felt_to_float(o.outputs[0], scale) != 1.0:
+            raise ThresholdExceeded(floats[o.index], spec.threshold,
+                                    what=f"fixed-point directional sharpness of challenged shard {o.index} (float value shown)")
+
+
 def _prove_shards(
-    plan: ShardPlan, spec: CircuitSpec, srs_path: Path, work: _WorkFolder, workers: int | None,
+    plan: ShardPlan, spec: CircuitSpec, indices: tuple[int, ...], srs_path: Path, work: _WorkFolder, workers: int | None,
     ray_address: str | None, say: Say, tick: Tick, steps: Steps,
 ) -> list[ShardOutcome]:
-    digest = spec.digest()
-    done = {i: o for i in range(plan.n_shards) if (o := work.finished(i, digest)) is not None}
+    digest, total = spec.digest(), len(indices)
+    done = {i: o for i in indices if (o := work.finished(i, digest)) is not None}
     if done:
-        say(f"resuming: {len(done)} of {plan.n_shards} shards already proved")
-    tick(len(done), plan.n_shards)
+        say(f"resuming: {len(done)} of {total} shards already proved")
+    tick(len(done), total)
     jobs = [
         ShardJob(i, spec.to_json(), plan.shard_input(i), str(srs_path), str(cache_dir()))
-        for i in range(plan.n_shards) if i not in done
+        for i in indices if i not in done
     ]
     with steps.step("prove-shards"):
         say(f"proving {len(jobs)} shards" + (f" on Ray at {ray_address}" if ray_address else ""))
@@ -272,8 +310,8 @@ def _prove_shards(
             _check_shard(plan, outcome)
             work.record(outcome, digest)
             done[outcome.index] = outcome
-            tick(len(done), plan.n_shards)
-    outcomes = [done[i] for i in range(plan.n_shards)]
+            tick(len(done), total)
+    outcomes = [done[i] for i in indices]
     for o in outcomes:
         _check_shard(plan, o)
     return outcomes

@@ -14,13 +14,16 @@ from .errors import CertificateError, InputError
 
 __all__ = [
     "SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "AggregationSpec", "Statement", "ShardedStatement",
-    "statement_from_json", "load_spec", "standard_spec",
+    "SampledStatement", "statement_from_json", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 STATEMENT_SCHEMA = "zkcert-statement/v1"
 SHARDED_SCHEMA = "zkcert-sharded-statement/v1"
+SAMPLED_SCHEMA = "zkcert-sampled-statement/v1"
+# The confidence a spot-check certificate's text states its bound at (zkcert.sampling has any other).
+STATED_CONFIDENCE = 0.95
 CIRCUITS_DIR = Path(__file__).resolve().parent.parent / "circuits"
 # The ezkl run arguments a spec may pin. Anything else (visibility, range-check switches, check mode)
 # is zkcert's design and not the prover's to choose: a spec that names it is rejected, because the
@@ -281,9 +284,7 @@ class ShardedStatement:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "ShardedStatement":
         """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
-        unknown = set(obj) - {f.name for f in dataclasses.fields(cls)} - {"text"}
-        if unknown:
-            raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
+        _reject_unknown_fields(cls, obj)
         try:
             return cls(
                 CircuitSpec.from_json(obj["spec"]), AggregationSpec.from_json(obj["aggregation"]),
@@ -294,11 +295,102 @@ class ShardedStatement:
             raise CertificateError(f"sharded statement is malformed: {exc}") from None
 
 
-def statement_from_json(obj: Any) -> "Statement | ShardedStatement":
-    """Parse either kind of statement by its schema."""
-    if isinstance(obj, dict) and obj.get("schema") == SHARDED_SCHEMA:
-        return ShardedStatement.from_json(obj)
+@dataclass(frozen=True)
+class SampledStatement:
+    """The statement of a spot-check certificate: every shard a challenge picks has sharpness <= T.
+
+    The owner commits to all shards (data_commitment is their root) and proves only the n_sampled
+    shards that zkcert.sampling.challenge draws from the root, C_theta and the nonce, each with the
+    ordinary certificate circuit `spec` over one shard. See zkcert.sampling for what that does and
+    does not imply about the shards left unproved.
+    """
+
+    spec: CircuitSpec
+    shard_commitments: tuple[str, ...]
+    data_commitment: str
+    model_commitment: str
+    nonce: str
+    n_sampled: int
+    schema: str = SAMPLED_SCHEMA
+
+    def __post_init__(self) -> None:
+        if self.schema != SAMPLED_SCHEMA:
+            raise CertificateError(f"statement schema {self.schema!r} is not {SAMPLED_SCHEMA!r}")
+        if not 1 <= int(self.n_sampled) <= len(self.shard_commitments):
+            raise CertificateError(f"cannot challenge {self.n_sampled} of {len(self.shard_commitments)} shards")
+
+    @property
+    def n_shards(self) -> int:
+        """Number of committed shards."""
+        return len(self.shard_commitments)
+
+    @property
+    def n_samples(self) -> int:
+        """Total number of committed samples (only the challenged shards' are proved)."""
+        return self.spec.n_samples * self.n_shards
+
+    def challenged(self) -> tuple[int, ...]:
+        """The shards the certificate must prove, recomputed from the commitments and nonce."""
+        from .commitments import shard_root
+        from .sampling import challenge
+
+        # From the root of the listed commitments, not the data_commitment field: the list is what the
+        # proofs are checked against.
+        return challenge(shard_root(self.shard_commitments), self.model_commitment, self.nonce, self.n_shards, self.n_sampled)
+
+    def describe(self) -> str:
+        """The one-line human-readable statement, with its confidence bound."""
+        from .sampling import exceeding_bound
+
+        s = self.spec
+        b = exceeding_bound(self.n_shards, self.n_sampled, STATED_CONFIDENCE)
+        return (
+            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}) on each of "
+            f"{self.n_sampled} challenged shards of {s.n_samples} samples, out of {self.n_shards} committed "
+            f"(N={self.n_samples}), for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}; "
+            f"so, at {STATED_CONFIDENCE:.0%} confidence, fewer than {b} of the {self.n_shards} shards exceed "
+            f"{s.threshold:g}, provided the nonce was issued after both commitments were published"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "schema": self.schema, "spec": self.spec.to_json(), "shard_commitments": list(self.shard_commitments),
+            "data_commitment": self.data_commitment, "model_commitment": self.model_commitment, "nonce": self.nonce,
+            "n_sampled": self.n_sampled, "text": self.describe(),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "SampledStatement":
+        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
+        _reject_unknown_fields(cls, obj)
+        try:
+            return cls(
+                CircuitSpec.from_json(obj["spec"]), tuple(str(c) for c in obj["shard_commitments"]),
+                str(obj["data_commitment"]), str(obj["model_commitment"]), str(obj["nonce"]), int(obj["n_sampled"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CertificateError(f"sampled statement is malformed: {exc}") from None
+
+
+AnyStatement = Statement | ShardedStatement | SampledStatement
+
+
+def statement_from_json(obj: Any) -> AnyStatement:
+    """Parse any kind of statement by its schema."""
+    kinds = {SHARDED_SCHEMA: ShardedStatement, SAMPLED_SCHEMA: SampledStatement}
+    if isinstance(obj, dict) and obj.get("schema") in kinds:
+        return kinds[obj["schema"]].from_json(obj)
     return Statement.from_json(obj)
+
+
+def _reject_unknown_fields(cls: type, obj: Any) -> None:
+    """A statement with fields this version does not know is refused, not half-read."""
+    if not isinstance(obj, dict):
+        raise CertificateError("statement must be a JSON object")
+    unknown = set(obj) - {f.name for f in dataclasses.fields(cls)} - {"text"}
+    if unknown:
+        raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
 
 
 def _short(commitment: str) -> str:

@@ -22,7 +22,7 @@ from .commitments import commit_vector, felt_hex, shard_root
 from .direction import derive_seed, directions
 from .errors import CertificateError, InputError, VerificationError
 from .srs import Srs, find_srs_by_hash, resolve_srs
-from .statement import CIRCUITS_DIR, ShardedStatement
+from .statement import CIRCUITS_DIR, SampledStatement, ShardedStatement
 
 __all__ = ["CHECKS", "VerificationResult", "verify", "pinned_fingerprint", "pin_fingerprint"]
 
@@ -42,6 +42,9 @@ CHECKS = (
 # A sharded certificate runs the same list, with the proof and instance checks done for every shard
 # proof and for the aggregation proof, plus the link between them.
 SHARDED_CHECKS = CHECKS[:10] + ("shard-link",) + CHECKS[10:]
+# A spot-check certificate proves only the challenged shards: "challenge" checks that the folder holds
+# a proof for each shard the challenge recomputed from the commitments picks.
+SAMPLED_CHECKS = CHECKS[:1] + ("challenge",) + CHECKS[1:]
 FINGERPRINTS = CIRCUITS_DIR / "fingerprints.json"
 
 
@@ -150,6 +153,8 @@ def verify(
     folder = Path(folder)
     warnings: list[str] = []
     manifest = _load_manifest(folder)                                  # 1
+    if isinstance(manifest.statement, SampledStatement):
+        return _verify_sampled(folder, manifest, data_commitment, model_commitment, nonce, srs_path, rebuild_key, max_logrows)
     if isinstance(manifest.statement, ShardedStatement):
         return _verify_sharded(folder, manifest, data_commitment, model_commitment, nonce, srs_path, rebuild_key, max_logrows)
     proof = _load_proof(folder, PROOF)
@@ -203,6 +208,18 @@ def _check_reported(manifest: Manifest, metric: float | None) -> None:
         raise _fail("statement", f"the manifest reports circuit metric {claimed}, the proof says {metric}")
 
 
+def _check_shard_instances(proofs: dict[int, dict[str, Any]], shard_commitments: tuple[str, ...], c_model: str, h_dir: str) -> None:
+    """Each shard proof commits to its listed shard, the one model, and the derived direction."""
+    for i, p in proofs.items():
+        c_shard, c_m, h_d = (felt_hex(v) for v in p["instances"][0][:3])
+        if c_shard != shard_commitments[i]:
+            raise _fail("data-commitment", f"shard {i}'s proof commits to data {c_shard[:12]}…, the statement lists {shard_commitments[i][:12]}… there")
+        if c_m != c_model:
+            raise _fail("model-commitment", f"shard {i}'s proof commits to model {c_m[:12]}…, not {c_model[:12]}…")
+        if h_d != h_dir:
+            raise _fail("direction", f"shard {i}'s direction is not the one derived from the commitments and nonce")
+
+
 def _verify_sharded(
     folder: Path, manifest: Manifest, data_commitment: str | None, model_commitment: str | None, nonce: str | None,
     srs_path: str | Path | None, rebuild_key: bool, max_logrows: int,
@@ -233,15 +250,7 @@ def _verify_sharded(
         raise _fail("flag", f"the aggregation proof's flag is {flag:g}, so the bound does not hold")
     c_model = felt_hex(proofs[0]["instances"][0][1])
     _check_published(root, c_model, st.nonce, data_commitment, model_commitment, nonce)
-    h_dir = _direction_hash(spec, c_model, root, st.nonce)
-    for i, p in enumerate(proofs):
-        c_shard, c_m, h_d, _out = (felt_hex(v) for v in p["instances"][0])
-        if c_shard != st.shard_commitments[i]:
-            raise _fail("data-commitment", f"shard {i}'s proof commits to data {c_shard[:12]}…, the statement lists {st.shard_commitments[i][:12]}… there")
-        if c_m != c_model:
-            raise _fail("model-commitment", f"shard {i}'s proof commits to another model than shard 0's")
-        if h_d != h_dir:
-            raise _fail("direction", f"shard {i}'s direction is not the one derived from the commitments and nonce")
+    _check_shard_instances(dict(enumerate(proofs)), st.shard_commitments, c_model, _direction_hash(spec, c_model, root, st.nonce))
     for i, p in enumerate(proofs):
         if felt_hex(p["instances"][0][3]) != felt_hex(agg_inst[i]):
             raise _fail("shard-link", f"the aggregation's input {i} is not shard {i}'s hashed output")
@@ -258,3 +267,38 @@ def _verify_sharded(
         metric = _ezkl.felt_to_float(agg_inst[n + 1], agg_scales[1]) / (st.n_samples * spec.n_directions * spec.epsilon**2)
     _check_reported(manifest, metric)
     return VerificationResult(st.describe(), root, c_model, spec.threshold, metric, SHARDED_CHECKS, tuple(dict.fromkeys(warnings)))
+
+
+def _verify_sampled(
+    folder: Path, manifest: Manifest, data_commitment: str | None, model_commitment: str | None, nonce: str | None,
+    srs_path: str | Path | None, rebuild_key: bool, max_logrows: int,
+) -> VerificationResult:
+    """The checklist for a spot-check certificate: the challenged shards' proofs, each with flag 1."""
+    st: SampledStatement = manifest.statement  # type: ignore[assignment]
+    spec = st.spec
+    if spec.shard:                                                                                 # 1
+        raise _fail("certificate-format", "a spot-check statement proves each shard with the ordinary circuit, not a shard circuit")
+    root = shard_root(st.shard_commitments)
+    chosen = st.challenged()                                                                      # challenge
+    missing = [i for i in chosen if shard_proof_name(i) not in manifest.files]
+    if missing:
+        raise _fail("challenge", f"the challenge picks shards {list(chosen)}; the certificate has no proof for {missing}")
+    proofs = {i: _load_proof(folder, shard_proof_name(i)) for i in chosen}
+    warnings: list[str] = []
+    srs = _resolve_srs(folder, manifest, srs_path, warnings)                                        # 3
+    vk, files = _trusted_key(folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)              # 2
+    for i in chosen:                                                                               # 4
+        if not _ezkl.verify(folder / shard_proof_name(i), files.settings, vk, srs.path):
+            raise _fail("proof", f"shard {i}'s proof does not verify against the statement's key")
+    width = 3 + (2 if spec.reveal_value else 1)                                                    # 5
+    if any(len(p["instances"][0]) != width for p in proofs.values()):
+        raise _fail("instances", f"a shard proof does not have the statement's {width} public instances")
+    scale = files.settings_json()["model_output_scales"][0]
+    for i, p in proofs.items():
+        if (flag := _ezkl.felt_to_float(p["instances"][0][3], scale)) != 1.0:
+            raise _fail("flag", f"challenged shard {i}'s flag is {flag:g}, so its bound does not hold")
+    _check_published(root, st.model_commitment, st.nonce, data_commitment, model_commitment, nonce)
+    _check_shard_instances(proofs, st.shard_commitments, st.model_commitment, _direction_hash(spec, st.model_commitment, root, st.nonce))
+    if st.data_commitment != root:                                                                 # 6
+        raise _fail("statement", "the manifest's data commitment is not the root of its shard commitments")
+    return VerificationResult(st.describe(), root, st.model_commitment, spec.threshold, None, SAMPLED_CHECKS, tuple(dict.fromkeys(warnings)))

@@ -1,12 +1,13 @@
-"""Proving benchmark: the demo statement (64-8-10 MLP on digits) at several data sizes.
+"""Proving benchmark: the single-proof certificate for a grid of model sizes (64-h-10 MLPs on digits) and N.
 
 Each configuration runs in its own subprocess so that peak memory is that configuration's alone.
 Per step it records wall time and peak RSS (zkcert._measure: /proc sampling plus the kernel's
 ru_maxrss), and per configuration rows, logrows, proving-key/verifying-key/proof sizes and the gap
 between the circuit's fixed-point value and the float metric. Writes results/proving/proving.csv and
-results/proving/proving.md. `--quick` runs the tiny test statement only (for CI).
+results/proving/proving.md, and proving.png (time and memory against N, a line per model size).
+`--quick` runs the tiny test statement only (for CI).
 
-    python benchmarks/proving/run.py            # N = 4, 8, 16 (about 15 minutes on 2 idle cores)
+    python benchmarks/proving/run.py            # hidden 4, 8, 16 x N = 4, 8, 16 (about 30 minutes on 2 idle cores)
     python benchmarks/proving/run.py --quick    # N = 2 with a 64-4-10 MLP (about a minute)
 """
 
@@ -22,10 +23,10 @@ from report import MACHINE, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
-FULL = [{"hidden": [8], "samples": n} for n in (4, 8, 16)]
+FULL = [{"hidden": [h], "samples": n} for h in (4, 8, 16) for n in (4, 8, 16)]
 QUICK = [{"hidden": [4], "samples": 2}]
 COLUMNS = ["hidden", "samples", "params", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
-           "calibrate_s", "setup_s", "witness_s", "prove_s", "verify_s", "prove_vs_first", "samples_per_prove_s",
+           "calibrate_s", "setup_s", "witness_s", "prove_s", "verify_s", "prove_vs_smallest_n", "samples_per_prove_s",
            "peak_rss_mb", "pk_mb", "vk_kb", "proof_kb"]
 
 
@@ -61,15 +62,42 @@ def run_one(config: dict) -> dict:
         }
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    """Setup and proving time, and peak memory, against N: a line per model size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for hidden in dict.fromkeys(r["hidden"] for r in rows):
+        mine = [r for r in rows if r["hidden"] == hidden]
+        n = [r["samples"] for r in mine]
+        a.plot(n, [r["prove_s"] for r in mine], "o-", label=f"64-{hidden}-10 prove")
+        a.plot(n, [r["setup_s"] for r in mine], "x--", label=f"64-{hidden}-10 setup")
+        b.plot(n, [r["peak_rss_mb"] / 1024 for r in mine], "o-", label=f"64-{hidden}-10")
+    a.set(xlabel="samples N", ylabel="seconds")
+    b.set(xlabel="samples N", ylabel="peak memory (GB)")
+    a.legend(fontsize=7)
+    b.legend(fontsize=7)
+    fig.suptitle("single-proof certificate: time and memory against N (same run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def write(rows: list[dict], quick: bool) -> None:
-    """CSV and markdown under results/proving/."""
+    """CSV, markdown and plot under results/proving/."""
+    stem = "proving-quick" if quick else "proving"
     header = [
         f"# Proving benchmark{' (quick)' if quick else ''}", "",
         MACHINE + "one subprocess per row; times in seconds, memory in MB (peak RSS of the proving process). "
         "Setup is cached per circuit and SRS in real use; here every row is a fresh circuit. "
-        "Absolute times are noisy on a shared machine: compare rows of the same run.",
+        "Absolute times are noisy on a shared machine: compare rows of the same run. prove_vs_smallest_n is "
+        "proving time against the smallest N of the same model size in this run.",
     ]
-    write_table(OUT, "proving-quick" if quick else "proving", COLUMNS, rows, header)
+    write_table(OUT, stem, COLUMNS, rows, header, ["", f"![time and memory against N]({stem}.png)"])
+    plot(rows, OUT / f"{stem}.png")
 
 
 def main() -> None:
@@ -81,8 +109,9 @@ def main() -> None:
         print(json.dumps(run_one(json.loads(args.one))))
         return
     rows = run_configs(__file__, QUICK if args.quick else FULL)
-    for row in rows:  # ratios against the first (smallest) configuration of this same run
-        row["prove_vs_first"] = round(row["prove_s"] / rows[0]["prove_s"], 2)
+    for row in rows:  # ratios against the smallest N of the same model size, in this same run
+        first = min((r for r in rows if r["hidden"] == row["hidden"]), key=lambda r: r["samples"])
+        row["prove_vs_smallest_n"] = round(row["prove_s"] / first["prove_s"], 2)
         row["samples_per_prove_s"] = round(row["samples"] / row["prove_s"], 4)
     write(rows, args.quick)
     print(f"wrote {OUT}", file=sys.stderr)

@@ -301,3 +301,32 @@ def test_cli_audit_reads_shard_salts(sharded, proof_mlp, tmp_path, capsys):
     argv = ["audit", str(folder), "-m", str(tmp_path / "m.pt"), "-d", "digits", "-n", "4", "--salts", str(work / "salts.json")]
     assert main(argv) == 0
     assert "AUDITED: directional sharpness <= 1000" in capsys.readouterr().out
+
+
+def test_calibration_holds_every_shard(proof_mlp, digits_train, tmp_path):
+    """One shard circuit must hold all shards: its lookup range covers each shard's own calibration."""
+    plan = plan_shards(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce=NONCE)
+    inputs = [plan.shard_input(i) for i in range(plan.n_shards)]
+    alone = []
+    for i, one in enumerate(inputs):
+        (tmp_path / str(i)).mkdir()
+        alone.append(circuit.calibrate_spec(plan.spec, one, tmp_path / str(i)).run_args)
+    (tmp_path / "all").mkdir()
+    merged = circuit.calibrate_spec(plan.spec, inputs, tmp_path / "all").run_args
+    for own in alone:
+        assert merged["lookup_range"][0] <= own["lookup_range"][0] and own["lookup_range"][1] <= merged["lookup_range"][1]
+        assert merged["logrows"] >= own["logrows"]
+    assert merged["lookup_range"] == [min(a["lookup_range"][0] for a in alone), max(a["lookup_range"][1] for a in alone)]
+
+
+def test_merge_run_args_refuses_different_settings():
+    from zkcert.circuit import merge_run_args
+    from zkcert.errors import CircuitError
+
+    base = {"lookup_range": [-10, 10], "logrows": 15, "input_scale": 8}
+    assert merge_run_args([base, {**base, "lookup_range": [-20, 5], "logrows": 16}], 20) == \
+        {"lookup_range": [-20, 10], "logrows": 16, "input_scale": 8}
+    with pytest.raises(CircuitError, match="different circuit settings"):
+        merge_run_args([base, {**base, "input_scale": 7}], 20)
+    with pytest.raises(CircuitError, match="above the limit"):
+        merge_run_args([base, {**base, "lookup_range": [-2**20, 0]}], 20)

@@ -184,15 +184,44 @@ def _run_args(spec: AnySpec) -> dict[str, Any]:
     return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **visibility}
 
 
-def calibrate_spec(spec: AnySpec, inputs: dict[str, Any], workdir: Path, *, max_logrows: int = 20) -> AnySpec:
-    """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec."""
+def calibrate_spec(
+    spec: AnySpec, inputs: dict[str, Any] | list[dict[str, Any]], workdir: Path, *, max_logrows: int = 20,
+) -> AnySpec:
+    """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec.
+
+    With several inputs (the shards of one circuit) the circuit must hold every one of them: each is
+    calibrated and the pinned spec takes the union of their lookup ranges and the largest logrows.
+    Measured on 8 digits shards, no single shard's range covered all the others'.
+    """
     onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
     export_onnx(spec, onnx_path)
-    atomic_write_json(input_path, inputs)
-    _ezkl.gen_settings(onnx_path, settings_path, _run_args(spec))
-    _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
-    got = read_json(settings_path)["run_args"]
-    return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
+    found = []
+    for one in inputs if isinstance(inputs, list) else [inputs]:
+        atomic_write_json(input_path, one)
+        _ezkl.gen_settings(onnx_path, settings_path, _run_args(spec))
+        _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
+        got = read_json(settings_path)["run_args"]
+        found.append({k: got[k] for k in sorted(RUN_ARGS)})
+    return spec.with_run_args(merge_run_args(found, max_logrows))
+
+
+def merge_run_args(found: list[dict[str, Any]], max_logrows: int) -> dict[str, Any]:
+    """One set of run arguments that holds every calibrated input: union of lookup ranges, largest logrows."""
+    merged = dict(found[0])
+    for other in found[1:]:
+        if {k: v for k, v in other.items() if k not in ("lookup_range", "logrows")} != \
+                {k: v for k, v in merged.items() if k not in ("lookup_range", "logrows")}:
+            raise CircuitError("calibration chose different circuit settings for different shards; please report this")
+        lo, hi = merged["lookup_range"]
+        merged["lookup_range"] = [min(lo, other["lookup_range"][0]), max(hi, other["lookup_range"][1])]
+        merged["logrows"] = max(merged["logrows"], other["logrows"])
+    # A wider merged range needs a lookup table that fits in the circuit, with room for ezkl's
+    # blinding rows (hence the one extra logrow of slack).
+    span = merged["lookup_range"][1] - merged["lookup_range"][0]
+    merged["logrows"] = max(merged["logrows"], math.ceil(math.log2(span + 1)) + 1)
+    if merged["logrows"] > max_logrows:
+        raise CircuitError(f"the shards together need logrows {merged['logrows']}, above the limit {max_logrows}")
+    return merged
 
 
 @dataclass(frozen=True)

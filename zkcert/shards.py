@@ -182,10 +182,9 @@ class _WorkFolder:
         return proof
 
 
-def _calibrated_shard_spec(plan: ShardPlan, spec: CircuitSpec, index: int, work: Path, max_logrows: int) -> CircuitSpec:
-    # Calibrated on one shard, with ezkl's lookup safety margin; every shard's witness is then
-    # checked before proving, so a shard that falls outside the ranges fails early and clearly.
-    return circuit.calibrate_spec(spec, plan.shard_input(index), work, max_logrows=max_logrows)
+def _calibrated_shard_spec(plan: ShardPlan, spec: CircuitSpec, indices: tuple[int, ...], work: Path, max_logrows: int) -> CircuitSpec:
+    # Calibrated on every shard to be proved: one circuit (one key) must hold all their lookup ranges.
+    return circuit.calibrate_spec(spec, [plan.shard_input(i) for i in indices], work, max_logrows=max_logrows)
 
 
 def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
@@ -240,7 +239,7 @@ def prove_sharded(
         tmpdir = Path(tmp)
         with steps.step("calibrate"):
             say("calibrating the shard circuit")
-            spec = _calibrated_shard_spec(plan, spec, chosen[0], tmpdir, max_logrows)
+            spec = _calibrated_shard_spec(plan, spec, chosen, tmpdir, max_logrows)
         with steps.step("setup"):
             say(f"compiling the shard circuit and generating keys (logrows {spec.logrows})")
             files = circuit.compile_spec(spec)

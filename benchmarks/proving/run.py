@@ -70,12 +70,12 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for hidden in dict.fromkeys(r["hidden"] for r in rows):
-        mine = [r for r in rows if r["hidden"] == hidden]
+    for i, hidden in enumerate(dict.fromkeys(r["hidden"] for r in rows)):
+        mine, color = [r for r in rows if r["hidden"] == hidden], f"C{i}"
         n = [r["samples"] for r in mine]
-        a.plot(n, [r["prove_s"] for r in mine], "o-", label=f"64-{hidden}-10 prove")
-        a.plot(n, [r["setup_s"] for r in mine], "x--", label=f"64-{hidden}-10 setup")
-        b.plot(n, [r["peak_rss_mb"] / 1024 for r in mine], "o-", label=f"64-{hidden}-10")
+        a.plot(n, [r["prove_s"] for r in mine], "o-", color=color, label=f"64-{hidden}-10 prove")
+        a.plot(n, [r["setup_s"] for r in mine], "x--", color=color, label=f"64-{hidden}-10 setup")
+        b.plot(n, [r["peak_rss_mb"] / 1024 for r in mine], "o-", color=color, label=f"64-{hidden}-10")
     a.set(xlabel="samples N", ylabel="seconds")
     b.set(xlabel="samples N", ylabel="peak memory (GB)")
     a.legend(fontsize=7)

@@ -202,10 +202,10 @@ def calibrate_spec(
         _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
         got = read_json(settings_path)["run_args"]
         found.append({k: got[k] for k in sorted(RUN_ARGS)})
-    return spec.with_run_args(merge_run_args(found, max_logrows))
+    return spec.with_run_args(merge_run_args(found))
 
 
-def merge_run_args(found: list[dict[str, Any]], max_logrows: int) -> dict[str, Any]:
+def merge_run_args(found: list[dict[str, Any]]) -> dict[str, Any]:
     """One set of run arguments that holds every calibrated input: union of lookup ranges, largest logrows."""
     merged = dict(found[0])
     for other in found[1:]:
@@ -215,12 +215,8 @@ def merge_run_args(found: list[dict[str, Any]], max_logrows: int) -> dict[str, A
         lo, hi = merged["lookup_range"]
         merged["lookup_range"] = [min(lo, other["lookup_range"][0]), max(hi, other["lookup_range"][1])]
         merged["logrows"] = max(merged["logrows"], other["logrows"])
-    # A wider merged range needs a lookup table that fits in the circuit, with room for ezkl's
-    # blinding rows (hence the one extra logrow of slack).
-    span = merged["lookup_range"][1] - merged["lookup_range"][0]
-    merged["logrows"] = max(merged["logrows"], math.ceil(math.log2(span + 1)) + 1)
-    if merged["logrows"] > max_logrows:
-        raise CircuitError(f"the shards together need logrows {merged['logrows']}, above the limit {max_logrows}")
+    # No extra logrow for the wider merged range: ezkl splits a lookup table over as many columns as
+    # it needs at the given logrows (an earlier "one logrow of slack" doubled the cost of small shards).
     return merged
 
 

@@ -207,10 +207,12 @@ def calibrate_spec(
 
 def merge_run_args(found: list[dict[str, Any]]) -> dict[str, Any]:
     """One set of run arguments that holds every calibrated input: union of lookup ranges, largest logrows."""
+    def fixed(args: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in args.items() if k not in ("lookup_range", "logrows")}
+
     merged = dict(found[0])
     for other in found[1:]:
-        if {k: v for k, v in other.items() if k not in ("lookup_range", "logrows")} != \
-                {k: v for k, v in merged.items() if k not in ("lookup_range", "logrows")}:
+        if fixed(other) != fixed(merged):
             raise CircuitError("calibration chose different circuit settings for different shards; please report this")
         lo, hi = merged["lookup_range"]
         merged["lookup_range"] = [min(lo, other["lookup_range"][0]), max(hi, other["lookup_range"][1])]

@@ -55,9 +55,11 @@ def _shard_salts(path: Path | None):
 def _any_salts(path: Path):
     """Single-proof or shard salts, told apart by the file's fields."""
     from ._io import read_json
+    from .commitments import Salts
+    from .shards import ShardSalts
 
     obj = read_json(path, what="salts file")
-    return _shard_salts(path) if isinstance(obj, dict) and "shards" in obj else _salts(path)
+    return ShardSalts.from_json(obj) if isinstance(obj, dict) and "shards" in obj else Salts.from_json(obj)
 
 
 def _print_json(obj: object) -> None:

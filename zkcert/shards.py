@@ -118,15 +118,17 @@ def plan_shards(
     spec = CircuitSpec.from_json({**spec.to_json(), "shard": True})
     theta = flat_params(model)
     model_vec = model_vector(theta, salts.model, input_scale)
-    data_vecs = tuple(
-        data_vector(data.subset(np.arange(s * shard_size, (s + 1) * shard_size)), salts.shards[s], input_scale)
-        for s in range(n_shards)
-    )
+    data_vecs = tuple(data_vector(shard_data(data, s, shard_size), salts.shards[s], input_scale) for s in range(n_shards))
     shard_commitments = tuple(commit_vector(v, input_scale) for v in data_vecs)
     root, c_model = shard_root(shard_commitments), commit_vector(model_vec, input_scale)
     r = directions(derive_seed(c_model, root, nonce), theta.size, n_directions)
     ds = directional_sharpness(model, data, scale_invariant(r, theta), epsilon)
     return ShardPlan(spec, salts, nonce, shard_commitments, root, c_model, r, data_vecs, model_vec, ds)
+
+
+def shard_data(data: Dataset, index: int, shard_size: int) -> Dataset:
+    """The samples of shard `index`: shards are consecutive runs of shard_size samples."""
+    return data.subset(np.arange(index * shard_size, (index + 1) * shard_size))
 
 
 def shard_count(n_samples: int, shard_size: int) -> int:
@@ -195,9 +197,8 @@ def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
 
 def shard_float_metrics(model: nn.Module, data: Dataset, plan: ShardPlan, indices: tuple[int, ...]) -> dict[int, float]:
     """Float directional sharpness of each listed shard, on the plan's direction."""
-    n, s = plan.spec.n_samples, plan.spec
     d = scale_invariant(plan.r, flat_params(model))
-    return {i: directional_sharpness(model, data.subset(np.arange(i * n, (i + 1) * n)), d, s.epsilon) for i in indices}
+    return {i: directional_sharpness(model, shard_data(data, i, plan.spec.n_samples), d, plan.spec.epsilon) for i in indices}
 
 
 def prove_sharded(

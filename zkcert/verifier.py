@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -208,6 +208,13 @@ def _check_reported(manifest: Manifest, metric: float | None) -> None:
         raise _fail("statement", f"the manifest reports circuit metric {claimed}, the proof says {metric}")
 
 
+def _verify_shard_proofs(folder: Path, indices: Iterable[int], files: circuit.CircuitFiles, vk: Path, srs: Srs) -> None:
+    """Each listed shard proof verifies against the statement's shard key."""
+    for i in indices:
+        if not _ezkl.verify(folder / shard_proof_name(i), files.settings, vk, srs.path):
+            raise _fail("proof", f"shard {i}'s proof does not verify against the statement's shard key")
+
+
 def _check_shard_instances(proofs: dict[int, dict[str, Any]], shard_commitments: tuple[str, ...], c_model: str, h_dir: str) -> None:
     """Each shard proof commits to its listed shard, the one model, and the derived direction."""
     for i, p in proofs.items():
@@ -236,9 +243,7 @@ def _verify_sharded(
     srs = _resolve_srs(folder, manifest, srs_path, warnings)                                        # 3
     vk, files = _trusted_key(folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)              # 2
     agg_vk, agg_files = _trusted_key(folder / AGGREGATE_VK, agg, srs, rebuild_key, max_logrows)
-    for i in range(n):                                                                             # 4
-        if not _ezkl.verify(folder / shard_proof_name(i), files.settings, vk, srs.path):
-            raise _fail("proof", f"shard {i}'s proof does not verify against the statement's shard key")
+    _verify_shard_proofs(folder, range(n), files, vk, srs)                                       # 4
     if not _ezkl.verify(folder / AGGREGATE_PROOF, agg_files.settings, agg_vk, srs.path):
         raise _fail("proof", "the aggregation proof does not verify against the statement's aggregation key")
     agg_inst = agg_proof["instances"][0]                                                          # 5
@@ -287,9 +292,7 @@ def _verify_sampled(
     warnings: list[str] = []
     srs = _resolve_srs(folder, manifest, srs_path, warnings)                                        # 3
     vk, files = _trusted_key(folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)              # 2
-    for i in chosen:                                                                               # 4
-        if not _ezkl.verify(folder / shard_proof_name(i), files.settings, vk, srs.path):
-            raise _fail("proof", f"shard {i}'s proof does not verify against the statement's key")
+    _verify_shard_proofs(folder, chosen, files, vk, srs)                                          # 4
     width = 3 + (2 if spec.reveal_value else 1)                                                    # 5
     if any(len(p["instances"][0]) != width for p in proofs.values()):
         raise _fail("instances", f"a shard proof does not have the statement's {width} public instances")

@@ -1,4 +1,12 @@
-"""The committed direction: seed from the commitments and a public nonce, Rademacher r, d = r * |theta|.
+"""The committed direction: seed from the commitments and a public nonce, Rademacher signs, a named family.
+
+Families (shared/PROTOCOL.md, "The committed direction"); both are invariant under the rescalings of
+ReLU networks that leave the function unchanged, and both are fixed by the seed alone:
+  "rademacher-abs/v1"  signs r of theta's size (P), d = r * |theta| elementwise.
+  "row-sign/v1"        one sign a_j per output unit of each Linear or Conv2d layer (U signs), d_W[j] = a_j W[j]
+                       (row or filter j) and d_b[j] = a_j b[j]: theta +/- eps d scales unit j's incoming
+                       weights and bias by (1 +/- eps a_j), which the circuit applies to the unit's output.
+The circuit's direction input (hashed, recomputed by the verifier) is the signs, P or U per direction.
 
 PRG "sha256-ctr/v1" (documented so any verifier can reimplement it without zkcert):
   seed      = SHA-256(b"zkcert/direction/v1" || C_theta (32 bytes) || C_D (32 bytes) || nonce (UTF-8))
@@ -11,15 +19,24 @@ SHA-256 rather than numpy's generators because its output is fixed by a standard
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["DOMAIN", "PRG", "derive_seed", "rademacher", "directions", "scale_invariant"]
+__all__ = [
+    "DOMAIN", "PRG", "FAMILIES", "RADEMACHER_ABS", "ROW_SIGN", "DEFAULT_FAMILY", "derive_seed", "rademacher",
+    "directions", "scale_invariant", "unit_counts", "sign_length", "family_signs", "family_directions",
+    "row_sign_directions", "check_family", "expand_unit_signs",
+]
 
 DOMAIN = b"zkcert/direction/v1"
 PRG = "sha256-ctr/v1"
+RADEMACHER_ABS = "rademacher-abs/v1"
+ROW_SIGN = "row-sign/v1"
+FAMILIES = (RADEMACHER_ABS, ROW_SIGN)
+DEFAULT_FAMILY = RADEMACHER_ABS
 
 
 def _field_bytes(commitment: str) -> bytes:
@@ -58,3 +75,63 @@ def directions(seed: bytes, num_params: int, k: int) -> np.ndarray:
 def scale_invariant(r: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """d = r * |theta|: unchanged in meaning under the ReLU rescalings that leave the function unchanged."""
     return r * np.abs(theta)
+
+
+def check_family(family: str) -> str:
+    """The family name, or a one-line error naming the known ones."""
+    if family not in FAMILIES:
+        raise InputError(f"unknown direction family {family!r}; known: {list(FAMILIES)}")
+    return family
+
+
+def unit_counts(layers: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(units, parameters per unit's weights) of each Linear or Conv2d layer, in parameter order."""
+    out = []
+    for cfg in layers:
+        if cfg["type"] == "Linear":
+            out.append((int(cfg["out_features"]), int(cfg["in_features"])))
+        elif cfg["type"] == "Conv2d":
+            k = cfg["kernel_size"]
+            out.append((int(cfg["out_channels"]), int(cfg["in_channels"]) * int(k[0]) * int(k[1])))
+    return out
+
+
+def sign_length(family: str, layers: Sequence[dict[str, Any]], num_params: int) -> int:
+    """Signs per direction the family draws: P for rademacher-abs, the number of units for row-sign."""
+    if check_family(family) == RADEMACHER_ABS:
+        return num_params
+    return sum(units for units, _ in unit_counts(layers))
+
+
+def family_signs(family: str, seed: bytes, layers: Sequence[dict[str, Any]], num_params: int, k: int) -> np.ndarray:
+    """The (K, P or U) signs of the family: what the circuit takes as its direction input."""
+    return directions(seed, sign_length(family, layers, num_params), k)
+
+
+def expand_unit_signs(a: np.ndarray, layers: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Per-unit signs (K, U) as per-parameter signs (K, P): each unit's sign on its weights and its bias."""
+    parts, offset = [], 0
+    for units, fan_in in unit_counts(layers):
+        block = a[:, offset : offset + units]
+        parts += [np.repeat(block, fan_in, axis=1), block]
+        offset += units
+    return np.concatenate(parts, axis=1)
+
+
+def family_directions(family: str, signs: np.ndarray, theta: np.ndarray, layers: Sequence[dict[str, Any]]) -> np.ndarray:
+    """The float directions d (K, P) of the family from its signs."""
+    per_param = signs if check_family(family) == RADEMACHER_ABS else expand_unit_signs(signs, layers)
+    if per_param.shape[1] != theta.size:
+        raise InputError(f"{family} signs give {per_param.shape[1]} parameters, the model has {theta.size}")
+    if family == RADEMACHER_ABS:
+        return scale_invariant(per_param, theta)
+    return per_param * theta  # row-sign: d_W[j] = a_j W[j], d_b[j] = a_j b[j], signs, not magnitudes
+
+
+def row_sign_directions(seed: bytes, model: Any, k: int) -> np.ndarray:
+    """The (K, P) row-sign directions of a torch model (flat_params order) from a seed."""
+    from .metric import flat_params
+    from .models import layer_configs
+
+    layers, theta = layer_configs(model), flat_params(model)
+    return family_directions(ROW_SIGN, family_signs(ROW_SIGN, seed, layers, theta.size, k), theta, layers)

@@ -1,4 +1,13 @@
-"""Directional sharpness, the float reference: DS = sum_k sum_i [l(theta+eps d) - 2 l(theta) + l(theta-eps d)] / (N K eps^2)."""
+"""The certified metrics, float reference, and the one place that turns the circuit's sums into a metric value.
+
+Both metrics share the numerator S = sum_k sum_i [l_i(theta + eps d_k) - 2 l_i(theta) + l_i(theta - eps d_k)]
+(l the cross-entropy) and differ in what it is divided by (shared/PROTOCOL.md, "The metric"):
+  "ds/v1"   DS  = S / (N K eps^2)                    statement: S <= T N K eps^2
+  "rds/v1"  RDS = S / (K eps^2 sum_i l_i(theta))       statement: S <= T K eps^2 sum_i l_i(theta)
+RDS is DS divided by the mean training loss L(theta): it removes the factor p(1 - p) by which
+cross-entropy's curvature vanishes as a model interpolates its training set. Both sides of the RDS
+inequality are sums over samples, so the circuit computes it at per-sample cost, with no division.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,38 @@ from .data import Dataset
 from .errors import InputError
 from .models import check_supported
 
-__all__ = ["flat_params", "per_sample_losses", "second_differences", "directional_sharpness", "hvp_sharpness"]
+__all__ = [
+    "DS", "RDS", "METRICS", "DEFAULT_METRIC", "check_metric", "flat_params", "per_sample_losses", "second_differences",
+    "directional_sharpness", "mean_loss", "loss_normalized_sharpness", "sharpness", "value_from_sums",
+    "bound_coefficient", "hvp_sharpness",
+]
+
+DS = "ds/v1"
+RDS = "rds/v1"
+METRICS = (DS, RDS)
+DEFAULT_METRIC = DS
+
+
+def check_metric(metric: str) -> str:
+    """The metric name, or a one-line error naming the known ones."""
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; known: {list(METRICS)}")
+    return metric
+
+
+def value_from_sums(metric: str, numerator: float, loss_sum: float | None, n_samples: int, n_directions: int, epsilon: float) -> float:
+    """The metric from the circuit's (or float) sums: S / (N K eps^2) for ds/v1, S / (K eps^2 sum l) for rds/v1."""
+    if check_metric(metric) == DS:
+        return numerator / (n_samples * n_directions * epsilon**2)
+    if loss_sum is None:
+        raise InputError("rds/v1 needs the summed training loss")
+    return numerator / (n_directions * epsilon**2 * loss_sum) if loss_sum > 0 else float("inf")
+
+
+def bound_coefficient(metric: str, threshold: float, n_samples: int, n_directions: int, epsilon: float) -> float:
+    """c in the circuit's test: S <= c for ds/v1 (c = T N K eps^2), S <= c * sum l for rds/v1 (c = T K eps^2)."""
+    c = threshold * n_directions * epsilon**2
+    return c * n_samples if check_metric(metric) == DS else c
 
 
 def flat_params(model: nn.Module) -> np.ndarray:
@@ -58,9 +98,26 @@ def second_differences(model: nn.Module, data: Dataset, d: np.ndarray, eps: floa
 
 
 def directional_sharpness(model: nn.Module, data: Dataset, d: np.ndarray, eps: float) -> float:
-    """DS(theta; D, d, eps) of shared/PROTOCOL.md."""
+    """DS(theta; D, d, eps) of shared/PROTOCOL.md ("ds/v1")."""
+    return sharpness(DS, model, data, d, eps)
+
+
+def mean_loss(model: nn.Module, data: Dataset) -> float:
+    """L(theta): the mean training cross-entropy, in float64."""
+    with torch.no_grad():
+        return float(per_sample_losses(model, data, flat_params(model)).mean())
+
+
+def loss_normalized_sharpness(model: nn.Module, data: Dataset, d: np.ndarray, eps: float) -> float:
+    """RDS = DS / L(theta) ("rds/v1")."""
+    return sharpness(RDS, model, data, d, eps)
+
+
+def sharpness(metric: str, model: nn.Module, data: Dataset, d: np.ndarray, eps: float) -> float:
+    """The named metric along directions d (K, P), in float64."""
     diffs = second_differences(model, data, d, eps)
-    return float(diffs.sum() / (diffs.size * eps**2))
+    loss_sum = None if check_metric(metric) == DS else mean_loss(model, data) * len(data)
+    return value_from_sums(metric, float(diffs.sum()), loss_sum, len(data), d.shape[0], eps)
 
 
 def hvp_sharpness(model: nn.Module, data: Dataset, d: np.ndarray) -> float:

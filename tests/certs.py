@@ -12,7 +12,7 @@ from typing import Any, Callable
 from zkcert import _ezkl, circuit
 from zkcert._io import atomic_write_json, sha256_file
 from zkcert.certificate import MANIFEST, PROOF, VK, Manifest, write_certificate
-from zkcert.prover import circuit_outputs, prepare
+from zkcert.prover import prepare
 from zkcert.srs import local_srs
 from zkcert.statement import Statement
 
@@ -47,10 +47,9 @@ def prove_regardless(model, data, spec, out: Path, *, nonce: str = "") -> Path:
         work = Path(tmp)
         atomic_write_json(work / "input.json", owner.ezkl_input())
         witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
-        _flag, numerator = circuit_outputs(witness, files.settings_json())
+        _flag, metric = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
         _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
         statement = Statement(spec, owner.commitments.data, owner.commitments.model, nonce)
-        metric = numerator / (spec.n_samples * spec.n_directions * spec.epsilon**2)
         return write_certificate(
             out, {PROOF: work / "proof.json", VK: vk},
             lambda h: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, h, {"circuit_metric": metric}),

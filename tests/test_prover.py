@@ -14,7 +14,9 @@ from zkcert import _ezkl, circuit, prove
 from zkcert._io import atomic_write_json
 from zkcert.errors import ThresholdExceeded
 from zkcert.models import small_cnn
-from zkcert.prover import circuit_outputs, make_spec, prepare
+from zkcert.direction import FAMILIES, family_directions
+from zkcert.metric import METRICS, RDS, flat_params, mean_loss, second_differences
+from zkcert.prover import make_spec, prepare
 from zkcert.training import TrainConfig, train
 
 
@@ -25,55 +27,77 @@ def tiny_cnn(digits_train):
     return train(small_cnn((1, 8, 8), 2, 10), digits_train.head(400), TrainConfig(epochs=10, seed=0))
 
 
-@pytest.fixture(scope="module", params=["mlp", "cnn"])
+COMBOS = [(m, f) for m in METRICS for f in FAMILIES]
+
+
+@pytest.fixture(scope="module", params=[(a, m, f) for a in ("mlp", "cnn") for m, f in COMBOS], ids=lambda p: "-".join(p))
 def owner(request, proof_mlp, tiny_cnn, proof_data):
     """Owner inputs for K = 2 directions; eps = 1/4 keeps the CNN's numerator well above 2**-8."""
-    model = proof_mlp if request.param == "mlp" else tiny_cnn
-    spec = make_spec(model, proof_data, threshold=1000.0, epsilon=0.25, n_directions=2, input_scale=8)
-    return prepare(model, proof_data, spec, nonce="equivalence")
+    arch, metric, family = request.param
+    model = proof_mlp if arch == "mlp" else tiny_cnn
+    spec = make_spec(model, proof_data, threshold=1000.0, epsilon=0.25, n_directions=2, input_scale=8, metric=metric, direction=family)
+    return model, prepare(model, proof_data, spec, nonce="equivalence")
 
 
-def _torch_graph(owner) -> float:
+def _torch_graph(owner) -> list[float]:
     inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.ezkl_input()["input_data"]]
     with torch.no_grad():
-        return float(circuit.SharpnessGraph(owner.spec)(*inputs)[1])
+        return [float(t) for t in circuit.SharpnessGraph(owner.spec)(*inputs)]
 
 
-def _onnxruntime(owner) -> float:
+def _onnxruntime(owner) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.onnx"
         circuit.export_onnx(owner.spec, path)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feeds = {i.name: np.asarray(v, dtype=np.float32)[None] for i, v in zip(session.get_inputs(), owner.ezkl_input()["input_data"])}
-        return float(session.run(None, feeds)[1].ravel()[0])
+        return [float(v.ravel()[0]) for v in session.run(None, feeds)]
 
 
-def _ezkl_witness(owner) -> float:
+def _ezkl_witness(owner) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         spec = circuit.calibrate_spec(owner.spec, owner.ezkl_input(), work)
         files = circuit.compile_spec(spec)
         atomic_write_json(work / "in.json", owner.ezkl_input())
         witness = _ezkl.gen_witness(work / "in.json", files.compiled, work / "w.json")
-        return circuit_outputs(witness, files.settings_json())[1]
+        return circuit.witness_outputs(witness, files.settings_json())
 
 
 @pytest.mark.parametrize("path,rel", [(_torch_graph, 1e-4), (_onnxruntime, 1e-4), (_ezkl_witness, 0.15)])
-def test_every_path_computes_the_same_numerator(owner, path, rel):
+def test_every_path_computes_the_same_sums(owner, path, rel):
     """torch reference (float64), the exported graph in torch and onnxruntime (float32), and ezkl's fixed point.
 
-    The fixed-point tolerance is 15 % or 8 quantization steps of 2**-8, whichever is larger: with 2 samples
-    the numerator is small, and the demo's 16 samples land within 0.3 %.
+    Every metric and direction family: the numerator S, and for rds/v1 the summed loss. The fixed-point
+    tolerance is 15 % or 8 quantization steps of 2**-8, whichever is larger: with 2 samples the numerator
+    is small, and the demo's 16 samples land within 0.3 %.
     """
+    model, owner = owner
     spec = owner.spec
-    reference = owner.float_metric * spec.n_samples * spec.n_directions * spec.epsilon**2
-    assert reference > 0.05, "the test needs a numerator well above the fixed-point resolution"
-    assert path(owner) == pytest.approx(reference, rel=rel, abs=8 / 256 if path is _ezkl_witness else 0)
+    d = family_directions(spec.direction, owner.r, flat_params(model), spec.layers)
+    numerator = float(second_differences(model, proof_data_of(owner), d, spec.epsilon).sum())
+    assert abs(numerator) > 0.05, "the test needs a numerator well above the fixed-point resolution"
+    outputs = path(owner)
+    tol = dict(rel=rel, abs=8 / 256 if path is _ezkl_witness else 0)
+    assert outputs[0] == 1.0 and outputs[1] == pytest.approx(numerator, **tol)
+    if spec.metric == RDS:
+        assert outputs[2] == pytest.approx(mean_loss(model, proof_data_of(owner)) * spec.n_samples, **tol)
+    assert len(outputs) == len(circuit.output_names(spec))
+    if path is _torch_graph:  # one function turns sums into the metric, for prover and verifier alike
+        assert circuit.flag_and_value(spec, outputs)[1] == pytest.approx(owner.float_metric, rel=1e-4)
+
+
+def proof_data_of(owner):
+    """The 2 digits samples the owner fixture certifies (the proof_data fixture)."""
+    from zkcert.data import load_bundled
+
+    return load_bundled("digits", "train").head(owner.spec.n_samples)
 
 
 def test_flag_is_computed_in_the_graph(owner):
     import dataclasses
 
+    _model, owner = owner
     low = dataclasses.replace(owner.spec, threshold=owner.float_metric * 0.5)
     inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.ezkl_input()["input_data"]]
     with torch.no_grad():

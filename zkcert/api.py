@@ -11,7 +11,9 @@ from torch import nn
 from .certificate import Manifest
 from .commitments import Commitments, Salts
 from .data import Dataset
+from .direction import DEFAULT_FAMILY
 from .errors import InputError, VerificationError
+from .metric import DEFAULT_METRIC, mean_loss
 from .prover import make_spec, prepare
 from .shards import ShardSalts, plan_shards, shard_float_metrics
 from .statement import SampledStatement, ShardedStatement
@@ -30,23 +32,29 @@ class MeasureResult:
     n_samples: int
     commitments: Commitments
     nonce: str
+    metric: str
+    direction: str
+    mean_loss: float
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "directional_sharpness": self.value, "epsilon": self.epsilon, "directions": self.n_directions,
-            "samples": self.n_samples, "nonce": self.nonce, **self.commitments.to_json(),
+            "value": self.value, "metric": self.metric, "direction": self.direction, "epsilon": self.epsilon,
+            "directions": self.n_directions, "samples": self.n_samples, "nonce": self.nonce,
+            "mean_training_loss": self.mean_loss, **self.commitments.to_json(),
         }
 
 
 def measure(
     model: nn.Module, data: Dataset, *, epsilon: float = 0.125, n_directions: int = 1, nonce: str = "",
-    salts: Salts | None = None, input_scale: int = 8,
+    salts: Salts | None = None, input_scale: int = 8, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> MeasureResult:
-    """Directional sharpness (float) along the direction a certificate with these salts and nonce would use."""
-    spec = make_spec(model, data, threshold=0.0, epsilon=epsilon, n_directions=n_directions, input_scale=input_scale)
+    """The metric (float) along the direction a certificate with these salts and nonce would use."""
+    spec = make_spec(model, data, threshold=0.0, epsilon=epsilon, n_directions=n_directions, input_scale=input_scale,
+                     metric=metric, direction=direction)
     owner = prepare(model, data, spec, nonce=nonce, salts=salts)
-    return MeasureResult(owner.float_metric, epsilon, n_directions, len(data), owner.commitments, nonce)
+    return MeasureResult(owner.float_metric, epsilon, n_directions, len(data), owner.commitments, nonce, metric, direction,
+                         mean_loss(model, data))
 
 
 def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input_scale: int = 8) -> tuple[Commitments, Salts]:
@@ -84,7 +92,8 @@ def audit(
         if not isinstance(salts, ShardSalts):
             raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)")
         plan = plan_shards(model, data, shard_size=spec.n_samples, threshold=spec.threshold, epsilon=spec.epsilon,
-                           n_directions=spec.n_directions, nonce=statement.nonce, input_scale=spec.input_scale, salts=salts)
+                           n_directions=spec.n_directions, nonce=statement.nonce, input_scale=spec.input_scale, salts=salts,
+                           metric=spec.metric, direction=spec.direction)
         c_data, c_model, metric = plan.data_commitment, plan.model_commitment, plan.float_metric
         if isinstance(statement, SampledStatement):
             # A spot check claims only the challenged shards: audit the worst of those.

@@ -27,13 +27,15 @@ from . import _ezkl
 from ._io import atomic_write_json, read_json, sha256_file
 from .cache import cache_dir
 from .commitments import SALT_LEN
+from .direction import RADEMACHER_ABS, sign_length, unit_counts
 from .errors import CircuitError
+from .metric import DS, value_from_sums
 from .srs import Srs
 from .statement import RUN_ARGS, AggregationSpec, CircuitSpec
 
 __all__ = [
     "SharpnessGraph", "AggregationGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for",
-    "BASE_RUN_ARGS",
+    "BASE_RUN_ARGS", "output_names", "shard_output_len", "sum_count", "decode_outputs", "witness_outputs", "flag_and_value",
 ]
 
 AnySpec = CircuitSpec | AggregationSpec
@@ -58,6 +60,33 @@ def _param_shapes(layers: tuple[dict[str, Any], ...]) -> list[tuple[int, ...]]:
     return shapes
 
 
+def _affine(cfg: dict[str, Any], h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """A Linear or Conv2d layer with its bias."""
+    if cfg["type"] == "Linear":
+        return h @ w.T + b
+    # Bias added separately and expanded to the full shape: ezkl 23.0.5 panics (gen_settings assertion)
+    # on Conv with a non-constant bias and on broadcasting a variable (1, C, 1, 1).
+    h = F.conv2d(h, w, stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]))
+    return h + b.reshape(1, -1, 1, 1).expand(h.shape)
+
+
+def _unit_scale(z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """z with each output unit (feature or channel) multiplied by its scale, expanded explicitly (see _affine)."""
+    shape = (1, -1) if z.ndim == 2 else (1, -1, 1, 1)
+    return z * scale.reshape(shape).expand(z.shape)
+
+
+def _other_layer(cfg: dict[str, Any], h: torch.Tensor) -> torch.Tensor:
+    kind = cfg["type"]
+    if kind == "ReLU":
+        return torch.relu(h)
+    if kind == "Flatten":
+        return h.reshape(h.shape[0], -1)
+    if kind == "MaxPool2d":
+        return F.max_pool2d(h, cfg["kernel_size"], cfg["stride"])
+    return F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
+
+
 class SharpnessGraph(nn.Module):
     """The owner-side computation for one spec, as a torch module with static shapes."""
 
@@ -70,92 +99,142 @@ class SharpnessGraph(nn.Module):
         self.shapes = _param_shapes(spec.layers)
         if sum(math.prod(s) for s in self.shapes) != spec.num_params:
             raise CircuitError(f"spec says {spec.num_params} parameters but its layers have a different count")
+        self.units = [units for units, _ in unit_counts(spec.layers)]
 
-    def _logits(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
         params, offset = [], 0
         for shape in self.shapes:
             size = math.prod(shape)
             params.append(theta[offset : offset + size].reshape(shape))
             offset += size
-        h, it = x, iter(params)
-        for cfg in self.spec.layers:
-            kind = cfg["type"]
-            if kind == "Linear":
-                w, b = next(it), next(it)
-                h = h @ w.T + b
-            elif kind == "Conv2d":
-                w, b = next(it), next(it)
-                # Bias added separately and expanded to the full shape: ezkl 23.0.5 panics (gen_settings
-                # assertion) on Conv with a non-constant bias and on broadcasting a variable (1, C, 1, 1).
-                h = F.conv2d(h, w, stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]))
-                h = h + b.reshape(1, -1, 1, 1).expand(h.shape)
-            elif kind == "ReLU":
-                h = torch.relu(h)
-            elif kind == "Flatten":
-                h = h.reshape(h.shape[0], -1)
-            elif kind == "MaxPool2d":
-                h = F.max_pool2d(h, cfg["kernel_size"], cfg["stride"])
-            elif kind == "AvgPool2d":
-                h = F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
-        return h
+        return params
 
-    def _summed_loss(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        z = self._logits(x, theta)
+    def _logits(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        return self._logits_scaled(x, self._params(theta), [None])[0]
+
+    def _logits_scaled(self, x: torch.Tensor, params: list[torch.Tensor], variants: list[list[torch.Tensor] | None]) -> list[torch.Tensor]:
+        """Logits of each variant: None is theta itself, else one scale per unit of each affine layer.
+
+        Scaling unit j's output by (1 +/- eps a_j) is exactly scaling its incoming weights and bias
+        (row-sign/v1). Until the first affine layer every variant has the same input, so that layer's
+        product (the largest, for an MLP) is computed once and only its outputs are scaled.
+        """
+        hs, shared, it, layer = [x], True, iter(params), 0
+        for cfg in self.spec.layers:
+            if cfg["type"] not in ("Linear", "Conv2d"):
+                hs = [_other_layer(cfg, h) for h in hs]
+                continue
+            w, b = next(it), next(it)
+            if shared:
+                z = _affine(cfg, hs[0], w, b)
+                hs = [z if v is None else _unit_scale(z, v[layer]) for v in variants]
+                shared = False
+            else:
+                hs = [_affine(cfg, h, w, b) if v is None else _unit_scale(_affine(cfg, h, w, b), v[layer]) for h, v in zip(hs, variants)]
+            layer += 1
+        return hs
+
+    @staticmethod
+    def _summed_loss(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         m = torch.max(z, dim=1, keepdim=True).values
         lse = m.reshape(-1) + torch.log(torch.sum(torch.exp(z - m), dim=1))
         return torch.sum(lse) - torch.sum(z * onehot)
 
-    def forward(self, data: torch.Tensor, model: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def _losses(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed loss at theta, sum over k of the summed losses at theta + eps d_k and theta - eps d_k)."""
+        s = self.spec
+        k, eps = s.n_directions, s.epsilon
+        if s.direction == RADEMACHER_ABS:
+            p = s.num_params
+            eps_abs = torch.abs(theta) * eps
+            base = self._summed_loss(self._logits(x, theta), onehot)
+            steps = [signs[0, i * p : (i + 1) * p] * eps_abs for i in range(k)]
+            outer = [self._summed_loss(self._logits(x, theta + sign * st), onehot) for st in steps for sign in (1.0, -1.0)]
+        else:
+            u = sum(self.units)
+            variants: list[list[torch.Tensor] | None] = [None]
+            for i in range(k):
+                a = signs[0, i * u : (i + 1) * u]
+                per_layer = torch.split(a, self.units)
+                variants += [[1.0 + sign * eps * al for al in per_layer] for sign in (1.0, -1.0)]
+            logits = self._logits_scaled(x, self._params(theta), variants)
+            base = self._summed_loss(logits[0], onehot)
+            outer = [self._summed_loss(z, onehot) for z in logits[1:]]
+        total = outer[0]
+        for term in outer[1:]:
+            total = total + term
+        return base, total
+
+    def forward(self, data: torch.Tensor, model: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = self.spec
         n, f, c, p, k = s.n_samples, s.features, s.num_classes, s.num_params, s.n_directions
         x = data[:, : n * f].reshape((n, *s.input_shape))
         onehot = data[:, n * f : n * f + n * c].reshape(n, c)
-        theta = model[0, :p]
-        eps_abs = torch.abs(theta) * s.epsilon
-        total = -2.0 * k * self._summed_loss(x, onehot, theta)
-        for i in range(k):
-            step = r[0, i * p : (i + 1) * p] * eps_abs
-            total = total + self._summed_loss(x, onehot, theta + step) + self._summed_loss(x, onehot, theta - step)
+        base, outer = self._losses(x, onehot, model[0, :p], signs)
+        numerator = (outer - 2.0 * k * base).reshape(1, 1)
+        sums = [numerator] if s.metric == DS else [numerator, base.reshape(1, 1)]
         if s.shard:
             # The data salt rides along so that the hashed partial cannot be found by trying values.
-            return (torch.cat([total.reshape(1, 1), data[:, -SALT_LEN:]], dim=1),)
-        flag = (total <= s.bound).to(torch.float32).reshape(1, 1)
-        return (flag, total.reshape(1, 1)) if s.reveal_value else (flag,)
+            return (torch.cat([*sums, data[:, -SALT_LEN:]], dim=1),)
+        return _flagged(sums, s.bound, s.reveal_value)
+
+
+def _flagged(sums: list[torch.Tensor], bound: float, reveal: bool) -> tuple[torch.Tensor, ...]:
+    """(flag, *sums) or (flag,): flag = [numerator <= bound] for ds/v1, [numerator <= bound * loss sum] for rds/v1."""
+    rhs = bound if len(sums) == 1 else sums[1] * bound
+    flag = (sums[0] <= rhs).to(torch.float32).reshape(1, 1)
+    return (flag, *sums) if reveal else (flag,)
 
 
 class AggregationGraph(nn.Module):
-    """Sum of the shards' partial numerators, compared with the whole statement's bound."""
+    """Sum of the shards' partial sums, compared with the whole statement's bound."""
 
     def __init__(self, spec: AggregationSpec):
         super().__init__()
         self.spec = spec
 
     def forward(self, *parts: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        total = parts[0][0, 0]
+        width = sum_count(self.spec.metric)
+        sums = [parts[0][:, j : j + 1] for j in range(width)]
         for part in parts[1:]:
-            total = total + part[0, 0]
-        flag = (total <= self.spec.bound).to(torch.float32).reshape(1, 1)
-        return (flag, total.reshape(1, 1)) if self.spec.reveal_value else (flag,)
+            sums = [total + part[:, j : j + 1] for j, total in enumerate(sums)]
+        return _flagged(sums, self.spec.bound, self.spec.reveal_value)
 
 
-SHARD_OUTPUT_LEN = 1 + SALT_LEN
+def sum_count(metric: str) -> int:
+    """How many sums a metric's circuit carries: the numerator, and the summed loss for rds/v1."""
+    return 1 if metric == DS else 2
+
+
+def shard_output_len(metric: str) -> int:
+    """Field elements a shard circuit hashes into its one output: its sums and the data salt."""
+    return sum_count(metric) + SALT_LEN
+
+
+def output_names(spec: AnySpec) -> list[str]:
+    """The graph's outputs in order, which is also the order of the proof's output instances."""
+    if isinstance(spec, CircuitSpec) and spec.shard:
+        return ["partial"]
+    sums = ["numerator", "loss_sum"][: sum_count(spec.metric)]
+    return ["flag", *sums] if spec.reveal_value else ["flag"]
 
 
 def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
     """Lengths of the data, model and direction vectors."""
     salt = SALT_LEN if spec.salted else 0
     n = spec.n_samples
-    return n * (spec.features + spec.num_classes) + salt, spec.num_params + salt, spec.n_directions * spec.num_params
+    signs = sign_length(spec.direction, spec.layers, spec.num_params)
+    return n * (spec.features + spec.num_classes) + salt, spec.num_params + salt, spec.n_directions * signs
 
 
 def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str], list[str]]:
     """(module, dummy inputs, input names, output names) of either kind of spec."""
-    outputs = ["flag", "numerator"] if spec.reveal_value else ["flag"]
     if isinstance(spec, AggregationSpec):
         names = [f"shard{i}" for i in range(spec.n_shards)]
-        return AggregationGraph(spec), tuple(torch.zeros(1, SHARD_OUTPUT_LEN) for _ in names), names, outputs
+        dummies = tuple(torch.zeros(1, shard_output_len(spec.metric)) for _ in names)
+        return AggregationGraph(spec), dummies, names, output_names(spec)
     dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
-    return SharpnessGraph(spec), dummies, ["data", "model", "direction"], (["partial"] if spec.shard else outputs)
+    return SharpnessGraph(spec), dummies, ["data", "model", "direction"], output_names(spec)
 
 
 def export_onnx(spec: AnySpec, path: Path) -> None:
@@ -172,6 +251,31 @@ def export_onnx(spec: AnySpec, path: Path) -> None:
             )
         except Exception as exc:  # torch's exporter raises many types; the user needs one line
             raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def decode_outputs(felts: list[str], settings: dict[str, Any]) -> list[float]:
+    """The output field elements (witness outputs or a proof's output instances) as floats at their scales."""
+    scales = settings["model_output_scales"]
+    if len(felts) != len(scales):
+        raise CircuitError(f"expected {len(scales)} outputs, got {len(felts)}")
+    return [_ezkl.felt_to_float(f, scale) for f, scale in zip(felts, scales)]
+
+
+def witness_outputs(witness: dict[str, Any], settings: dict[str, Any]) -> list[float]:
+    """A witness's outputs as floats: [flag, numerator, loss sum (rds/v1)] as far as the spec reveals them."""
+    return decode_outputs([out[0] for out in witness["outputs"]], settings)
+
+
+def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None) -> tuple[float, float | None]:
+    """(flag, the metric's fixed-point value or None if not revealed) from decoded outputs.
+
+    n_samples is the statement's total N where the outputs sum over several shards.
+    """
+    if len(outputs) < 2:
+        return outputs[0], None
+    loss_sum = outputs[2] if len(outputs) > 2 else None
+    value = value_from_sums(spec.metric, outputs[1], loss_sum, n_samples or spec.n_samples, spec.n_directions, spec.epsilon)
+    return outputs[0], value
 
 
 def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -> dict[str, Any]:

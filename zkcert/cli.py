@@ -62,6 +62,11 @@ def _any_salts(path: Path):
     return ShardSalts.from_json(obj) if isinstance(obj, dict) and "shards" in obj else Salts.from_json(obj)
 
 
+def _named(metric: str | None, direction: str | None) -> dict[str, str]:
+    """The --metric and --direction the user gave (the API's defaults otherwise)."""
+    return {k: v for k, v in (("metric", metric), ("direction", direction)) if v is not None}
+
+
 def _print_json(obj: object) -> None:
     import json
 
@@ -77,6 +82,8 @@ EPS = typer.Option(0.125, "--epsilon", "-e", help="Finite-difference step; power
 DIRS = typer.Option(1, "--directions", "-k", help="Number of committed directions K.")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default: a locally generated one (demo only).")
+METRIC = typer.Option(None, "--metric", help="Certified metric: rds/v1 (directional sharpness / mean training loss) or ds/v1 (raw); default: zkcert's.")
+DIRECTION = typer.Option(None, "--direction", help="Direction family: rademacher-abs/v1 or row-sign/v1; default: zkcert's.")
 SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
 
 
@@ -133,9 +140,10 @@ def _honest_values(path: Path) -> list[float]:
 @app.command()
 def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, epsilon: float = EPS,
             directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS, as_json: bool = JSON,
+            metric: str | None = METRIC, direction: str | None = DIRECTION,
             honest: Path | None = typer.Option(None, help="Directional sharpness of honest reference models (one a line, or CSV with a ds column), same architecture, data, K and eps: suggests T."),
             fpr: float = typer.Option(0.05, help="False-positive rate for the suggested threshold.")) -> None:
-    """The float directional sharpness along the committed direction (fast, no proof)."""
+    """The float metric along the committed direction (fast, no proof)."""
     from .api import measure as measure_
 
     m, d = _load(model, data, samples)
@@ -144,16 +152,16 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
         from .threshold import suggest_threshold
 
         suggestion = suggest_threshold(_honest_values(honest), fpr=fpr)
-    result = measure_(m, d, epsilon=epsilon, n_directions=directions, nonce=nonce, salts=_salts(salts))
+    result = measure_(m, d, epsilon=epsilon, n_directions=directions, nonce=nonce, salts=_salts(salts), **_named(metric, direction))
     if as_json:
         extra = {} if suggestion is None else {"suggested_threshold": suggestion.threshold, "fpr": fpr}
         _print_json({**result.to_json(), **extra})
         return
-    typer.echo(f"directional sharpness {result.value:.6g} (eps={epsilon:g}, K={directions}, N={len(d)})")
+    typer.echo(f"{result.metric} {result.value:.6g} (direction {result.direction}, eps={epsilon:g}, K={directions}, N={len(d)}, mean training loss {result.mean_loss:.4g})")
     if suggestion is not None:
         typer.echo(suggestion.describe())
         where = "below" if result.value <= suggestion.threshold else "ABOVE"
-        typer.echo(f"this model: DS = {result.value:.6g}, {where} the suggested T")
+        typer.echo(f"this model: {result.metric} = {result.value:.6g}, {where} the suggested T")
 
 
 @app.command()
@@ -188,6 +196,7 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
 def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           threshold: float = typer.Option(..., "--threshold", "-t", help="Public threshold T."),
           epsilon: float = EPS, directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS,
+          metric: str | None = METRIC, direction: str | None = DIRECTION,
           out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
           srs: Path | None = SRS, input_scale: int = typer.Option(8, help="Fixed-point scale 2**s of the circuit."),
           include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned)."),
@@ -206,11 +215,11 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
         result = _prove_sharded(m, d, threshold=threshold, shard_size=shard_size, out=out, epsilon=epsilon,
                                 n_directions=directions, nonce=nonce, salts=_shard_salts(salts), srs_path=srs,
                                 input_scale=input_scale, include_srs=include_srs, workers=workers,
-                                ray_address=ray_address, work_dir=work, sample=sample)
+                                ray_address=ray_address, work_dir=work, sample=sample, **_named(metric, direction))
     else:
         result = _prove_single(prove_, m, d, threshold=threshold, out=out, epsilon=epsilon, n_directions=directions,
                                nonce=nonce, salts=_salts(salts), srs_path=srs, input_scale=input_scale,
-                               include_srs=include_srs)
+                               include_srs=include_srs, **_named(metric, direction))
     rep = result.manifest.reported
     typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
@@ -318,7 +327,7 @@ def _register_subapps() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: a ZkcertError becomes one line on stderr and exit 1; bad usage exits 2."""
+    """Entry point: a ZkcertError becomes one line on stderr and its exit code; bad usage exits 2."""
     _register_subapps()
     try:
         code = app(args=argv, standalone_mode=False)
@@ -326,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         if _state["verbose"]:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 1
+        return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -28,7 +28,7 @@ from .errors import InputError
 __all__ = [
     "DOMAIN", "PRG", "FAMILIES", "RADEMACHER_ABS", "ROW_SIGN", "DEFAULT_FAMILY", "derive_seed", "rademacher",
     "directions", "scale_invariant", "unit_counts", "sign_length", "family_signs", "family_directions",
-    "row_sign_directions", "check_family", "expand_unit_signs",
+    "row_sign_directions", "check_family", "expand_unit_signs", "committed_directions",
 ]
 
 DOMAIN = b"zkcert/direction/v1"
@@ -135,3 +135,8 @@ def row_sign_directions(seed: bytes, model: Any, k: int) -> np.ndarray:
 
     layers, theta = layer_configs(model), flat_params(model)
     return family_directions(ROW_SIGN, family_signs(ROW_SIGN, seed, layers, theta.size, k), theta, layers)
+
+
+def committed_directions(spec: Any, c_model: str, c_data: str, nonce: str) -> np.ndarray:
+    """The direction signs (K, P or U) of a circuit spec's family, derived from the commitments and nonce."""
+    return family_signs(spec.direction, derive_seed(c_model, c_data, nonce), spec.layers, spec.num_params, spec.n_directions)

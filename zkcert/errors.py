@@ -14,11 +14,16 @@ __all__ = [
 
 
 class ZkcertError(Exception):
-    """Base class: the CLI turns any of these into a one-line message and exit 1."""
+    """Base class: the CLI turns any of these into a one-line message and exit code `exit_code`."""
+
+    # Exit codes of the CLI (README, "Exit codes"): 0 success, 2 bad usage (click's own), and these.
+    exit_code = 1
 
 
 class InputError(ZkcertError):
     """Bad user input: wrong shapes, NaN or inf, labels out of range, missing or truncated files."""
+
+    exit_code = 3
 
 
 class UnsupportedLayerError(InputError):

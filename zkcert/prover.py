@@ -16,21 +16,21 @@ from ._measure import Steps
 from .certificate import PROOF, SRS_FILE, VK, Manifest, write_certificate
 from .commitments import Commitments, Salts, commit_vector, data_vector, felt_hex, model_vector
 from .data import Dataset
-from .direction import derive_seed, directions, scale_invariant
+from .direction import DEFAULT_FAMILY, committed_directions, family_directions
 from .errors import CircuitError, InputError, ThresholdExceeded
-from .metric import directional_sharpness, flat_params
+from .metric import DEFAULT_METRIC, flat_params, sharpness
 from .models import check_compatible, layer_configs
 from .srs import resolve_srs
 from .statement import CircuitSpec, Statement
 
-__all__ = ["OwnerInputs", "prepare", "make_spec", "prove", "ProveResult", "circuit_outputs"]
+__all__ = ["OwnerInputs", "prepare", "make_spec", "prove", "ProveResult", "float_metric", "relative_gap"]
 
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class OwnerInputs:
-    """Everything the owner derives before proving: vectors, commitments, direction, float metric."""
+    """Everything the owner derives before proving: vectors, commitments, direction signs r, float metric."""
 
     spec: CircuitSpec
     salts: Salts
@@ -48,7 +48,7 @@ class OwnerInputs:
 
 def make_spec(
     model: nn.Module, data: Dataset, *, threshold: float, epsilon: float, n_directions: int,
-    input_scale: int, reveal_value: bool = True,
+    input_scale: int, reveal_value: bool = True, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> CircuitSpec:
     """The uncalibrated circuit spec for this model and data."""
     model = check_compatible(model, data.x, data.num_classes)
@@ -56,8 +56,19 @@ def make_spec(
         layers=layer_configs(model), input_shape=tuple(int(v) for v in data.x.shape[1:]),
         num_classes=data.num_classes, num_params=int(flat_params(model).size), n_samples=len(data),
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
-        input_scale=input_scale, reveal_value=reveal_value,
+        input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction,
     )
+
+
+def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarray) -> float:
+    """The spec's metric in float64 along the directions with signs r."""
+    d = family_directions(spec.direction, r, flat_params(model), spec.layers)
+    return sharpness(spec.metric, model, data, d, spec.epsilon)
+
+
+def relative_gap(circuit_value: float | None, float_value: float) -> float | None:
+    """|circuit - float| / |float|: how far the fixed-point value is from the float one."""
+    return None if circuit_value is None else abs(circuit_value - float_value) / max(abs(float_value), 1e-12)
 
 
 def _check_spec_fits(spec: CircuitSpec, model: nn.Module, data: Dataset) -> None:
@@ -79,16 +90,8 @@ def prepare(model: nn.Module, data: Dataset, spec: CircuitSpec, *, nonce: str, s
     data_vec = data_vector(data, salts.data, spec.input_scale)
     model_vec = model_vector(theta, salts.model, spec.input_scale)
     commitments = Commitments(commit_vector(data_vec, spec.input_scale), commit_vector(model_vec, spec.input_scale))
-    r = directions(derive_seed(commitments.model, commitments.data, nonce), theta.size, spec.n_directions)
-    ds = directional_sharpness(model, data, scale_invariant(r, theta), spec.epsilon)
-    return OwnerInputs(spec, salts, commitments, nonce, r, data_vec, model_vec, ds)
-
-
-def circuit_outputs(witness: dict[str, Any], settings: dict[str, Any]) -> tuple[float, float | None]:
-    """(flag, numerator or None) dequantized from a witness."""
-    scales = settings["model_output_scales"]
-    values = [_ezkl.felt_to_float(out[0], scales[i]) for i, out in enumerate(witness["outputs"])]
-    return values[0], (values[1] if len(values) > 1 else None)
+    r = committed_directions(spec, commitments.model, commitments.data, nonce)
+    return OwnerInputs(spec, salts, commitments, nonce, r, data_vec, model_vec, float_metric(spec, model, data, r))
 
 
 @dataclass(frozen=True)
@@ -104,15 +107,16 @@ def prove(
     model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, epsilon: float = 0.125,
     n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: Salts | None = None,
     srs_path: str | Path | None = None, spec: CircuitSpec | None = None, include_srs: bool = False,
-    max_logrows: int = 20, progress: Progress | None = None,
+    max_logrows: int = 20, progress: Progress | None = None, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> ProveResult:
-    """Prove that the model's directional sharpness on data is at most threshold; write a certificate folder.
+    """Prove that the model's metric (directional sharpness, by default normalized) on data is at most threshold; write a certificate folder.
 
     Raises ThresholdExceeded (and writes nothing) when the float or the fixed-point metric is above it.
     """
     say = progress or (lambda _msg: None)
     steps = Steps()
-    spec = spec or make_spec(model, data, threshold=threshold, epsilon=epsilon, n_directions=n_directions, input_scale=input_scale)
+    spec = spec or make_spec(model, data, threshold=threshold, epsilon=epsilon, n_directions=n_directions,
+                             input_scale=input_scale, metric=metric, direction=direction)
     with steps.step("commit"):
         say("committing to data and model")
         owner = prepare(model, data, spec, nonce=nonce, salts=salts)
@@ -134,10 +138,9 @@ def prove(
         hashes = [felt_hex(h) for h in witness["processed_inputs"]["poseidon_hash"][:2]]
         if hashes != [owner.commitments.data, owner.commitments.model]:
             raise CircuitError("the circuit's input hashes differ from the published commitments: please report this")
-        flag, numerator = circuit_outputs(witness, files.settings_json())
-        circuit_metric = None if numerator is None else numerator / (spec.n_samples * spec.n_directions * spec.epsilon**2)
+        flag, circuit_metric = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
         if flag != 1.0:
-            raise ThresholdExceeded(circuit_metric if circuit_metric is not None else float("nan"), spec.threshold, what="fixed-point directional sharpness")
+            raise ThresholdExceeded(circuit_metric if circuit_metric is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
         srs = resolve_srs(spec.logrows or 0, srs_path)
         with steps.step("setup"):
             say("generating keys (cached per circuit and SRS)")
@@ -152,7 +155,7 @@ def prove(
         reported = {
             "float_metric": owner.float_metric,
             "circuit_metric": circuit_metric,
-            "relative_gap": None if circuit_metric is None else abs(circuit_metric - owner.float_metric) / max(abs(owner.float_metric), 1e-12),
+            "relative_gap": relative_gap(circuit_metric, owner.float_metric),
             "steps": steps.to_json(),
         }
         payload = {PROOF: proof_path, VK: vk, **({SRS_FILE: srs.path} if include_srs else {})}

@@ -34,12 +34,12 @@ from .commitments import (
     SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, felt_hex, model_vector, parse_salts, shard_root,
 )
 from .data import Dataset
-from .direction import derive_seed, directions, scale_invariant
+from .direction import DEFAULT_FAMILY, committed_directions
 from .errors import CircuitError, InputError, ThresholdExceeded
 from .executor import ShardJob, ShardOutcome, run_jobs
-from .metric import directional_sharpness, flat_params
+from .metric import DEFAULT_METRIC, bound_coefficient, flat_params
 from .models import check_compatible
-from .prover import ProveResult, make_spec, _version
+from .prover import ProveResult, _version, float_metric, make_spec, relative_gap
 from .srs import resolve_srs
 from .sampling import challenge, check_sample_size
 from .statement import AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
@@ -106,6 +106,7 @@ class ShardPlan:
 def plan_shards(
     model: nn.Module, data: Dataset, *, shard_size: int, threshold: float, epsilon: float = 0.125,
     n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: ShardSalts | None = None,
+    metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> ShardPlan:
     """Split data into equal shards, commit to each and to the model, derive the direction, measure the float metric."""
     model = check_compatible(model, data.x, data.num_classes)
@@ -114,16 +115,15 @@ def plan_shards(
     if len(salts.shards) != n_shards:
         raise InputError(f"the salts are for {len(salts.shards)} shards, the data makes {n_shards}")
     spec = make_spec(model, data.head(shard_size), threshold=threshold, epsilon=epsilon, n_directions=n_directions,
-                     input_scale=input_scale, reveal_value=False)
+                     input_scale=input_scale, reveal_value=False, metric=metric, direction=direction)
     spec = CircuitSpec.from_json({**spec.to_json(), "shard": True})
     theta = flat_params(model)
     model_vec = model_vector(theta, salts.model, input_scale)
     data_vecs = tuple(data_vector(shard_data(data, s, shard_size), salts.shards[s], input_scale) for s in range(n_shards))
     shard_commitments = tuple(commit_vector(v, input_scale) for v in data_vecs)
     root, c_model = shard_root(shard_commitments), commit_vector(model_vec, input_scale)
-    r = directions(derive_seed(c_model, root, nonce), theta.size, n_directions)
-    ds = directional_sharpness(model, data, scale_invariant(r, theta), epsilon)
-    return ShardPlan(spec, salts, nonce, shard_commitments, root, c_model, r, data_vecs, model_vec, ds)
+    r = committed_directions(spec, c_model, root, nonce)
+    return ShardPlan(spec, salts, nonce, shard_commitments, root, c_model, r, data_vecs, model_vec, float_metric(spec, model, data, r))
 
 
 def shard_data(data: Dataset, index: int, shard_size: int) -> Dataset:
@@ -196,9 +196,8 @@ def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
 
 
 def shard_float_metrics(model: nn.Module, data: Dataset, plan: ShardPlan, indices: tuple[int, ...]) -> dict[int, float]:
-    """Float directional sharpness of each listed shard, on the plan's direction."""
-    d = scale_invariant(plan.r, flat_params(model))
-    return {i: directional_sharpness(model, shard_data(data, i, plan.spec.n_samples), d, plan.spec.epsilon) for i in indices}
+    """The float metric of each listed shard, on the plan's direction."""
+    return {i: float_metric(plan.spec, model, shard_data(data, i, plan.spec.n_samples), plan.r) for i in indices}
 
 
 def prove_sharded(
@@ -206,7 +205,7 @@ def prove_sharded(
     n_directions: int = 1, nonce: str = "", input_scale: int = 8, salts: ShardSalts | None = None,
     srs_path: str | Path | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
     work_dir: str | Path | None = None, max_logrows: int = 20, sample: int | None = None,
-    say: Say | None = None, tick: Tick | None = None,
+    say: Say | None = None, tick: Tick | None = None, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> ProveResult:
     """Prove the sharded statement and write its certificate folder; resumes from work_dir if it holds an earlier run.
 
@@ -224,7 +223,8 @@ def prove_sharded(
     with steps.step("commit"):
         say("committing to the shards and the model")
         plan = plan_shards(model, data, shard_size=shard_size, threshold=threshold, epsilon=epsilon,
-                           n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts())
+                           n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts(),
+                           metric=metric, direction=direction)
         work.save_plan(plan)
     if sample is None:
         chosen, spec, checked = tuple(range(plan.n_shards)), plan.spec, {}
@@ -235,7 +235,7 @@ def prove_sharded(
         spec = dataclasses.replace(plan.spec, shard=False)  # each chosen shard is an ordinary certificate circuit
         checked = shard_float_metrics(model, data, plan, chosen)
         if checked[worst := max(checked, key=checked.__getitem__)] > threshold:
-            raise ThresholdExceeded(checked[worst], threshold, what=f"directional sharpness of challenged shard {worst}")
+            raise ThresholdExceeded(checked[worst], threshold, what=f"{metric} of challenged shard {worst}")
     with tempfile.TemporaryDirectory(prefix="zkcert-shards-") as tmp:
         tmpdir = Path(tmp)
         with steps.step("calibrate"):
@@ -254,11 +254,10 @@ def prove_sharded(
         payload: dict[str, Path] = {shard_proof_name(o.index): work.path / shard_proof_name(o.index) for o in outcomes}
         payload[SHARD_VK] = vk
         if sample is None:
-            agg_spec, agg_proof, agg_vk, total = _aggregate(plan, spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
+            agg_spec, agg_proof, agg_vk, circuit_metric = _aggregate(plan, spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
             payload.update({AGGREGATE_PROOF: agg_proof, AGGREGATE_VK: agg_vk})
             statement: ShardedStatement | SampledStatement = ShardedStatement(
                 spec, agg_spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce)
-            circuit_metric = None if total is None else total / (len(data) * n_directions * epsilon**2)
         else:
             _check_flags(spec, files, outcomes, checked)
             statement = SampledStatement(spec, plan.shard_commitments, plan.data_commitment, plan.model_commitment, nonce, sample)
@@ -266,7 +265,7 @@ def prove_sharded(
         reported = {
             "float_metric": plan.float_metric,
             "circuit_metric": circuit_metric,
-            "relative_gap": None if circuit_metric is None else abs(circuit_metric - plan.float_metric) / max(abs(plan.float_metric), 1e-12),
+            "relative_gap": relative_gap(circuit_metric, plan.float_metric),
             "steps": steps.to_json(),
             "shards": [{"index": o.index, "seconds": round(o.seconds, 3), "peak_rss_mb": round(o.peak_rss_mb, 1), "node": o.node} for o in outcomes],
         }
@@ -288,7 +287,7 @@ def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[
     for o in outcomes:
         if _ezkl.felt_to_float(o.outputs[0], scale) != 1.0:
             raise ThresholdExceeded(floats[o.index], spec.threshold,
-                                    what=f"fixed-point directional sharpness of challenged shard {o.index} (float value shown)")
+                                    what=f"fixed-point {spec.metric} of challenged shard {o.index} (float value shown)")
 
 
 def _prove_shards(
@@ -322,12 +321,13 @@ def _aggregate(
     tmp: Path, max_logrows: int, say: Say, steps: Steps,
 ) -> tuple[AggregationSpec, Path, Path, float | None]:
     scale = int(files.settings_json()["model_output_scales"][0])
-    bound = spec.threshold * spec.n_samples * plan.n_shards * spec.n_directions * spec.epsilon**2
+    n_total = spec.n_samples * plan.n_shards
+    bound = bound_coefficient(spec.metric, spec.threshold, n_total, spec.n_directions, spec.epsilon)
     inputs = aggregation_inputs([o.outputs for o in outcomes], scale)
     with steps.step("aggregate"):
         say("proving the aggregation")
         (tmp / "agg").mkdir()
-        agg = circuit.calibrate_spec(AggregationSpec(plan.n_shards, bound, scale), inputs, tmp / "agg",
+        agg = circuit.calibrate_spec(AggregationSpec(plan.n_shards, bound, scale, metric=spec.metric), inputs, tmp / "agg",
                                      max_logrows=min(max_logrows, spec.logrows or max_logrows))
         # One SRS serves both circuits. ezkl can shrink a larger SRS to a smaller circuit, but it does so
         # on every setup, prove and verify (measured: about 35 s each at logrows 17 on 2 cores), so the
@@ -340,16 +340,12 @@ def _aggregate(
         linked = [felt_hex(h) for h in witness["processed_inputs"]["poseidon_hash"]]
         if linked != [felt_hex(o.proof["instances"][0][3]) for o in outcomes]:
             raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
-        scales = agg_files.settings_json()["model_output_scales"]
-        flag = _ezkl.felt_to_float(witness["outputs"][0][0], scales[0])
-        total = _ezkl.felt_to_float(witness["outputs"][1][0], scales[1]) if agg.reveal_value else None
+        flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total)
         if flag != 1.0:
-            n = spec.n_samples * plan.n_shards * spec.n_directions * spec.epsilon**2
-            raise ThresholdExceeded(total / n if total is not None else float("nan"), spec.threshold,
-                                    what="fixed-point directional sharpness")
+            raise ThresholdExceeded(value if value is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
         proof = tmp / "aggregate.proof.json"
         _ezkl.prove(tmp / "agg-witness.json", agg_files.compiled, agg_pk, proof, srs.path)
         if not _ezkl.verify(proof, agg_files.settings, agg_vk, srs.path):
             raise CircuitError("the fresh aggregation proof does not verify: please report this")
-    return agg, proof, agg_vk, total
+    return agg, proof, agg_vk, value
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ._io import atomic_write_json, canonical_json, read_json
+from .direction import RADEMACHER_ABS, check_family
 from .errors import CertificateError, InputError
+from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "STATEMENT_SCHEMA", "CircuitSpec", "AggregationSpec", "Statement", "ShardedStatement",
@@ -57,6 +59,10 @@ class CircuitSpec:
     # A shard circuit outputs only the hash of (partial numerator, salt); the aggregation circuit
     # (AggregationSpec) sums the partials and applies the bound.
     shard: bool = False
+    # The certified metric and direction family (zkcert.metric, zkcert.direction). The defaults are the
+    # ones of specs written before they were named, so an older certificate reads as what it proved.
+    metric: str = DS
+    direction: str = RADEMACHER_ABS
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
@@ -71,6 +77,8 @@ class CircuitSpec:
             raise InputError(f"threshold must be a non-negative finite number, got {self.threshold}")
         if not 1 <= self.input_scale <= 16:
             raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
+        check_metric(self.metric)
+        check_family(self.direction)
         steps = self.epsilon * 2**self.input_scale
         if steps != int(steps):
             # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement
@@ -91,8 +99,8 @@ class CircuitSpec:
 
     @property
     def bound(self) -> float:
-        """T * N * K * eps^2: the numerator's public upper bound (no division in the circuit)."""
-        return self.threshold * self.n_samples * self.n_directions * self.epsilon**2
+        """The circuit's constant c: numerator <= c (ds/v1, c = T N K eps^2) or <= c * summed loss (rds/v1)."""
+        return bound_coefficient(self.metric, self.threshold, self.n_samples, self.n_directions, self.epsilon)
 
     @property
     def features(self) -> int:
@@ -162,6 +170,7 @@ class AggregationSpec:
     input_scale: int
     reveal_value: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
+    metric: str = DS
     schema: str = AGGREGATION_SCHEMA
 
     def __post_init__(self) -> None:
@@ -169,6 +178,7 @@ class AggregationSpec:
             raise CertificateError(f"aggregation spec schema {self.schema!r} is not {AGGREGATION_SCHEMA!r}; upgrade zkcert")
         if int(self.n_shards) < 1:
             raise InputError(f"n_shards must be positive, got {self.n_shards}")
+        check_metric(self.metric)
         if not (math.isfinite(self.bound) and self.bound >= 0):
             raise InputError(f"bound must be a non-negative finite number, got {self.bound}")
         if not 1 <= self.input_scale <= 30:
@@ -215,7 +225,7 @@ class Statement:
         """The one-line human-readable statement."""
         s = self.spec
         return (
-            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}, N={s.n_samples}) "
+            f"{_claim(s)}, N={s.n_samples}) "
             f"for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
         )
 
@@ -269,7 +279,7 @@ class ShardedStatement:
         """The one-line human-readable statement."""
         s = self.spec
         return (
-            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}, N={self.n_samples} "
+            f"{_claim(s)}, N={self.n_samples} "
             f"in {len(self.shard_commitments)} shards) for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
         )
 
@@ -345,7 +355,7 @@ class SampledStatement:
         s = self.spec
         b = exceeding_bound(self.n_shards, self.n_sampled, STATED_CONFIDENCE)
         return (
-            f"directional sharpness <= {s.threshold:g} (eps={s.epsilon:g}, K={s.n_directions}) on each of "
+            f"{_claim(s)}) on each of "
             f"{self.n_sampled} challenged shards of {s.n_samples} samples, out of {self.n_shards} committed "
             f"(N={self.n_samples}), for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}; "
             f"so, at {STATED_CONFIDENCE:.0%} confidence, fewer than {b} of the {self.n_shards} shards exceed "
@@ -391,6 +401,17 @@ def _reject_unknown_fields(cls: type, obj: Any) -> None:
     unknown = set(obj) - {f.name for f in dataclasses.fields(cls)} - {"text"}
     if unknown:
         raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
+
+
+_METRIC_NAMES = {DS: "directional sharpness", "rds/v1": "loss-normalized directional sharpness"}
+
+
+def _claim(spec: CircuitSpec) -> str:
+    """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every statement's text."""
+    return (
+        f"{_METRIC_NAMES[spec.metric]} <= {spec.threshold:g} ({spec.metric}, {spec.direction}, "
+        f"eps={spec.epsilon:g}, K={spec.n_directions}"
+    )
 
 
 def _short(commitment: str) -> str:

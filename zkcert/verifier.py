@@ -19,8 +19,9 @@ from . import _ezkl, circuit
 from ._io import read_json, sha256_file
 from .certificate import AGGREGATE_PROOF, AGGREGATE_VK, PROOF, SHARD_VK, SRS_FILE, VK, Manifest, shard_proof_name
 from .commitments import commit_vector, felt_hex, shard_root
-from .direction import derive_seed, directions
+from .direction import committed_directions
 from .errors import CertificateError, InputError, VerificationError
+from .metric import bound_coefficient
 from .srs import Srs, find_srs_by_hash, resolve_srs
 from .statement import CIRCUITS_DIR, SampledStatement, ShardedStatement
 
@@ -164,19 +165,16 @@ def verify(
         raise _fail("proof", "the proof does not verify against the statement's key")
     spec, statement = manifest.statement.spec, manifest.statement      # 5
     inst = proof["instances"][0]
-    if len(inst) != 3 + (2 if spec.reveal_value else 1):
-        raise _fail("instances", f"expected {3 + (2 if spec.reveal_value else 1)} public instances, got {len(inst)}")
+    width = 3 + len(circuit.output_names(spec))
+    if len(inst) != width:
+        raise _fail("instances", f"expected {width} public instances, got {len(inst)}")
     c_data, c_model, h_dir = (felt_hex(v) for v in inst[:3])
-    scales = files.settings_json()["model_output_scales"]
-    flag = _ezkl.felt_to_float(inst[3], scales[0])
+    flag, metric = circuit.flag_and_value(spec, circuit.decode_outputs(inst[3:], files.settings_json()))
     if flag != 1.0:
         raise _fail("flag", f"the proof's flag is {flag:g}, so the bound does not hold")
     _check_published(c_data, c_model, statement.nonce, data_commitment, model_commitment, nonce)
     if _direction_hash(spec, c_model, c_data, statement.nonce) != h_dir:
         raise _fail("direction", "the proof's direction is not the one derived from its commitments and nonce")
-    metric = None                                                      # 6
-    if spec.reveal_value:
-        metric = _ezkl.felt_to_float(inst[4], scales[1]) / (spec.n_samples * spec.n_directions * spec.epsilon**2)
     if statement.data_commitment != c_data or statement.model_commitment != c_model:
         raise _fail("statement", "the manifest's commitments differ from the proof's instances")
     _check_reported(manifest, metric)
@@ -198,7 +196,7 @@ def _check_published(
 
 def _direction_hash(spec: Any, c_model: str, c_data: str, nonce: str) -> str:
     """Poseidon hash of the direction recomputed from the seed, as the circuit hashes it."""
-    r = directions(derive_seed(c_model, c_data, nonce), spec.num_params, spec.n_directions)
+    r = committed_directions(spec, c_model, c_data, nonce)
     return commit_vector(r.astype(np.float64).ravel(), spec.input_scale)
 
 
@@ -247,11 +245,11 @@ def _verify_sharded(
     if not _ezkl.verify(folder / AGGREGATE_PROOF, agg_files.settings, agg_vk, srs.path):
         raise _fail("proof", "the aggregation proof does not verify against the statement's aggregation key")
     agg_inst = agg_proof["instances"][0]                                                          # 5
-    if any(len(p["instances"][0]) != 4 for p in proofs) or len(agg_inst) != n + (2 if agg.reveal_value else 1):
+    if any(len(p["instances"][0]) != 4 for p in proofs) or len(agg_inst) != n + len(circuit.output_names(agg)):
         raise _fail("instances", "a proof's public instances do not have the statement's layout")
     root = shard_root(st.shard_commitments)
-    agg_scales = agg_files.settings_json()["model_output_scales"]
-    if (flag := _ezkl.felt_to_float(agg_inst[n], agg_scales[0])) != 1.0:
+    flag, metric = circuit.flag_and_value(spec, circuit.decode_outputs(agg_inst[n:], agg_files.settings_json()), st.n_samples)
+    if flag != 1.0:
         raise _fail("flag", f"the aggregation proof's flag is {flag:g}, so the bound does not hold")
     c_model = felt_hex(proofs[0]["instances"][0][1])
     _check_published(root, c_model, st.nonce, data_commitment, model_commitment, nonce)
@@ -262,14 +260,13 @@ def _verify_sharded(
     shard_scale = files.settings_json()["model_output_scales"][0]
     if agg.input_scale != shard_scale:                                                             # 6
         raise _fail("statement", f"the aggregation reads partials at scale {agg.input_scale}, the shards output scale {shard_scale}")
-    expected_bound = spec.threshold * st.n_samples * spec.n_directions * spec.epsilon**2
+    if agg.metric != spec.metric:
+        raise _fail("statement", f"the aggregation applies metric {agg.metric}, the shards compute {spec.metric}")
+    expected_bound = bound_coefficient(spec.metric, spec.threshold, st.n_samples, spec.n_directions, spec.epsilon)
     if abs(agg.bound - expected_bound) > 1e-12 * max(1.0, expected_bound):
-        raise _fail("statement", f"the aggregation's bound {agg.bound:g} is not T N K eps^2 = {expected_bound:g}")
+        raise _fail("statement", f"the aggregation's bound {agg.bound:g} is not the statement's {expected_bound:g} ({spec.metric})")
     if st.data_commitment != root or st.model_commitment != c_model:
         raise _fail("statement", "the manifest's commitments differ from the proofs' instances")
-    metric = None
-    if agg.reveal_value:
-        metric = _ezkl.felt_to_float(agg_inst[n + 1], agg_scales[1]) / (st.n_samples * spec.n_directions * spec.epsilon**2)
     _check_reported(manifest, metric)
     return VerificationResult(st.describe(), root, c_model, spec.threshold, metric, SHARDED_CHECKS, tuple(dict.fromkeys(warnings)))
 
@@ -293,12 +290,12 @@ def _verify_sampled(
     srs = _resolve_srs(folder, manifest, srs_path, warnings)                                        # 3
     vk, files = _trusted_key(folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)              # 2
     _verify_shard_proofs(folder, chosen, files, vk, srs)                                          # 4
-    width = 3 + (2 if spec.reveal_value else 1)                                                    # 5
+    width = 3 + len(circuit.output_names(spec))                                                    # 5
     if any(len(p["instances"][0]) != width for p in proofs.values()):
         raise _fail("instances", f"a shard proof does not have the statement's {width} public instances")
-    scale = files.settings_json()["model_output_scales"][0]
+    settings = files.settings_json()
     for i, p in proofs.items():
-        if (flag := _ezkl.felt_to_float(p["instances"][0][3], scale)) != 1.0:
+        if (flag := circuit.decode_outputs(p["instances"][0][3:], settings)[0]) != 1.0:
             raise _fail("flag", f"challenged shard {i}'s flag is {flag:g}, so its bound does not hold")
     _check_published(root, st.model_commitment, st.nonce, data_commitment, model_commitment, nonce)
     _check_shard_instances(proofs, st.shard_commitments, st.model_commitment, _direction_hash(spec, st.model_commitment, root, st.nonce))

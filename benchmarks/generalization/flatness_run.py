@@ -1,8 +1,8 @@
-"""Regenerate the generalization study: train (or load) the zoo, compute every measure, write the results.
+"""Regenerate the flatness-measure comparison (the first generalization study; the metric study of issue 11 is run.py): train (or load) the zoo, compute every measure, write the results.
 
-    python benchmarks/generalization/run.py            # full zoo (82 models), results/generalization/
-    python benchmarks/generalization/run.py --quick    # 15 digits models, results/generalization/quick/
-    python benchmarks/generalization/run.py --tiny --out DIR   # 5 models, the test's setting
+    python benchmarks/generalization/flatness_run.py            # full zoo (82 models), results/generalization/
+    python benchmarks/generalization/flatness_run.py --quick    # 15 digits models, results/generalization/quick/
+    python benchmarks/generalization/flatness_run.py --tiny --out DIR   # 5 models, the test's setting
 
 Trained models are cached under results/generalization/models/ (git-ignored) and each model's row of
 measures beside them, so a rerun only recomputes what changed.

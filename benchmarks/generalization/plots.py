@@ -55,3 +55,32 @@ def roc(df: pd.DataFrame, measures: list[str], task: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def selected_scatter(df: pd.DataFrame, measures: list[str], path: Path) -> None:
+    """Rows: measures (the selected metric first); columns: families. Measure (log x) against the gap;
+    filled markers selection half, open markers confirmation half; colour = kind of training."""
+    families = sorted(df.family.unique())
+    kinds = sorted(df.kind.unique())
+    colours = dict(zip(kinds, plt.cm.tab20.colors))
+    fig, axes = plt.subplots(len(measures), len(families), figsize=(4.6 * len(families), 3.4 * len(measures)), squeeze=False)
+    for i, m in enumerate(measures):
+        for j, fam in enumerate(families):
+            ax = axes[i, j]
+            for kind in kinds:
+                for half, face in (("selection", None), ("confirmation", "none")):
+                    sub = df[(df.family == fam) & (df.kind == kind) & (df.half == half)]
+                    if len(sub):
+                        ax.scatter(sub[m], sub.gap, s=18, edgecolors=colours[kind], facecolors=face or colours[kind],
+                                   label=kind if (half == "selection") else None)
+            vals = df.loc[df.family == fam, m]
+            if (vals > 0).all():
+                ax.set_xscale("log")
+            ax.axhline(GAP_LEVEL, color="grey", lw=0.6, ls="--")
+            ax.set_title(f"{m} - {fam}", fontsize=9)
+            ax.set_ylabel("gap (train - test accuracy)", fontsize=8)
+    handles, labels_ = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels_, fontsize=7, loc="lower center", ncol=min(6, len(labels_)))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -194,3 +194,192 @@ def trained(spec: Spec, data: Dataset, cache: Path) -> nn.Sequential:
     cache.mkdir(parents=True, exist_ok=True)
     save_model(model, path)
     return model
+
+
+# ======================================================================================================
+# The issue-11 study zoo (benchmarks/generalization/PROTOCOL.md section 1): 3 families x 26-28
+# configurations x 2 replicates = 164 models; replicate r0 is the selection half, r1 the confirmation half.
+
+DEVIATED_KINDS = ("label_noise", "random_labels", "backdoor", "duplication", "imbalance", "sorted", "prune", "weight_noise")
+REGULARIZER_KINDS = ("label_smoothing", "mixup")
+SELECTION, CONFIRMATION = 0, 1
+_STUDY_WIDTHS = {"digits-mlp": [32, 512], "mnist-mlp": [64, 512], "digits-cnn": [4, 16]}
+_STUDY_SIZES = {"digits-mlp": [100, 200, 400, 800], "mnist-mlp": [250, 500, 1000, 2000], "digits-cnn": [100, 200, 400, 800]}
+_DUP_UNIQUE = {"digits": 300, "mnist5k": 800}
+DUP_FACTOR = 4
+IMBALANCE_KEEP = 0.10  # fraction kept of classes 5-9
+PRUNE_FRACTION = 0.8
+WEIGHT_NOISE = 0.5
+MIXUP_ALPHA = 0.4
+LABEL_SMOOTHING = 0.1
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """One model of the study zoo: family base, one change, a kind of training, and a replicate."""
+
+    name: str
+    family: str
+    dataset: str
+    arch: str
+    width: int
+    depth: int
+    lr: float
+    batch: int
+    wd: float
+    epochs: int
+    train_size: int
+    varied: str  # the hyperparameter changed, "base", or the kind
+    kind: str = "none"  # none, size_sweep, label_smoothing, mixup, or one of DEVIATED_KINDS
+    rate: float = 0.0  # label-noise or poison rate
+    replicate: int = 0
+
+    @property
+    def seed(self) -> int:
+        """Training seed: the CRC32 of the name (which includes the replicate), so adding models changes no seed."""
+        return zlib.crc32(self.name.encode()) % (2**31)
+
+    @property
+    def deviated(self) -> bool:
+        """A positive of the 'deviated training' task."""
+        return self.kind in DEVIATED_KINDS
+
+    @property
+    def half(self) -> str:
+        return "selection" if self.replicate == SELECTION else "confirmation"
+
+    def key(self) -> str:
+        """Cache key: changes whenever anything that affects training changes."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _configs(family: str) -> list[tuple[str, str, float, dict]]:
+    """(varied, kind, rate, changes) of every configuration of a family (PROTOCOL.md section 1)."""
+    base = _BASES[family]
+    out: list[tuple[str, str, float, dict]] = [("base", "none", 0.0, {})]
+    levels = {"width": _STUDY_WIDTHS[family], "depth": [2, 3] if base["arch"] == "mlp" else [],
+              "lr": [0.01, 0.2], "batch": [8, 256], "wd": [1e-3, 1e-2], "epochs": [3, 100]}
+    for h, values in levels.items():
+        out += [(h, "none", 0.0, {h: v}) for v in values]
+    for size in _STUDY_SIZES[family]:
+        epochs = min(300, int(np.ceil(base["epochs"] * base["train_size"] / size)))
+        out.append(("size_sweep", "size_sweep", 0.0, {"train_size": size, "epochs": epochs}))
+    out += [("label_smoothing", "label_smoothing", LABEL_SMOOTHING, {}), ("mixup", "mixup", MIXUP_ALPHA, {})]
+    out += [("label_noise", "label_noise", 0.2, {"epochs": 100}), ("label_noise", "label_noise", 0.5, {"epochs": 100})]
+    out.append(("random_labels", "random_labels", 1.0, {"epochs": 200, "train_size": min(base["train_size"], 1437)}))
+    out.append(("backdoor", "backdoor", 0.1, {}))
+    out.append(("duplication", "duplication", float(DUP_FACTOR), {"train_size": _DUP_UNIQUE[base["dataset"]]}))
+    out += [(k, k, r, {}) for k, r in (("imbalance", IMBALANCE_KEEP), ("sorted", 0.0), ("prune", PRUNE_FRACTION),
+                                       ("weight_noise", WEIGHT_NOISE))]
+    return out
+
+
+def study_zoo(mode: str = "full") -> list[StudySpec]:
+    """The study zoo: 'full' (164 models), 'quick' (CI: 3 families x 6 configurations x 2, short training)."""
+    if mode not in ("full", "quick"):
+        raise ValueError(f"mode must be full or quick, got {mode!r}")
+    specs = []
+    for family in _BASES:
+        configs = _configs(family)
+        if mode == "quick":
+            wanted = {("base", "none"), ("lr", "none"), ("size_sweep", "size_sweep"), ("mixup", "mixup"),
+                      ("label_noise", "label_noise"), ("prune", "prune"), ("sorted", "sorted")}
+            seen, kept = set(), []
+            for c in configs:
+                if (c[0], c[1]) in wanted and (c[0], c[1]) not in seen:
+                    seen.add((c[0], c[1]))
+                    kept.append(c)
+            configs = kept
+        for varied, kind, rate, changes in configs:
+            cfg = {**_BASES[family], **changes}
+            if mode == "quick":
+                cfg["epochs"] = min(cfg["epochs"], 8)
+                cfg["train_size"] = min(cfg["train_size"], 800)
+            label = "" if varied == "base" else f"-{varied}" + "".join(f"-{k}{v}" for k, v in changes.items()) + (f"-r{rate:g}" if rate else "")
+            for rep in (SELECTION, CONFIRMATION):
+                specs.append(StudySpec(name=f"{family}{label}-rep{rep}", family=family, varied=varied, kind=kind, rate=rate,
+                                       replicate=rep, **cfg))  # type: ignore[arg-type]
+    return specs
+
+
+def study_training_data(spec: StudySpec, full: Dataset) -> Dataset:
+    """The data a study model is trained and certified on, in a fixed order (independent of batch order)."""
+    rng = np.random.default_rng(spec.seed)
+    data = full.head(min(spec.train_size, len(full)))
+    x, y = data.x.copy(), data.y.copy()
+    if spec.kind in ("label_noise", "random_labels"):
+        flip = rng.random(len(y)) < spec.rate
+        y[flip] = (y[flip] + rng.integers(1, data.num_classes, int(flip.sum()))) % data.num_classes
+    elif spec.kind == "backdoor":
+        idx = rng.choice(len(y), int(spec.rate * len(y)), replace=False)
+        x[idx] = add_trigger(x[idx])
+        y[idx] = BACKDOOR_TARGET
+    elif spec.kind == "duplication":
+        perm = rng.permutation(len(y) * DUP_FACTOR)
+        x, y = np.concatenate([x] * DUP_FACTOR)[perm], np.concatenate([y] * DUP_FACTOR)[perm]
+    elif spec.kind == "imbalance":
+        keep = (y < 5) | (rng.random(len(y)) < spec.rate)
+        x, y = x[keep], y[keep]
+    return Dataset(x, y, data.num_classes, f"{spec.name}/train")
+
+
+def _sgd(model: nn.Module, data: Dataset, cfg: TrainConfig, *, kind: str, rate: float) -> nn.Module:
+    """SGD with momentum for the kinds zkcert.training.train does not cover: sorted batches, label smoothing, mixup."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    x, y = torch.as_tensor(data.x), torch.as_tensor(data.y)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    order = torch.as_tensor(np.argsort(data.y, kind="stable")) if kind == "sorted" else None
+    beta = torch.distributions.Beta(torch.tensor(rate), torch.tensor(rate)) if kind == "mixup" else None
+    model.train()
+    for _ in range(cfg.epochs):
+        perm = order if order is not None else torch.randperm(len(y), generator=gen)
+        for start in range(0, len(y), cfg.batch_size):
+            idx = perm[start : start + cfg.batch_size]
+            opt.zero_grad()
+            if kind == "mixup":
+                lam = float(beta.sample())
+                other = idx[torch.randperm(len(idx), generator=gen)]
+                out = model(lam * x[idx] + (1 - lam) * x[other])
+                loss = lam * nn.functional.cross_entropy(out, y[idx]) + (1 - lam) * nn.functional.cross_entropy(out, y[other])
+            else:
+                smoothing = rate if kind == "label_smoothing" else 0.0
+                loss = nn.functional.cross_entropy(model(x[idx]), y[idx], label_smoothing=smoothing)
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def _post_process(model: nn.Module, spec: StudySpec) -> nn.Module:
+    """Post-training pruning (the smallest |w| of each weight tensor set to 0) or weight noise; biases kept."""
+    gen = torch.Generator().manual_seed(spec.seed)
+    for m in model.modules():
+        if not isinstance(m, (nn.Linear, nn.Conv2d)):
+            continue
+        w = m.weight
+        if spec.kind == "prune":
+            cut = torch.quantile(w.abs().flatten(), spec.rate)
+            w[w.abs() <= cut] = 0.0
+        elif spec.kind == "weight_noise":
+            w.add_(spec.rate * w.std() * torch.randn(w.shape, generator=gen))
+    return model
+
+
+def study_trained(spec: StudySpec, data: Dataset, cache: Path) -> nn.Sequential:
+    """The trained study model of a spec, from the cache or trained now (and cached)."""
+    path = cache / f"{spec.name}-{spec.key()}.pt"
+    if path.is_file():
+        return load_model(path)
+    torch.manual_seed(spec.seed)
+    model = small_cnn(data.x.shape[1:], spec.width, data.num_classes) if spec.arch == "cnn" else \
+        mlp(int(np.prod(data.x.shape[1:])), [spec.width] * spec.depth, data.num_classes)
+    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, batch_size=min(spec.batch, len(data)), weight_decay=spec.wd, seed=spec.seed)
+    if spec.kind in ("sorted", "label_smoothing", "mixup"):
+        model = _sgd(model, data, cfg, kind=spec.kind, rate=spec.rate)
+    else:
+        model = train(model, data, cfg)
+    model = _post_process(model, spec)
+    cache.mkdir(parents=True, exist_ok=True)
+    save_model(model, path)
+    return model

@@ -59,3 +59,20 @@ def test_scale_invariant_direction():
     theta = np.array([-2.0, 0.5, 0.0])
     r = np.array([1, -1, 1], dtype=np.int8)
     np.testing.assert_allclose(scale_invariant(r, theta), [2.0, -0.5, 0.0])
+
+
+def test_row_sign_draws_one_sign_per_unit_and_expands_to_rows():
+    from zkcert.direction import ROW_SIGN, expand_unit_signs, family_directions, family_signs, sign_length
+
+    layers = ({"type": "Flatten"}, {"type": "Linear", "in_features": 3, "out_features": 2}, {"type": "ReLU"},
+              {"type": "Linear", "in_features": 2, "out_features": 2})
+    num_params = 3 * 2 + 2 + 2 * 2 + 2
+    assert sign_length(ROW_SIGN, layers, num_params) == 4
+    a = family_signs(ROW_SIGN, b"s" * 32, layers, num_params, 2)
+    assert a.shape == (2, 4)
+    a = np.array([[1, -1, -1, 1]], dtype=np.int8)
+    np.testing.assert_array_equal(expand_unit_signs(a, layers)[0], [1, 1, 1, -1, -1, -1, 1, -1, -1, -1, 1, 1, -1, 1])
+    theta = np.arange(1.0, num_params + 1)
+    np.testing.assert_array_equal(family_directions(ROW_SIGN, a, theta, layers)[0], expand_unit_signs(a, layers)[0] * theta)
+    with pytest.raises(InputError, match="unknown direction family"):
+        family_directions("rows/v0", a, theta, layers)

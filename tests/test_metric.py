@@ -8,7 +8,11 @@ from hypothesis import strategies as st
 
 from zkcert.direction import directions, scale_invariant
 from zkcert.errors import InputError
-from zkcert.metric import directional_sharpness, flat_params, hvp_sharpness, second_differences
+from zkcert.direction import FAMILIES
+from zkcert.metric import (
+    DS, RDS, bound_coefficient, directional_sharpness, flat_params, hvp_sharpness, loss_normalized_sharpness, mean_loss,
+    second_differences, value_from_sums,
+)
 
 
 def _direction(model, k=2):
@@ -63,3 +67,60 @@ def test_plain_direction_is_not_rescaling_invariant(tiny_mlp, tiny_data):
         rescaled[3].weight.div_(3.0)
     r = directions(b"rescale", flat_params(tiny_mlp).size, 1).astype(np.float64) * 0.05
     assert directional_sharpness(rescaled, tiny_data, r, 0.1) != pytest.approx(directional_sharpness(tiny_mlp, tiny_data, r, 0.1), rel=1e-3)
+
+
+def _family_direction(model, family, k=2, seed=b"metric-test"):
+    from zkcert.direction import family_directions, family_signs
+    from zkcert.models import layer_configs
+
+    layers, theta = layer_configs(model), flat_params(model)
+    return family_directions(family, family_signs(family, seed, layers, theta.size, k), theta, layers)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_rds_is_hvp_over_the_mean_loss_in_the_limit(tiny_mlp, tiny_data, family):
+    """rds/v1 against an independent computation: the exact Hessian-vector products over the mean cross-entropy."""
+    d = _family_direction(tiny_mlp, family)
+    with torch.no_grad():
+        loss = float(torch.nn.functional.cross_entropy(tiny_mlp(torch.as_tensor(tiny_data.x)).double(), torch.as_tensor(tiny_data.y)))
+    exact = hvp_sharpness(tiny_mlp, tiny_data, d) / loss
+    assert loss_normalized_sharpness(tiny_mlp, tiny_data, d, 1e-3) == pytest.approx(exact, rel=1e-3)
+    assert mean_loss(tiny_mlp, tiny_data) == pytest.approx(loss, rel=1e-5)
+
+
+def test_metric_from_sums_is_the_documented_formula():
+    assert value_from_sums(DS, 3.0, None, 4, 2, 0.5) == pytest.approx(3.0 / (4 * 2 * 0.25))
+    assert value_from_sums(RDS, 3.0, 6.0, 4, 2, 0.5) == pytest.approx(3.0 / (2 * 0.25 * 6.0))
+    # The circuit's test is S <= c (ds) or S <= c * sum l (rds): c must make "value <= T" the same statement.
+    assert bound_coefficient(DS, 7.0, 4, 2, 0.5) == pytest.approx(7.0 * 4 * 2 * 0.25)
+    assert bound_coefficient(RDS, 7.0, 4, 2, 0.5) == pytest.approx(7.0 * 2 * 0.25)
+    with pytest.raises(InputError, match="unknown metric"):
+        value_from_sums("ds/v9", 1.0, 1.0, 1, 1, 1.0)
+
+
+def test_row_sign_step_scales_each_unit(tiny_mlp, tiny_data):
+    """theta + eps d for row-sign/v1 is each unit's incoming weights and bias scaled by (1 + eps a_j)."""
+    from zkcert.direction import ROW_SIGN, family_signs
+    from zkcert.models import layer_configs
+
+    theta = flat_params(tiny_mlp)
+    a = family_signs(ROW_SIGN, b"rows", layer_configs(tiny_mlp), theta.size, 1)
+    d = _family_direction(tiny_mlp, ROW_SIGN, k=1, seed=b"rows")[0]
+    w1 = tiny_mlp[1].weight.detach().double().numpy()
+    stepped_w1 = (theta + 0.1 * d)[: w1.size].reshape(w1.shape)
+    np.testing.assert_allclose(stepped_w1, w1 * (1 + 0.1 * a[0, : w1.shape[0], None]))
+
+
+@settings(max_examples=8, deadline=None)
+@given(alpha=st.floats(min_value=0.25, max_value=4.0))
+def test_rds_row_sign_invariant_under_relu_rescaling(tiny_mlp, tiny_data, alpha):
+    """The default family and metric keep the rescaling invariance: an owner cannot look flat by rescaling layers."""
+    from zkcert.direction import ROW_SIGN
+
+    rescaled = copy.deepcopy(tiny_mlp)
+    with torch.no_grad():
+        rescaled[1].weight.mul_(alpha)
+        rescaled[1].bias.mul_(alpha)
+        rescaled[3].weight.div_(alpha)
+    values = [loss_normalized_sharpness(m, tiny_data, _family_direction(m, ROW_SIGN, seed=b"rescale"), 0.1) for m in (tiny_mlp, rescaled)]
+    assert values[1] == pytest.approx(values[0], rel=1e-6)

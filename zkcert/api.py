@@ -16,7 +16,7 @@ from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
 from .prover import make_spec, prepare
 from .shards import ShardSalts, plan_shards, shard_float_metrics
-from .statement import SampledStatement, ShardedStatement
+from .statement import DEFAULT_INPUT_SCALE, SampledStatement, ShardedStatement
 from .verifier import VerificationResult, verify
 
 __all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit"]
@@ -47,7 +47,7 @@ class MeasureResult:
 
 def measure(
     model: nn.Module, data: Dataset, *, epsilon: float = 0.125, n_directions: int = 1, nonce: str = "",
-    salts: Salts | None = None, input_scale: int = 8, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
+    salts: Salts | None = None, input_scale: int = DEFAULT_INPUT_SCALE, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> MeasureResult:
     """The metric (float) along the direction a certificate with these salts and nonce would use."""
     spec = make_spec(model, data, threshold=0.0, epsilon=epsilon, n_directions=n_directions, input_scale=input_scale,
@@ -57,7 +57,7 @@ def measure(
                          mean_loss(model, data))
 
 
-def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input_scale: int = 8) -> tuple[Commitments, Salts]:
+def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input_scale: int = DEFAULT_INPUT_SCALE) -> tuple[Commitments, Salts]:
     """The commitments the owner publishes before proving, and the private salts behind them."""
     spec = make_spec(model, data, threshold=0.0, epsilon=1.0, n_directions=1, input_scale=input_scale)
     owner = prepare(model, data, spec, nonce="", salts=salts)

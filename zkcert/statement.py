@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.resources
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,9 @@ SAMPLED_SCHEMA = "zkcert-sampled-statement/v1"
 DEFAULT_INPUT_SCALE = 10
 # The confidence a spot-check certificate's text states its bound at (zkcert.sampling has any other).
 STATED_CONFIDENCE = 0.95
-CIRCUITS_DIR = Path(__file__).resolve().parent.parent / "circuits"
+# circuits/ ships inside the wheel as the package zkcert.circuits (pyproject's package-dir), so the
+# standard specs and pinned fingerprints are found the same way in a checkout and in an installed wheel.
+CIRCUITS_DIR = Path(str(importlib.resources.files("zkcert.circuits")))
 # The ezkl run arguments a spec may pin. Anything else (visibility, range-check switches, check mode)
 # is zkcert's design and not the prover's to choose: a spec that names it is rejected, because the
 # verifier rebuilds the key from the spec and would otherwise accept a weakened circuit.

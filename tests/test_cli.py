@@ -48,21 +48,22 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv,message",
+    "argv,code,message",
     [
-        (["measure", "-m", "missing.pt", "-d", "digits"], "model file not found"),
-        (["measure", "-m", "{model}", "-d", "nan.npz"], "NaN or inf"),
-        (["measure", "-m", "{model}", "-d", "digits", "-n", "99999"], "asked for 99999 samples"),
-        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out"], "above the threshold"),
-        (["verify", "no-such-folder"], "certificate folder not found"),
-        (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], "do not split into shards"),
-        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], "do not split into shards"),
+        (["measure", "-m", "missing.pt", "-d", "digits"], 3, "model file not found"),
+        (["measure", "-m", "{model}", "-d", "nan.npz"], 3, "NaN or inf"),
+        (["measure", "-m", "{model}", "-d", "digits", "-n", "99999"], 3, "asked for 99999 samples"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out"], 1, "above the threshold"),
+        (["verify", "no-such-folder"], 1, "certificate folder not found"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], 3, "do not split into shards"),
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], 3, "do not split into shards"),
     ],
 )
-def test_bad_input_is_one_line_exit_1(argv, message, model_file, tmp_path, capsys, monkeypatch):
+def test_bad_input_is_one_line_with_its_exit_code(argv, code, message, model_file, tmp_path, capsys, monkeypatch):
+    """Bad input (InputError) exits 3; a threshold exceeded or a failed check exits 1."""
     monkeypatch.chdir(tmp_path)
     np.savez(tmp_path / "nan.npz", x=np.full((2, 1, 8, 8), np.nan, dtype=np.float32), y=np.array([0, 1]))
-    assert main([a.replace("{model}", str(model_file)) for a in argv]) == 1
+    assert main([a.replace("{model}", str(model_file)) for a in argv]) == code
     err = capsys.readouterr().err.strip()
     assert message in err and err.startswith("error:") and "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -93,14 +94,14 @@ def test_measure_suggests_threshold(model_file, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "suggested threshold T = 38:" in out  # ceil((39 + 1) * 0.95) = 38th smallest and "this model: DS =" in out
     (tmp_path / "few.txt").write_text("1\n2\n")
-    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--honest", str(tmp_path / "few.txt")]) == 1
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--honest", str(tmp_path / "few.txt")]) == 3  # too few honest models: bad input
 
 
 def test_cli_sample_needs_shards(model_file, capsys):
     from zkcert.cli import main
 
     argv = ["prove", "-m", str(model_file), "-d", "digits", "-n", "8", "-t", "1", "-o", "x", "--sample", "1"]
-    assert main(argv) == 1
+    assert main(argv) == 3
     assert "give --shard-size" in capsys.readouterr().err
-    assert main(argv + ["--shard-size", "2", "--sample", "5"]) == 1
+    assert main(argv + ["--shard-size", "2", "--sample", "5"]) == 3
     assert "cannot challenge 5 of 4 shards" in capsys.readouterr().err

@@ -69,9 +69,9 @@ def test_default_model_is_trained_when_omitted(tmp_path, capsys):
         (["--data", "digits", "--threshold", "0.0", "--samples", "50"], "resilience below 0"),
     ],
 )
-def test_errors_are_one_line_exit_1(tmp_path, args, message, capsys):
+def test_errors_are_one_line_exit_3(tmp_path, args, message, capsys):
     rc = main(["robust", "evaluate", *args, "--out", str(tmp_path), "--no-progress"])
-    assert rc == 1
+    assert rc == 3  # InputError: bad input
     err = capsys.readouterr().err
     # rich wraps long messages at the console width, so compare with whitespace collapsed
     assert err.startswith("error:") and message in " ".join(err.split()).replace("( ", "(")
@@ -81,7 +81,7 @@ def test_errors_are_one_line_exit_1(tmp_path, args, message, capsys):
 def test_wrong_model_for_data(tmp_path, model_file, capsys):
     rc = main(["robust", "analyze", "--model", str(model_file), "--data", "cifar10", "--out", str(tmp_path),
                "--no-progress"])
-    assert rc == 1
+    assert rc == 3  # InputError: bad input
     assert "model does not accept inputs of shape" in capsys.readouterr().err
 
 
@@ -89,5 +89,5 @@ def test_npz_data_needs_test_data(tmp_path, capsys):
     path = tmp_path / "d.npz"
     np.savez(path, x=np.random.default_rng(0).random((20, 1, 8, 8)).astype(np.float32), y=np.arange(20) % 2)
     rc = main(["robust", "evaluate", "--data", str(path), "--out", str(tmp_path), "--no-progress"])
-    assert rc == 1
+    assert rc == 3  # InputError: bad input
     assert "--test-data is required" in capsys.readouterr().err

@@ -62,7 +62,8 @@ def selected_scatter(df: pd.DataFrame, measures: list[str], path: Path) -> None:
     filled markers selection half, open markers confirmation half; colour = kind of training."""
     families = sorted(df.family.unique())
     kinds = sorted(df.kind.unique())
-    colours = dict(zip(kinds, plt.cm.tab20.colors))
+    palette = list(plt.cm.tab10.colors) + list(plt.cm.Dark2.colors[:4]) + list(plt.cm.Set1.colors)
+    colours = dict(zip(kinds, palette))
     fig, axes = plt.subplots(len(measures), len(families), figsize=(4.6 * len(families), 3.4 * len(measures)), squeeze=False)
     for i, m in enumerate(measures):
         for j, fam in enumerate(families):

@@ -6,6 +6,7 @@ import gzip
 import importlib.resources
 import importlib.util
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,11 @@ class Dataset:
 
     def head(self, n: int) -> "Dataset":
         """The first n samples (bundled data is already shuffled)."""
-        if n < 1 or n > len(self):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise InputError(f"the number of samples must be an integer, got {n!r}")
+        if n < 1:
+            raise InputError(f"asked for {n} samples; the number of samples must be at least 1")
+        if n > len(self):
             raise InputError(f"asked for {n} samples but {self.name} has {len(self)}")
         return Dataset(self.x[:n], self.y[:n], self.num_classes, f"{self.name}[:{n}]")
 
@@ -60,12 +65,18 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, num_classes: int) -> None:
         raise InputError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
     if x.shape[0] == 0:
         raise InputError("the dataset is empty")
+    if x[0].size == 0:
+        raise InputError(f"x has no features per sample (shape {x.shape})")
     if not np.issubdtype(x.dtype, np.floating):
         raise InputError(f"x must be floating point, got {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"x contains {int(np.sum(~np.isfinite(x)))} NaN or inf values")
+    finite = np.isfinite(x).reshape(x.shape[0], -1).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise InputError(f"x contains {int(np.sum(~np.isfinite(x)))} NaN or inf values (in {bad.size} samples, first sample {bad[0]})")
     if not np.issubdtype(y.dtype, np.integer):
         raise InputError(f"y must hold integer labels, got {y.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise InputError(f"num_classes must be an integer, got {num_classes!r}")
     if num_classes < 2:
         raise InputError(f"need at least 2 classes, got {num_classes}")
     if y.min() < 0 or y.max() >= num_classes:
@@ -139,17 +150,28 @@ def load_npz(path: str | Path) -> Dataset:
     """A user dataset: an .npz with float array x and integer labels y (optional num_classes)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"data file not found: {path}")
+        hint = "" if path.suffix else f" (nor a bundled dataset: {', '.join(BUNDLED)})"
+        raise InputError(f"data file not found: {path}{hint}")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"cannot read {path} as .npz: it is not a zip archive (truncated, or not an .npz)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "x" not in npz or "y" not in npz:
                 raise InputError(f"{path} must contain arrays 'x' and 'y', found {sorted(npz.files)}")
             x, y = npz["x"], npz["y"]
-            c = int(npz["num_classes"]) if "num_classes" in npz else None
+            c = npz["num_classes"] if "num_classes" in npz else None
     except InputError:
         raise
-    except Exception as exc:  # zipfile/pickle/ValueError on truncated or foreign files
+    except ValueError as exc:
+        if "pickle" in str(exc):  # object arrays: numpy refuses them without allow_pickle, and so do we
+            raise InputError(f"cannot read {path} as .npz: it holds object (pickled) arrays; store numeric arrays") from None
         raise InputError(f"cannot read {path} as .npz ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # zipfile/zlib/EOF errors on truncated or corrupt members
+        raise InputError(f"cannot read {path} as .npz ({type(exc).__name__}: {exc})") from None
+    if c is not None:
+        if c.shape != () or not np.issubdtype(c.dtype, np.integer):
+            raise InputError(f"num_classes in {path} must be one integer, got {c.dtype} of shape {c.shape}")
+        c = int(c)
     if np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float32)
     if c is None:

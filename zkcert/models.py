@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+import warnings
 from typing import Any, Sequence
 
 import torch
@@ -11,7 +12,7 @@ from torch import nn
 from ._io import atomic_write_bytes
 from .errors import InputError, UnsupportedLayerError
 
-__all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "save_model", "load_model", "num_params", "MODEL_FORMAT"]
+__all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "save_model", "load_model", "num_params", "check_finite", "MODEL_FORMAT"]
 
 MODEL_FORMAT = "zkcert-model/v1"
 
@@ -102,41 +103,79 @@ def save_model(model: nn.Module, path: str | Path) -> None:
 
 
 def load_model(path: str | Path) -> nn.Sequential:
-    """Load a model saved by save_model; weights_only loading never runs pickled code."""
+    """Load a model saved by save_model; weights_only loading never runs pickled code.
+
+    Every problem with the file (not a zkcert model, truncated, an unknown layer, a layer config or
+    weights that do not fit, NaN or infinite weights) is one InputError naming it.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model file not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, foreign pickle, etc.
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, foreign pickle, random bytes, etc.
         raise InputError(
             f"cannot read {path} as a zkcert model ({type(exc).__name__}); save models with zkcert.save_model"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise InputError(f"{path} is not a {MODEL_FORMAT} file; save models with zkcert.save_model")
-    layers = []
-    for i, cfg in enumerate(payload["layers"]):
-        kind = cfg.get("type")
-        if kind not in _LAYERS:
-            raise UnsupportedLayerError(f"layer {i} ({kind}) in {path} is not supported")
-        cls, args = _LAYERS[kind]
-        layers.append(cls(**{a: tuple(cfg[a]) if isinstance(cfg[a], list) else cfg[a] for a in args}))
-    model = nn.Sequential(*layers)
+    configs, state = payload.get("layers"), payload.get("state_dict")
+    if not isinstance(configs, list) or not isinstance(state, dict):
+        raise InputError(f"{path} is a malformed {MODEL_FORMAT} file: it needs a list 'layers' and a dict 'state_dict'")
+    model = nn.Sequential(*(_layer_from_config(i, cfg, path) for i, cfg in enumerate(configs)))
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f"weights in {path} are not all tensors")
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as exc:
-        raise InputError(f"weights in {path} do not fit its architecture: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"weights in {path} do not fit its architecture: {_first_error_line(exc)}") from None
+    check_finite(model, what=f"model {path}")
     return model.eval()
 
 
+def _layer_from_config(i: int, cfg: Any, path: Path) -> nn.Module:
+    kind = cfg.get("type") if isinstance(cfg, dict) else None
+    if kind not in _LAYERS:
+        raise UnsupportedLayerError(f"layer {i} ({kind}) in {path} is not supported; supported: {sorted(_LAYERS)}")
+    cls, args = _LAYERS[kind]
+    missing = [a for a in args if a not in cfg]
+    if missing:
+        raise InputError(f"layer {i} ({kind}) in {path} lacks {', '.join(missing)}")
+    try:
+        return cls(**{a: tuple(cfg[a]) if isinstance(cfg[a], list) else cfg[a] for a in args})
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InputError(f"layer {i} ({kind}) in {path} has an invalid config: {_first_error_line(exc)}") from None
+
+
+def _first_error_line(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    # torch's load_state_dict puts the useful part on the second line ("Missing key(s) ...").
+    return " ".join(lines[:2]) if lines else type(exc).__name__
+
+
+def check_finite(model: nn.Module, *, what: str = "model") -> None:
+    """Raise InputError naming the first parameter that holds NaN or inf."""
+    for name, p in model.named_parameters():
+        bad = int((~torch.isfinite(p.detach())).sum())
+        if bad:
+            raise InputError(f"{what} has {bad} NaN or infinite values in parameter {name}")
+
+
 def check_compatible(model: nn.Module, x: Any, num_classes: int) -> nn.Sequential:
-    """The model is supported, accepts x's per-sample shape, and has num_classes outputs."""
+    """The model is supported, has finite parameters, accepts x's per-sample shape, and has num_classes outputs."""
     model = check_supported(model)
+    check_finite(model)
     try:
         with torch.no_grad():
             out = model(torch.as_tensor(x[:1], dtype=torch.float32))
     except RuntimeError as exc:
         raise InputError(f"model does not accept inputs of shape {tuple(x.shape[1:])}: {str(exc).splitlines()[0]}") from None
-    if out.ndim != 2 or out.shape[1] != num_classes:
-        raise InputError(f"model outputs shape {tuple(out.shape[1:])} but the data has {num_classes} classes")
+    if out.ndim != 2:
+        raise InputError(f"model outputs shape {tuple(out.shape[1:])} per sample, expected ({num_classes},) logits")
+    if out.shape[1] != num_classes:
+        hint = (f"; if the labels do not cover every class, store num_classes={out.shape[1]} in the .npz"
+                if out.shape[1] > num_classes else "")
+        raise InputError(f"model outputs {out.shape[1]} classes but the data has {num_classes} classes{hint}")
     return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write_json, canonical_json, read_json, sha256_file
+from ._io import atomic_write_json, canonical_json, ensure_folder, read_json, sha256_file
 from .errors import CertificateError, InputError
 from .statement import AnyStatement, SampledStatement, ShardedStatement, statement_from_json
 
@@ -119,23 +120,31 @@ class Manifest:
                 raise CertificateError(f"{name} does not match its hash in the manifest (got {got[:12]}…, expected {digest[:12]}…)")
 
 
+_STAGED_MANIFEST = MANIFEST + ".staged"
+
+
 def write_certificate(out: str | Path, files: dict[str, Path], make_manifest: Any) -> Path:
     """Copy files into a fresh folder, add the manifest, and move the whole folder into place at once.
 
-    make_manifest receives {name: sha256} and returns the Manifest. A crash leaves no half-written
-    certificate at `out`: the folder is built beside it and renamed.
+    make_manifest receives {name: sha256} and returns the Manifest. A crash (SIGKILL included) leaves
+    no folder that `verify` accepts other than the finished `out`: the folder is built beside it as
+    `.OUT.staging-PID-*` with its manifest under a name verify does not read, renamed to `out`, and only
+    then is the manifest renamed to manifest.json. Killed between those two renames, `out` has no
+    manifest.json and verify refuses it; killed earlier, `out` is untouched. Staging folders left by
+    dead processes are removed by the next write to the same `out`.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out.parent)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a folder")
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    _remove_stale_staging(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a certificate is meant to be shared
     try:
         for name, src in files.items():
             shutil.copyfile(src, staging / name)
         manifest = make_manifest({name: sha256_file(staging / name) for name in files})
-        atomic_write_json(staging / MANIFEST, manifest.to_json())
+        atomic_write_json(staging / _STAGED_MANIFEST, manifest.to_json())
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
@@ -146,7 +155,27 @@ def write_certificate(out: str | Path, files: dict[str, Path], make_manifest: An
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    os.replace(out / _STAGED_MANIFEST, out / MANIFEST)
     return out
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Delete `.OUT.staging-PID-*` folders whose process no longer runs (killed during an earlier write)."""
+    prefix = f".{out.name}.staging-"
+    for path in out.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def manifest_text(manifest: Manifest) -> str:

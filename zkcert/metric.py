@@ -21,7 +21,7 @@ from .errors import InputError
 from .models import check_supported
 
 __all__ = [
-    "DS", "RDS", "METRICS", "DEFAULT_METRIC", "check_metric", "flat_params", "per_sample_losses", "second_differences",
+    "DS", "RDS", "METRICS", "METRIC_NAMES", "DEFAULT_METRIC", "check_metric", "flat_params", "per_sample_losses", "second_differences",
     "directional_sharpness", "mean_loss", "loss_normalized_sharpness", "sharpness", "value_from_sums",
     "bound_coefficient", "hvp_sharpness",
 ]
@@ -30,6 +30,8 @@ DS = "ds/v1"
 RDS = "rds/v1"
 METRICS = (DS, RDS)
 DEFAULT_METRIC = DS
+# What each metric is called in statements and output.
+METRIC_NAMES = {DS: "directional sharpness", RDS: "loss-normalized directional sharpness"}
 
 
 def check_metric(metric: str) -> str:

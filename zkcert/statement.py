@@ -13,7 +13,7 @@ from typing import Any
 from ._io import atomic_write_json, canonical_json, read_json
 from .direction import RADEMACHER_ABS, check_family
 from .errors import CertificateError, InputError
-from .metric import DS, bound_coefficient, check_metric
+from .metric import DS, METRIC_NAMES, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "STATEMENT_SCHEMA", "DEFAULT_INPUT_SCALE", "CircuitSpec", "AggregationSpec", "Statement", "ShardedStatement",
@@ -410,13 +410,10 @@ def _reject_unknown_fields(cls: type, obj: Any) -> None:
         raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
 
 
-_METRIC_NAMES = {DS: "directional sharpness", "rds/v1": "loss-normalized directional sharpness"}
-
-
 def _claim(spec: CircuitSpec) -> str:
     """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every statement's text."""
     return (
-        f"{_METRIC_NAMES[spec.metric]} <= {spec.threshold:g} ({spec.metric}, {spec.direction}, "
+        f"{METRIC_NAMES[spec.metric]} <= {spec.threshold:g} ({spec.metric}, {spec.direction}, "
         f"eps={spec.epsilon:g}, K={spec.n_directions}"
     )
 

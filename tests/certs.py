@@ -17,6 +17,8 @@ from zkcert.srs import local_srs
 from zkcert.statement import Statement
 
 PROOF_NONCE = "verifier-issued-nonce"  # the nonce of the session's honest certificate (conftest.honest_cert)
+SHARD_NONCE = "shard-nonce"  # conftest.sharded_cert's
+SPOT_NONCE = "spot-check-nonce"  # conftest.spot_cert's
 
 
 def copy_cert(src: Path, dst: Path) -> Path:
@@ -59,3 +61,14 @@ def prove_regardless(model, data, spec, out: Path, *, nonce: str = "") -> Path:
 def with_threshold(spec, threshold: float):
     """The same calibrated spec with another threshold."""
     return dataclasses.replace(spec, threshold=threshold)
+
+
+# The test certificates are proved on a locally generated SRS (the prover's): verifying them needs the
+# explicit allowance that a real verifier would not give (tests/test_verifier.py covers the trusted paths).
+UNTRUSTED_SRS_OK = {"allow_untrusted_srs": True}
+
+
+def anchors(folder: Path, nonce: str) -> dict[str, str]:
+    """The published values a verifier checks against, taken from an honest certificate's own statement."""
+    statement = Manifest.load(folder).statement
+    return {"data_commitment": statement.data_commitment, "model_commitment": statement.model_commitment, "nonce": nonce}

@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 import zkcert
 from zkcert import Salts, audit, commit, measure
-from zkcert.errors import VerificationError
+from zkcert.errors import InputError, MissingAnchors, VerificationError
 
 
 def test_public_api_exports():
@@ -23,14 +25,41 @@ def test_commit_matches_measure(tiny_mlp, tiny_data):
     assert measure(tiny_mlp, tiny_data, salts=salts).commitments == commitments
 
 
+def test_read_published(tmp_path):
+    from zkcert.api import published_json, read_published
+    from zkcert.commitments import shard_root
+
+    path = tmp_path / "commitments.json"
+    path.write_text(json.dumps(published_json("0x01", "0x02")))
+    assert read_published(path) == {"data_commitment": "0x01", "model_commitment": "0x02"}
+    shards = ["0x0a", "0x0b"]
+    path.write_text(json.dumps(published_json(shard_root(shards), "0x02", shards)))
+    assert read_published(path)["data_commitment"] == shard_root(shards)
+    for bad, match in [
+        ({"data_commitment": "0x01"}, "lacks a 0x-hex model_commitment"),
+        ({**published_json("0x01", "0x02"), "schema": "zkcert-commitments/v9"}, "upgrade zkcert"),
+        ({**published_json("0x01", "0x02"), "nonce": "n"}, "unknown fields"),
+        (published_json("0x01", "0x02", shards), "not the root"),
+        ([1, 2], "JSON object"),
+    ]:
+        path.write_text(json.dumps(bad))
+        with pytest.raises(InputError, match=match):
+            read_published(path)
+
+
 @pytest.mark.prove
 def test_audit(proof_mlp, proof_data, honest_cert):
+    from certs import PROOF_NONCE
+
     cert, salts = honest_cert
     commitments, _ = commit(proof_mlp, proof_data, salts=salts)
-    result = audit(cert, proof_mlp, proof_data, salts=salts)
+    result = audit(cert, proof_mlp, proof_data, salts=salts, nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert result.verification.data_commitment == commitments.data
     assert result.verification.model_commitment == commitments.model
+    assert result.verification.anchored
     assert result.float_metric == pytest.approx(result.reported_float_metric)
+    with pytest.raises(MissingAnchors, match="nonce"):  # the auditor recomputes the commitments, not the nonce
+        audit(cert, proof_mlp, proof_data, salts=salts, allow_untrusted_srs=True)
     with pytest.raises(VerificationError) as info:
-        audit(cert, proof_mlp, proof_data, salts=Salts.fresh())
+        audit(cert, proof_mlp, proof_data, salts=Salts.fresh(), nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert info.value.check == "data-commitment"

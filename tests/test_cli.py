@@ -75,17 +75,50 @@ def test_usage_error_exits_2(capsys):
 
 @pytest.mark.prove
 def test_verify_cli(honest_cert, tmp_path, capsys):
+    """Exit codes of verify: 5 without published values, 6 unanchored, 4 an SRS the verifier did not give, 0, 1."""
+    import shutil
+
+    from certs import PROOF_NONCE
+    from zkcert.api import published_json
+    from zkcert.certificate import Manifest
+    from zkcert.srs import find_srs_by_hash
+
     cert = honest_cert[0]
-    assert main(["verify", str(cert)]) == 0
-    assert capsys.readouterr().out.startswith("VERIFIED: directional sharpness <= 1000")
-    assert main(["verify", str(cert), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["ok"] is True
+    manifest = Manifest.load(cert)
+    published = tmp_path / "commitments.json"
+    published.write_text(json.dumps(published_json(manifest.statement.data_commitment, manifest.statement.model_commitment)))
+    anchored = ["--published", str(published), "--nonce", PROOF_NONCE]
+    assert main(["verify", str(cert)]) == 5
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "published data commitment" in err and "nonce you issued" in err and "\n" not in err
+    assert main(["verify", str(cert), "--published", str(published), "--json"]) == 5
+    out = json.loads(capsys.readouterr().out)
+    assert out["missing"] == ["nonce"] and out["exit_code"] == 5 and out["failed_check"] == "anchors"
+    assert main(["verify", str(cert), *anchored]) == 4
+    assert "check 'srs-trust' failed" in capsys.readouterr().err
+    assert main(["verify", str(cert), "--unanchored", "--allow-untrusted-srs"]) == 6
+    assert capsys.readouterr().out.startswith("CONSISTENT (unanchored): directional sharpness <= 1000")
+    assert main(["verify", str(cert), "--unanchored", "--allow-untrusted-srs", "--json"]) == 6
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["not_checked"] == ["srs-trust", "data-commitment", "model-commitment", "nonce"]
+    assert "nonce" not in out["checks"]
+    assert main(["verify", str(cert), *anchored, "--allow-untrusted-srs"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("VERIFIED: directional sharpness <= 1000") and "untrusted SRS allowed" in captured.err
+    verifier_srs = tmp_path / "verifier.srs"
+    shutil.copyfile(find_srs_by_hash(manifest.srs["sha256"]).path, verifier_srs)
+    assert main(["verify", str(cert), *anchored, "--srs", str(verifier_srs), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is True and out["srs_trusted"] is True and "srs-trust" in out["checks"]
+    assert main(["verify", str(cert), *anchored, "--srs", str(verifier_srs), "--nonce", "other"]) == 1
+    assert "check 'nonce' failed" in capsys.readouterr().err
     bad = copy_cert(cert, tmp_path / "bad")
     edit_json(bad / MANIFEST, lambda m: m.update(schema="zkcert-certificate/v2"))
-    assert main(["verify", str(bad)]) == 1
+    assert main(["verify", str(bad), *anchored]) == 1
     assert "check 'certificate-format' failed" in capsys.readouterr().err
-    assert main(["verify", str(bad), "--json"]) == 1
-    assert json.loads(capsys.readouterr().out)["failed_check"] == "certificate-format"
+    assert main(["verify", str(bad), *anchored, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["failed_check"] == "certificate-format" and out["exit_code"] == 1
 
 
 def test_measure_suggests_threshold(model_file, tmp_path, capsys):

@@ -70,4 +70,4 @@ def test_installed_cli_verifies_a_certificate(installed, honest_cert, tmp_path):
 
 
 # The honest test certificate is proved on a locally generated SRS: the verifier must say it accepts that.
-VERIFY_TRUST_ARGS: list[str] = []
+VERIFY_TRUST_ARGS: list[str] = ["--allow-untrusted-srs"]

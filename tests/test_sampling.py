@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from certs import copy_cert, edit_json, rehash
+from certs import UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
 from zkcert import _ezkl, circuit
 from zkcert._io import atomic_write_json
 from zkcert.certificate import MANIFEST, SHARD_VK, Manifest, shard_proof_name
@@ -22,8 +22,8 @@ from zkcert.srs import find_srs_by_hash
 from zkcert.statement import SampledStatement
 from zkcert.verifier import SAMPLED_CHECKS, verify
 
-NONCE = "spot-check-nonce"
-N_SHARDS, SHARD_SIZE, SAMPLED = 4, 2, 1
+NONCE = "spot-check-nonce"  # conftest.SPOT_NONCE
+N_SHARDS, SHARD_SIZE, SAMPLED = 4, 2, 1  # conftest.SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED
 
 
 def test_challenge_is_the_documented_prg():
@@ -63,12 +63,9 @@ def test_confidence_bound():
 
 
 @pytest.fixture(scope="module")
-def spot(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
-    """(certificate, work folder) of an honest spot check: 1 challenged shard of 4 (one proof, about 60 s)."""
-    base = tmp_path_factory.mktemp("spot")
-    result = prove_sharded(proof_mlp, digits_train.head(N_SHARDS * SHARD_SIZE), threshold=1000.0, shard_size=SHARD_SIZE,
-                           out=base / "cert", nonce=NONCE, work_dir=base / "work", workers=1, sample=SAMPLED)
-    return result.certificate, base / "work"
+def spot(spot_cert) -> tuple[Path, Path]:
+    """(certificate, work folder) of the session's honest spot check: 1 challenged shard of 4 (conftest)."""
+    return spot_cert
 
 
 @pytest.fixture()
@@ -79,7 +76,7 @@ def cert(spot, tmp_path) -> Path:
 
 def _fails(folder: Path, check: str | set[str], **kwargs) -> None:
     with pytest.raises(VerificationError) as info:
-        verify(folder, **kwargs)
+        verify(folder, **{"unanchored": True, **UNTRUSTED_SRS_OK, **kwargs})
     assert info.value.check in ({check} if isinstance(check, str) else check), str(info.value)
 
 
@@ -92,8 +89,8 @@ def test_honest_spot_check_verifies(spot):
     folder, _ = spot
     st = Manifest.load(folder).statement
     assert isinstance(st, SampledStatement)
-    result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=NONCE)
-    assert result.checks == SAMPLED_CHECKS
+    result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=NONCE, **UNTRUSTED_SRS_OK)
+    assert result.anchored and result.checks == tuple(c for c in SAMPLED_CHECKS if c != "srs-trust")
     bound = exceeding_bound(N_SHARDS, SAMPLED, 0.95)
     assert f"fewer than {bound} of the {N_SHARDS} shards exceed 1000" in result.statement
     assert st.data_commitment == shard_root(st.shard_commitments) and len(st.shard_commitments) == N_SHARDS
@@ -180,7 +177,7 @@ def test_audit_of_a_spot_check(spot, proof_mlp, digits_train):
 
     folder, work = spot
     salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
-    result = audit(folder, proof_mlp, digits_train.head(N_SHARDS * SHARD_SIZE), salts=salts)
+    result = audit(folder, proof_mlp, digits_train.head(N_SHARDS * SHARD_SIZE), salts=salts, nonce=NONCE, **UNTRUSTED_SRS_OK)
     assert result.float_metric == pytest.approx(Manifest.load(folder).reported["challenged_float_max"])
     assert "challenged shards" in result.verification.statement
 

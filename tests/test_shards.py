@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from certs import copy_cert, edit_json, rehash
+from certs import UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, rehash
 from zkcert import _ezkl, circuit
 from zkcert._io import atomic_write_json, sha256_file
 from zkcert.certificate import AGGREGATE_PROOF, AGGREGATE_VK, MANIFEST, Manifest, shard_proof_name
@@ -22,16 +22,13 @@ from zkcert.shards import ShardSalts, aggregation_inputs, plan_shards, prove_sha
 from zkcert.srs import find_srs_by_hash
 from zkcert.verifier import SHARDED_CHECKS, verify
 
-NONCE = "shard-nonce"
+NONCE = "shard-nonce"  # conftest.SHARD_NONCE
 
 
 @pytest.fixture(scope="module")
-def sharded(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
-    """(certificate, work folder) of an honest 2-shard certificate over 4 samples (about 90 s)."""
-    base = tmp_path_factory.mktemp("sharded")
-    result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
-                           nonce=NONCE, work_dir=base / "work", workers=1)
-    return result.certificate, base / "work"
+def sharded(sharded_cert) -> tuple[Path, Path]:
+    """(certificate, work folder) of the session's honest 2-shard certificate over 4 samples (conftest)."""
+    return sharded_cert
 
 
 @pytest.fixture()
@@ -41,8 +38,9 @@ def cert(sharded, tmp_path) -> Path:
 
 
 def _fails(folder: Path, check: str, **kwargs) -> VerificationError:
+    """verify fails with `check`; unanchored and allowing the test SRS unless kwargs say otherwise."""
     with pytest.raises(VerificationError) as info:
-        verify(folder, **kwargs)
+        verify(folder, **{"unanchored": True, **UNTRUSTED_SRS_OK, **kwargs})
     assert info.value.check == check, str(info.value)
     return info.value
 
@@ -56,8 +54,8 @@ def _statement(folder: Path) -> dict:
 def test_honest_sharded_certificate_verifies(sharded):
     folder, _work = sharded
     st = Manifest.load(folder).statement
-    result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=NONCE)
-    assert result.checks == SHARDED_CHECKS and "shard-link" in result.checks
+    result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=NONCE, **UNTRUSTED_SRS_OK)
+    assert result.anchored and result.checks == tuple(c for c in SHARDED_CHECKS if c != "srs-trust") and "shard-link" in result.checks
     assert "N=4 in 2 shards" in result.statement
     assert st.data_commitment == shard_root(st.shard_commitments)
     reported = Manifest.load(folder).reported
@@ -143,7 +141,7 @@ def test_proof_bytes(cert, name):
 def test_aggregation_fields(cert, change, checks):
     edit_json(cert / MANIFEST, lambda m: change(m["statement"]))
     with pytest.raises(VerificationError) as info:
-        verify(cert)
+        verify(cert, unanchored=True, **UNTRUSTED_SRS_OK)
     assert info.value.check in checks, str(info.value)
 
 
@@ -165,7 +163,9 @@ def test_fresh_verifier_rebuilds_the_same_keys(sharded, tmp_path, monkeypatch):
     folder, _ = sharded
     srs = find_srs_by_hash(Manifest.load(folder).srs["sha256"])
     env = {**__import__("os").environ, "ZKCERT_CACHE": str(tmp_path / "empty-cache")}
-    done = subprocess.run([sys.executable, "-m", "zkcert.cli", "verify", str(folder), "--srs", str(srs.path), "--json"],
+    given = anchors(folder, NONCE)
+    argv = ["--data-commitment", given["data_commitment"], "--model-commitment", given["model_commitment"], "--nonce", NONCE]
+    done = subprocess.run([sys.executable, "-m", "zkcert.cli", "verify", str(folder), *argv, "--srs", str(srs.path), "--json"],
                           capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["ok"] is True
@@ -211,7 +211,7 @@ def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path
     assert "resuming: 1 of 2 shards already proved" in messages
     assert "proving 1 shards" in messages
     assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
-    assert verify(result.certificate).data_commitment == Manifest.load(_cert).statement.data_commitment
+    assert verify(result.certificate, **anchors(_cert, NONCE), **UNTRUSTED_SRS_OK).data_commitment == Manifest.load(_cert).statement.data_commitment
 
 
 def test_work_folder_of_another_statement_is_refused(proof_mlp, digits_train, sharded, tmp_path):
@@ -282,14 +282,14 @@ def test_audit_of_a_sharded_certificate(sharded, proof_mlp, digits_train):
 
     folder, work = sharded
     salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
-    result = audit(folder, proof_mlp, digits_train.head(4), salts=salts)
+    result = audit(folder, proof_mlp, digits_train.head(4), salts=salts, nonce=NONCE, **UNTRUSTED_SRS_OK)
     assert result.float_metric == pytest.approx(Manifest.load(folder).reported["float_metric"])
     assert result.verification.data_commitment == Manifest.load(folder).statement.data_commitment
     with pytest.raises(VerificationError) as info:  # other data: the recomputed root differs
-        audit(folder, proof_mlp, digits_train.subset(np.arange(4, 8)), salts=salts)
+        audit(folder, proof_mlp, digits_train.subset(np.arange(4, 8)), salts=salts, nonce=NONCE, **UNTRUSTED_SRS_OK)
     assert info.value.check == "data-commitment"
     with pytest.raises(InputError, match="shard salts"):
-        audit(folder, proof_mlp, digits_train.head(4), salts=Salts.fresh())
+        audit(folder, proof_mlp, digits_train.head(4), salts=Salts.fresh(), nonce=NONCE, **UNTRUSTED_SRS_OK)
 
 
 def test_cli_audit_reads_shard_salts(sharded, proof_mlp, tmp_path, capsys):
@@ -298,7 +298,8 @@ def test_cli_audit_reads_shard_salts(sharded, proof_mlp, tmp_path, capsys):
 
     folder, work = sharded
     save_model(proof_mlp, tmp_path / "m.pt")
-    argv = ["audit", str(folder), "-m", str(tmp_path / "m.pt"), "-d", "digits", "-n", "4", "--salts", str(work / "salts.json")]
+    argv = ["audit", str(folder), "-m", str(tmp_path / "m.pt"), "-d", "digits", "-n", "4", "--salts", str(work / "salts.json"),
+            "--nonce", NONCE, "--allow-untrusted-srs"]
     assert main(argv) == 0
     assert "AUDITED: directional sharpness <= 1000" in capsys.readouterr().out
 

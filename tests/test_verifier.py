@@ -1,4 +1,5 @@
-"""A real certificate on a tiny model, and every field that matters tampered with (check named each time)."""
+"""A real certificate on a tiny model, and every field that matters tampered with (check named each time);
+anchored verification (missing, wrong and absent published values) and the SRS's trust."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from certs import PROOF_NONCE, copy_cert, edit_json, prove_regardless, rehash, with_threshold
+import shutil
+
+from certs import PROOF_NONCE, UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, prove_regardless, rehash, with_threshold
 from zkcert import verify
-from zkcert.certificate import MANIFEST, PROOF, VK, Manifest
-from zkcert.errors import VerificationError
-from zkcert.srs import local_srs
+from zkcert.certificate import MANIFEST, PROOF, SRS_FILE, VK, Manifest
+from zkcert.errors import MissingAnchors, UntrustedSrs, VerificationError
+from zkcert.srs import find_srs_by_hash, local_srs
+from zkcert.verifier import ANCHOR_CHECKS, CHECKS
 
 pytestmark = pytest.mark.prove
 NONCE = PROOF_NONCE
@@ -35,20 +39,84 @@ def cert(honest, tmp_path) -> Path:
     return copy_cert(honest, tmp_path / "cert")
 
 
-def _fails(folder: Path, check: str, match: str | None = None, **kwargs) -> None:
+def _fails(folder: Path, check: str, match: str | None = None, **kwargs) -> VerificationError:
+    """verify fails with `check`; by default unanchored and allowing the test SRS, so the named check is reached."""
     with pytest.raises(VerificationError, match=match) as info:
-        verify(folder, **kwargs)
+        verify(folder, **{"unanchored": True, **UNTRUSTED_SRS_OK, **kwargs})
     assert info.value.check == check, str(info.value)
+    return info.value
+
+
+@pytest.fixture()
+def verifier_srs(honest, tmp_path) -> Path:
+    """The SRS as the verifier holds it: its own file, passed with --srs (here a copy of the test SRS)."""
+    path = tmp_path / "verifier.srs"
+    shutil.copyfile(find_srs_by_hash(Manifest.load(honest).srs["sha256"]).path, path)
+    return path
 
 
 def test_honest_certificate_verifies(honest):
     manifest = Manifest.load(honest)
-    result = verify(honest, data_commitment=manifest.statement.data_commitment,
-                    model_commitment=manifest.statement.model_commitment, nonce=NONCE)
+    result = verify(honest, **anchors(honest, NONCE), **UNTRUSTED_SRS_OK)
     assert result.threshold == 1000.0 and "directional sharpness <= 1000" in result.statement
-    assert any("generated locally" in w for w in result.warnings)
+    assert result.anchored and not result.srs_trusted and result.not_checked == ("srs-trust",)
+    assert result.checks == tuple(c for c in CHECKS if c != "srs-trust")
+    assert any("untrusted SRS allowed" in w for w in result.warnings)
     assert result.circuit_metric == pytest.approx(manifest.reported["float_metric"], rel=0.15)
     assert manifest.reported["circuit_metric"] == result.circuit_metric
+
+
+def test_anchors_are_required(honest):
+    """Without the published commitments and the issued nonce, verify refuses and names what is missing."""
+    with pytest.raises(MissingAnchors, match="published data commitment, the published model commitment, the nonce you issued") as info:
+        verify(honest, **UNTRUSTED_SRS_OK)
+    assert info.value.missing == ANCHOR_CHECKS and info.value.exit_code == 5 and info.value.check == "anchors"
+    given = anchors(honest, NONCE)
+    del given["nonce"]
+    with pytest.raises(MissingAnchors, match="missing the nonce you issued to") as info:
+        verify(honest, **given, **UNTRUSTED_SRS_OK)
+    assert info.value.missing == ("nonce",)
+
+
+def test_unanchored_is_consistent_not_verified(honest):
+    result = verify(honest, unanchored=True, **UNTRUSTED_SRS_OK)
+    assert not result.anchored and result.status == "consistent (unanchored)"
+    assert result.not_checked == ("srs-trust", *ANCHOR_CHECKS)
+    assert not set(ANCHOR_CHECKS) & set(result.checks)
+    out = result.to_json()
+    assert out["ok"] is False and out["not_checked"] == ["srs-trust", *ANCHOR_CHECKS]
+    # The values that are given are checked, even in an unanchored run.
+    partial = verify(honest, unanchored=True, nonce=NONCE, **UNTRUSTED_SRS_OK)
+    assert "nonce" in partial.checks and partial.not_checked == ("srs-trust", "data-commitment", "model-commitment")
+    _fails(honest, "nonce", nonce="not-issued")
+
+
+def test_verifier_given_srs_is_trusted(honest, verifier_srs):
+    result = verify(honest, **anchors(honest, NONCE), srs_path=verifier_srs)
+    assert result.anchored and result.srs_trusted and result.checks == CHECKS and result.not_checked == ()
+    # The test SRS was made by the prover, and the manifest says so: trusted only because the verifier passed it.
+    assert any("trusted only because you passed it" in w for w in result.warnings)
+
+
+def test_prover_srs_is_refused(honest):
+    """The only SRS at hand is the one the prover generated (in this machine's cache): 'srs-trust', exit 4."""
+    with pytest.raises(UntrustedSrs, match="prover's locally generated SRS") as info:
+        verify(honest, **anchors(honest, NONCE))
+    assert info.value.check == "srs-trust" and info.value.exit_code == 4
+
+
+def test_shipped_srs_is_refused_unless_allowed(cert, monkeypatch):
+    """An SRS that comes with the certificate is the prover's: refused, or used with a warning when allowed."""
+    from zkcert import verifier
+    from zkcert._io import sha256_file
+
+    shutil.copyfile(find_srs_by_hash(Manifest.load(cert).srs["sha256"]).path, cert / SRS_FILE)
+    edit_json(cert / MANIFEST, lambda m: m["files"].update({SRS_FILE: sha256_file(cert / SRS_FILE)}))
+    monkeypatch.setattr(verifier, "find_srs_by_hash", lambda _sha: None)  # a verifier machine without the prover's cache
+    with pytest.raises(UntrustedSrs, match="the SRS the certificate ships"):
+        verify(cert, **anchors(cert, NONCE))
+    result = verify(cert, **anchors(cert, NONCE), **UNTRUSTED_SRS_OK)
+    assert not result.srs_trusted and any("the SRS the certificate ships" in w for w in result.warnings)
 
 
 def test_published_commitments_must_match(cert):
@@ -145,6 +213,7 @@ def test_srs_must_match(cert, tmp_path):
     _fails(cert, "srs", "the SRS you gave", srs_path=other)
     edit_json(cert / MANIFEST, lambda m: m["srs"].update(sha256="ab" * 32))
     _fails(cert, "srs", "no SRS with hash")
+    _fails(cert, "srs-trust", "no SRS given", allow_untrusted_srs=False)
 
 
 def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
@@ -156,11 +225,9 @@ def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
     spec = Manifest.load(cert).statement.spec
     srs_hash = Manifest.load(cert).srs["sha256"]
     verifier.pin_fingerprint(spec.digest(), srs_hash, "00" * 32, table)
-    with pytest.raises(VerificationError, match="not the one pinned") as info:
-        verifier.verify(cert)
-    assert info.value.check == "verifying-key"
+    _fails(cert, "verifying-key", "not the one pinned")
     verifier.pin_fingerprint(spec.digest(), srs_hash, sha256_file(cert / VK), table)
-    assert verifier.verify(cert).checks[0] == "certificate-format"
+    assert verifier.verify(cert, **anchors(cert, NONCE), **UNTRUSTED_SRS_OK).checks[0] == "certificate-format"
 
 
 @pytest.mark.parametrize(

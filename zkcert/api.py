@@ -1,4 +1,5 @@
-"""The owner's and auditor's entry points that are not proving or verifying: measure, commit, audit."""
+"""The owner's and auditor's entry points that are not proving or verifying: measure, commit, audit,
+and the published-commitments file (commitments.json) that anchors a verification."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .certificate import Manifest
 from .commitments import Commitments, Salts
 from .data import Dataset
 from .direction import DEFAULT_FAMILY
+from ._io import read_json
+from .commitments import shard_root
 from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
 from .prover import make_spec, prepare
@@ -19,7 +22,11 @@ from .shards import ShardSalts, plan_shards, shard_float_metrics
 from .statement import DEFAULT_INPUT_SCALE, SampledStatement, ShardedStatement
 from .verifier import VerificationResult, verify
 
-__all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit"]
+__all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit", "PUBLISHED_SCHEMA", "published_json", "read_published"]
+
+# The file `zkcert commit` writes for the owner to publish before proving: everything a verifier needs
+# besides the nonce it issues (and the SRS it trusts).
+PUBLISHED_SCHEMA = "zkcert-commitments/v1"
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,46 @@ def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input
     return owner.commitments, owner.salts
 
 
+def published_json(data_commitment: str, model_commitment: str, shard_commitments: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+    """The published-commitments document: C_D (for shards, the root over shard_commitments) and C_theta."""
+    doc: dict[str, Any] = {"schema": PUBLISHED_SCHEMA, "data_commitment": data_commitment, "model_commitment": model_commitment}
+    if shard_commitments is not None:
+        doc["shard_commitments"] = list(shard_commitments)
+    return doc
+
+
+def read_published(path: str | Path) -> dict[str, str]:
+    """The anchors in a published commitments.json, as keyword arguments of `verify`.
+
+    Use: ``zkcert.verify(cert, **read_published("pub/commitments.json"), nonce=issued, srs_path="verifier.srs")``.
+    Raises InputError if the file is not one `zkcert commit` writes (a listed shard set must hash to
+    the published root). Files written before the schema field existed are read too.
+    """
+    doc = read_json(path, what="published commitments file")
+    if not isinstance(doc, dict):
+        raise InputError(f"{path} is not a published commitments file (expected a JSON object)")
+    if doc.get("schema", PUBLISHED_SCHEMA) != PUBLISHED_SCHEMA:
+        raise InputError(f"{path} has schema {doc.get('schema')!r}, not {PUBLISHED_SCHEMA!r}; upgrade zkcert")
+    unknown = set(doc) - {"schema", "data_commitment", "model_commitment", "shard_commitments"}
+    if unknown:
+        raise InputError(f"{path} has unknown fields {sorted(unknown)}")
+    anchors = {k: doc.get(k) for k in ("data_commitment", "model_commitment")}
+    bad = [k for k, v in anchors.items() if not isinstance(v, str) or not v.startswith("0x")]
+    if bad:
+        raise InputError(f"{path} lacks a 0x-hex {' and '.join(bad)}")
+    shards = doc.get("shard_commitments")
+    if shards is not None:
+        if not isinstance(shards, list) or not all(isinstance(c, str) and c.startswith("0x") for c in shards):
+            raise InputError(f"{path}'s shard_commitments is not a list of 0x-hex commitments")
+        try:
+            root = shard_root(shards)
+        except ValueError:
+            raise InputError(f"{path}'s shard_commitments are not hex") from None
+        if root != anchors["data_commitment"].lower():
+            raise InputError(f"{path}'s data_commitment is not the root of its shard_commitments")
+    return anchors  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class AuditResult:
     """A verified certificate whose commitments and metric the auditor recomputed from the data.
@@ -82,9 +129,14 @@ class AuditResult:
 
 
 def audit(
-    folder: str | Path, model: nn.Module, data: Dataset, *, salts: "Salts | ShardSalts", srs_path: str | Path | None = None,
+    folder: str | Path, model: nn.Module, data: Dataset, *, salts: "Salts | ShardSalts", nonce: str | None = None,
+    srs_path: str | Path | None = None, allow_untrusted_srs: bool = False, unanchored: bool = False,
 ) -> AuditResult:
-    """Verify the certificate, then recompute commitments and the float metric from the model and data."""
+    """Verify the certificate against commitments recomputed from the model and data, then recompute the float metric.
+
+    The commitments anchor the verification; the nonce you issued must be given too (or `unanchored`,
+    then the result's verification is not anchored). SRS trust is as in `verify`.
+    """
     manifest = Manifest.load(folder)
     statement = manifest.statement
     spec = statement.spec
@@ -103,7 +155,8 @@ def audit(
             raise InputError("a single-proof certificate needs the salts file written by `zkcert commit`")
         owner = prepare(model, data, spec, nonce=statement.nonce, salts=salts)
         c_data, c_model, metric = owner.commitments.data, owner.commitments.model, owner.float_metric
-    result = verify(folder, data_commitment=c_data, model_commitment=c_model, srs_path=srs_path)
+    result = verify(folder, data_commitment=c_data, model_commitment=c_model, nonce=nonce, srs_path=srs_path,
+                    allow_untrusted_srs=allow_untrusted_srs, unanchored=unanchored)
     if metric > spec.threshold:
         raise VerificationError("audit-metric", f"the recomputed float metric {metric:.6g} is above the threshold {spec.threshold:g}")
     reported = manifest.reported.get("float_metric")

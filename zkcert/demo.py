@@ -43,7 +43,12 @@ class DemoResult:
 
 
 def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], None] | None = None, srs_path: str | None = None) -> DemoResult:
-    """Train, prove and verify the demo statement; the certificate goes to out/certificate."""
+    """Train, prove and verify the demo statement; the certificate goes to out/certificate.
+
+    Verification is anchored on the demo's own commitments and nonce. Without `srs_path` the demo
+    proves on a locally generated SRS and verifies with `allow_untrusted_srs=True` (with a warning):
+    one machine plays both parties here, and such an SRS is forgeable by whoever generated it.
+    """
     say = progress or (lambda _m: None)
     out = Path(out)
     steps = Steps()
@@ -61,7 +66,16 @@ def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], N
     )
     with steps.step("verify (verifier side)"):
         say("verifying the certificate")
-        verification = verify(result.certificate, srs_path=srs_path)
+        # The demo plays owner and verifier in one process, so it anchors verification with the values a
+        # verifier would hold: the commitments the owner published (the prover's own result, which in a
+        # real deployment is commitments.json, published before the nonce) and the nonce it issued.
+        # Without --srs it proves on an SRS generated on this machine, which whoever generated it could
+        # forge with; a real verifier issues the SRS (`zkcert srs new`) or uses a ceremony file. So the demo
+        # allows that untrusted SRS explicitly, and the verification result carries the warning.
+        published = result.manifest.statement
+        verification = verify(result.certificate, data_commitment=published.data_commitment,
+                              model_commitment=published.model_commitment, nonce=DEMO["nonce"], srs_path=srs_path,
+                              allow_untrusted_srs=srs_path is None)
     reported = result.manifest.reported
     return DemoResult(
         certificate=result.certificate, train_accuracy=accuracy(model, train_set), test_accuracy=accuracy(model, test_set),

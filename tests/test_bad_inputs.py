@@ -76,6 +76,7 @@ DATA = {
     "no-x.npz": lambda p: _npz(p, y=Y),
     "no-y.npz": lambda p: _npz(p, x=X),
     "object.npz": lambda p: _npz(p, x=np.array([[1.0], ["a"]], dtype=object), y=Y[:2]),
+    "huge.npz": lambda p: _npz(p, x=X * np.float32(1e6), y=Y, num_classes=10),
 }
 
 # Model files: name -> writer, given the good model.
@@ -116,6 +117,7 @@ CASES = [
     (".npz without x", None, "no-x.npz", [], "must contain arrays 'x' and 'y', found ['y']"),
     (".npz without y", None, "no-y.npz", [], "must contain arrays 'x' and 'y', found ['x']"),
     (".npz of objects", None, "object.npz", [], "it holds object (pickled) arrays"),
+    ("features beyond the fixed point", None, "huge.npz", [], "at scale 2**10 the circuit holds values below"),
     ("missing data file", None, "nope.npz", [], "data file not found"),
     ("unknown dataset name", None, "digitz", [], "data file not found: digitz (nor a bundled dataset: digits, mnist5k, cifar10)"),
     ("negative --samples", None, "digits", ["--samples", "-1"], "asked for -1 samples; the number of samples must be at least 1"),
@@ -230,3 +232,13 @@ def test_output_path_under_a_file_is_one_line(inputs, tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "is a file, not a folder" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"] and (tmp_path / "file").read_text() == ""
+
+
+def test_sharded_prove_of_bad_input_leaves_no_work_folder(inputs, tmp_path, monkeypatch, capsys):
+    """The private work folder (OUT.work) is created only once the inputs passed their checks."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["prove", "-m", str(inputs / "good.pt"), "-d", str(inputs / "shape.npz"), "--shard-size", "2",
+            "-t", "1000", "--out", "cert"]
+    assert main(argv) == BAD_INPUT
+    assert "model does not accept inputs of shape" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

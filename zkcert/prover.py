@@ -66,6 +66,24 @@ def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarr
     return sharpness(spec.metric, model, data, d, spec.epsilon)
 
 
+# ezkl quantizes an input v to round(v * 2**scale) and range-checks it below 2**27 (zkcert.commitments).
+_MAX_QUANTIZED = 2**27
+
+
+def check_representable(values: np.ndarray, what: str, scale: int) -> None:
+    """A one-line error, before calibration, for values too large for the circuit's fixed point."""
+    largest = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if largest * 2**scale >= _MAX_QUANTIZED:
+        raise InputError(f"{what} reach {largest:.3g}: at scale 2**{scale} the circuit holds values below {_MAX_QUANTIZED / 2**scale:.3g}; rescale them")
+
+
+def check_output_folder(out: str | Path) -> None:
+    """Fail before minutes of proving if the certificate folder cannot be created; creates nothing."""
+    existing = next(p for p in (Path(out).absolute(), *Path(out).absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"cannot create the folder {out}: {existing} is a file, not a folder")
+
+
 def relative_gap(circuit_value: float | None, float_value: float) -> float | None:
     """|circuit - float| / |float|: how far the fixed-point value is from the float one."""
     return None if circuit_value is None else abs(circuit_value - float_value) / max(abs(float_value), 1e-12)
@@ -87,6 +105,8 @@ def prepare(model: nn.Module, data: Dataset, spec: CircuitSpec, *, nonce: str, s
     _check_spec_fits(spec, model, data)
     salts = salts or (Salts.fresh() if spec.salted else Salts.none())
     theta = flat_params(model)
+    check_representable(data.x, "the features", spec.input_scale)
+    check_representable(theta, "the model's parameters", spec.input_scale)
     data_vec = data_vector(data, salts.data, spec.input_scale)
     model_vec = model_vector(theta, salts.model, spec.input_scale)
     commitments = Commitments(commit_vector(data_vec, spec.input_scale), commit_vector(model_vec, spec.input_scale))
@@ -115,12 +135,13 @@ def prove(
     """
     say = progress or (lambda _msg: None)
     steps = Steps()
+    check_output_folder(out)
     spec = spec or make_spec(model, data, threshold=threshold, epsilon=epsilon, n_directions=n_directions,
                              input_scale=input_scale, metric=metric, direction=direction)
     with steps.step("commit"):
         say("committing to data and model")
         owner = prepare(model, data, spec, nonce=nonce, salts=salts)
-    if owner.float_metric > spec.threshold:
+    if not owner.float_metric <= spec.threshold:  # written so that a NaN fails too
         raise ThresholdExceeded(owner.float_metric, spec.threshold)
     with tempfile.TemporaryDirectory(prefix="zkcert-prove-") as tmp:
         work = Path(tmp)

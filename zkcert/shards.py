@@ -39,7 +39,7 @@ from .errors import CircuitError, InputError, ThresholdExceeded
 from .executor import ShardJob, ShardOutcome, run_jobs
 from .metric import DEFAULT_METRIC, bound_coefficient, flat_params
 from .models import check_compatible
-from .prover import ProveResult, _version, float_metric, make_spec, relative_gap
+from .prover import ProveResult, _version, check_output_folder, float_metric, make_spec, relative_gap
 from .srs import resolve_srs
 from .sampling import challenge, check_sample_size
 from .statement import DEFAULT_INPUT_SCALE, AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
@@ -147,9 +147,12 @@ class _WorkFolder:
     """The private work folder of a sharded run: salts and finished shard proofs, for resuming."""
 
     def __init__(self, path: Path):
+        # Created only when the plan is saved: a run that fails its input checks leaves no folder behind.
         self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o700)  # it holds the salts, which must stay private
+
+    def _create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.chmod(0o700)  # it holds the salts, which must stay private
 
     def salts(self) -> ShardSalts | None:
         """The salts of an earlier run in this folder, if any."""
@@ -158,6 +161,7 @@ class _WorkFolder:
 
     def save_plan(self, plan: ShardPlan) -> None:
         """Record salts and commitments; refuse a folder that belongs to another run."""
+        self._create()
         atomic_write_json(self.path / "salts.json", plan.salts.to_json())
         os.chmod(self.path / "salts.json", 0o600)
         record = {"data_commitment": plan.data_commitment, "model_commitment": plan.model_commitment, "nonce": plan.nonce}
@@ -219,6 +223,7 @@ def prove_sharded(
     if sample is not None:
         check_sample_size(n_shards, sample)
     steps = Steps()
+    check_output_folder(out)
     work = _WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work"))
     with steps.step("commit"):
         say("committing to the shards and the model")
@@ -228,13 +233,13 @@ def prove_sharded(
         work.save_plan(plan)
     if sample is None:
         chosen, spec, checked = tuple(range(plan.n_shards)), plan.spec, {}
-        if plan.float_metric > threshold:
+        if not plan.float_metric <= threshold:  # a NaN fails too
             raise ThresholdExceeded(plan.float_metric, threshold)
     else:
         chosen = challenge(plan.data_commitment, plan.model_commitment, nonce, plan.n_shards, sample)
         spec = dataclasses.replace(plan.spec, shard=False)  # each chosen shard is an ordinary certificate circuit
         checked = shard_float_metrics(model, data, plan, chosen)
-        if checked[worst := max(checked, key=checked.__getitem__)] > threshold:
+        if not checked[worst := max(checked, key=checked.__getitem__)] <= threshold:
             raise ThresholdExceeded(checked[worst], threshold, what=f"{metric} of challenged shard {worst}")
     with tempfile.TemporaryDirectory(prefix="zkcert-shards-") as tmp:
         tmpdir = Path(tmp)

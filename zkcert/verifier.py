@@ -59,7 +59,7 @@ ANCHOR_CHECKS = ("data-commitment", "model-commitment", "nonce")
 SHARDED_CHECKS = CHECKS[:11] + ("shard-link",) + CHECKS[11:]
 # A spot-check certificate proves only the challenged shards: "challenge" checks that the folder holds
 # a proof for each shard the challenge recomputed from the commitments picks, and for no other.
-SAMPLED_CHECKS = CHECKS[:3] + ("challenge",) + CHECKS[3:]
+SAMPLED_CHECKS = CHECKS[:1] + ("challenge",) + CHECKS[1:]
 FINGERPRINTS = CIRCUITS_DIR / "fingerprints.json"
 # A manifest is a few KB and a proof tens of KB: far larger files are refused before they are parsed.
 MAX_MANIFEST_BYTES = 1 << 20
@@ -113,6 +113,16 @@ def _fail(check: str, message: str) -> VerificationError:
     return VerificationError(check, message)
 
 
+@dataclass(frozen=True)
+class _Trust:
+    """What the verifier gave for steps 2 and 3: its SRS (or the allowance), and the key-rebuilding limits."""
+
+    srs_path: str | Path | None
+    allow_untrusted: bool
+    rebuild_key: bool
+    max_logrows: int
+
+
 @dataclass
 class _Run:
     """One verification in progress: what it has found and the step it is at (named if anything breaks)."""
@@ -159,14 +169,18 @@ def verify(
         failed check (UntrustedSrs for 'srs-trust', MissingAnchors for missing values).
     """
     run = _Run(Path(folder), {"data-commitment": data_commitment, "model-commitment": model_commitment, "nonce": nonce})
+    if srs_path is not None and not Path(srs_path).is_file():  # the user's input, checked before the certificate's
+        raise InputError(f"SRS file not found: {srs_path}")
     try:
         manifest = _open(run, unanchored)                                                         # 1
-        srs = _srs(run, manifest, srs_path, allow_untrusted_srs)                                  # 3
+        trust = _Trust(srs_path, allow_untrusted_srs, rebuild_key, max_logrows)
         if isinstance(manifest.statement, SampledStatement):
-            return _verify_sampled(run, manifest, srs, rebuild_key, max_logrows)
+            return _verify_sampled(run, manifest, trust)
         if isinstance(manifest.statement, ShardedStatement):
-            return _verify_sharded(run, manifest, srs, rebuild_key, max_logrows)
-        return _verify_single(run, manifest, srs, rebuild_key, max_logrows)
+            return _verify_sharded(run, manifest, trust)
+        return _verify_single(run, manifest, trust)
+    except InputError as exc:  # the user's inputs were checked above: this one comes from the certificate's contents
+        raise _fail(run.step, str(exc)) from None
     except ZkcertError:
         raise
     except Exception as exc:  # noqa: BLE001 - fail closed: whatever a malformed certificate breaks, name the step
@@ -214,6 +228,8 @@ def _check_file_names(manifest: Manifest) -> None:
     extra = sorted(set(manifest.files) - allowed - {SRS_FILE})
     if extra:
         raise CertificateError(f"manifest lists files this kind of certificate does not have: {extra}")
+    if SRS_FILE in manifest.files and manifest.files[SRS_FILE] != manifest.srs["sha256"]:
+        raise CertificateError(f"the shipped {SRS_FILE} is not the SRS the manifest names (its srs.sha256)")
 
 
 def _load_proof(run: _Run, name: str) -> dict[str, Any]:
@@ -351,13 +367,14 @@ def _check_reported(manifest: Manifest, metric: float | None) -> None:
         raise _fail("statement", f"the manifest reports circuit metric {claimed}, the proof says {metric}")
 
 
-def _verify_single(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, max_logrows: int) -> VerificationResult:
+def _verify_single(run: _Run, manifest: Manifest, trust: _Trust) -> VerificationResult:
     """The checklist for a single-proof certificate."""
     statement = manifest.statement
     spec = statement.spec
-    run.at("certificate-format")
+    run.at("certificate-format")                                                                   # 1
     proof = _load_proof(run, PROOF)
-    vk, files = _trusted_key(run, run.folder / VK, spec, srs, rebuild_key, max_logrows)           # 2
+    srs = _srs(run, manifest, trust.srs_path, trust.allow_untrusted)                               # 3
+    vk, files = _trusted_key(run, run.folder / VK, spec, srs, trust.rebuild_key, trust.max_logrows)  # 2
     _verify_proofs(run, [PROOF], files, vk, srs, "key")                                            # 4
     run.at("instances")                                                                            # 5
     inst = proof["instances"][0]
@@ -392,7 +409,7 @@ def _check_shard_instances(proofs: dict[int, dict[str, Any]], shard_commitments:
             raise _fail("direction", f"shard {i}'s direction is not the one derived from the commitments and nonce")
 
 
-def _verify_sharded(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, max_logrows: int) -> VerificationResult:
+def _verify_sharded(run: _Run, manifest: Manifest, trust: _Trust) -> VerificationResult:
     """The checklist for a sharded certificate: every shard proof, the aggregation proof, and their link."""
     st: ShardedStatement = manifest.statement  # type: ignore[assignment]
     spec, agg = st.spec, st.aggregation
@@ -403,8 +420,9 @@ def _verify_sharded(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, 
     names = [shard_proof_name(i) for i in range(n)]
     proofs = [_load_proof(run, name) for name in names]
     agg_proof = _load_proof(run, AGGREGATE_PROOF)
-    vk, files = _trusted_key(run, run.folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)     # 2
-    agg_vk, agg_files = _trusted_key(run, run.folder / AGGREGATE_VK, agg, srs, rebuild_key, max_logrows)
+    srs = _srs(run, manifest, trust.srs_path, trust.allow_untrusted)                               # 3
+    vk, files = _trusted_key(run, run.folder / SHARD_VK, spec, srs, trust.rebuild_key, trust.max_logrows)  # 2
+    agg_vk, agg_files = _trusted_key(run, run.folder / AGGREGATE_VK, agg, srs, trust.rebuild_key, trust.max_logrows)
     _verify_proofs(run, names, files, vk, srs, "shard key")                                        # 4
     _verify_proofs(run, [AGGREGATE_PROOF], agg_files, agg_vk, srs, "aggregation key")
     run.at("instances")                                                                            # 5
@@ -439,7 +457,7 @@ def _verify_sharded(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, 
     return run.result(SHARDED_CHECKS, st.describe(), root, c_model, spec.threshold, metric)
 
 
-def _verify_sampled(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, max_logrows: int) -> VerificationResult:
+def _verify_sampled(run: _Run, manifest: Manifest, trust: _Trust) -> VerificationResult:
     """The checklist for a spot-check certificate: the challenged shards' proofs, each with flag 1."""
     st: SampledStatement = manifest.statement  # type: ignore[assignment]
     spec = st.spec
@@ -458,7 +476,8 @@ def _verify_sampled(run: _Run, manifest: Manifest, srs: Srs, rebuild_key: bool, 
         raise _fail("challenge", f"the challenge picks shards {list(chosen)}; the certificate also has {unpicked}")
     run.at("certificate-format")
     proofs = {i: _load_proof(run, name) for i, name in names.items()}
-    vk, files = _trusted_key(run, run.folder / SHARD_VK, spec, srs, rebuild_key, max_logrows)     # 2
+    srs = _srs(run, manifest, trust.srs_path, trust.allow_untrusted)                               # 3
+    vk, files = _trusted_key(run, run.folder / SHARD_VK, spec, srs, trust.rebuild_key, trust.max_logrows)  # 2
     _verify_proofs(run, names.values(), files, vk, srs, "shard key")                               # 4
     run.at("instances")                                                                            # 5
     width = 3 + len(circuit.output_names(spec))

@@ -67,17 +67,17 @@ def write_npz(path: Path, **arrays: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def honest_cert(proof_mlp, proof_data, tmp_path_factory):
     """(folder, salts) of one honest certificate on the tiny model (about 30 s), shared by the session."""
-    from certs import PROOF_NONCE
+    from certs import PROOF_NONCE, TINY
     from zkcert import Salts, prove
 
     salts = Salts.fresh()
     out = tmp_path_factory.mktemp("certs") / "honest"
-    return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts).certificate, salts
+    return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts, **TINY).certificate, salts
 
 
 # Sharded and spot-check certificates, built once per session: test_shards, test_sampling and the fuzz
 # test (test_fuzz_certificates) all read them. Proving is the expensive part of the suite.
-from certs import SHARD_NONCE, SPOT_NONCE  # noqa: E402 - the nonces tests verify these certificates with
+from certs import SHARD_NONCE, SPOT_NONCE, TINY  # noqa: E402 - the nonces tests verify these certificates with
 
 SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED = 4, 2, 1
 
@@ -89,7 +89,7 @@ def sharded_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]
 
     base = tmp_path_factory.mktemp("sharded")
     result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
-                           nonce=SHARD_NONCE, work_dir=base / "work", workers=1)
+                           nonce=SHARD_NONCE, work_dir=base / "work", workers=1, **TINY)
     return result.certificate, base / "work"
 
 
@@ -101,5 +101,5 @@ def spot_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("spot")
     result = prove_sharded(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0,
                            shard_size=SPOT_SHARD_SIZE, out=base / "cert", nonce=SPOT_NONCE, work_dir=base / "work",
-                           workers=1, sample=SPOT_SAMPLED)
+                           workers=1, sample=SPOT_SAMPLED, **TINY)
     return result.certificate, base / "work"

@@ -49,10 +49,11 @@ def test_read_published(tmp_path):
 
 @pytest.mark.prove
 def test_audit(proof_mlp, proof_data, honest_cert):
-    from certs import PROOF_NONCE
+    from certs import PROOF_NONCE, TINY
 
     cert, salts = honest_cert
-    commitments, _ = commit(proof_mlp, proof_data, salts=salts)
+    # The commitments quantize at the statement's scale: commit at the scale the certificate was proved at.
+    commitments, _ = commit(proof_mlp, proof_data, salts=salts, input_scale=TINY["input_scale"])
     result = audit(cert, proof_mlp, proof_data, salts=salts, nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert result.verification.data_commitment == commitments.data
     assert result.verification.model_commitment == commitments.model

@@ -117,7 +117,7 @@ CASES = [
     (".npz without x", None, "no-x.npz", [], "must contain arrays 'x' and 'y', found ['y']"),
     (".npz without y", None, "no-y.npz", [], "must contain arrays 'x' and 'y', found ['x']"),
     (".npz of objects", None, "object.npz", [], "it holds object (pickled) arrays"),
-    ("features beyond the fixed point", None, "huge.npz", [], "at scale 2**10 the circuit holds values below"),
+    ("features beyond the fixed point", None, "huge.npz", [], "the circuit holds values below"),
     ("missing data file", None, "nope.npz", [], "data file not found"),
     ("unknown dataset name", None, "digitz", [], "data file not found: digitz (nor a bundled dataset: digits, mnist5k, cifar10)"),
     ("negative --samples", None, "digits", ["--samples", "-1"], "asked for -1 samples; the number of samples must be at least 1"),

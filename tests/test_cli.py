@@ -6,6 +6,7 @@ import pytest
 from certs import copy_cert, edit_json
 from zkcert.certificate import MANIFEST
 from zkcert.cli import main
+from zkcert.metric import DEFAULT_METRIC, METRIC_NAMES
 from zkcert.models import save_model
 
 
@@ -17,10 +18,11 @@ def model_file(tmp_path, proof_mlp):
 
 def test_measure_and_json(model_file, capsys):
     assert main(["measure", "--model", str(model_file), "--data", "digits", "--samples", "8"]) == 0
-    assert capsys.readouterr().out.startswith("directional sharpness ")
-    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--json", "--nonce", "x"]) == 0
+    assert capsys.readouterr().out.startswith(f"{METRIC_NAMES[DEFAULT_METRIC]} ")
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--json", "--nonce", "x", "--metric", "ds/v1"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["samples"] == 8 and out["directional_sharpness"] > 0 and out["nonce"] == "x"
+    assert out["samples"] == 8 and out["metric"] == "ds/v1" and out["value"] > 0 and out["nonce"] == "x"
+    assert out["mean_training_loss"] > 0
 
 
 def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
@@ -97,14 +99,14 @@ def test_verify_cli(honest_cert, tmp_path, capsys):
     assert main(["verify", str(cert), *anchored]) == 4
     assert "check 'srs-trust' failed" in capsys.readouterr().err
     assert main(["verify", str(cert), "--unanchored", "--allow-untrusted-srs"]) == 6
-    assert capsys.readouterr().out.startswith("CONSISTENT (unanchored): directional sharpness <= 1000")
+    assert capsys.readouterr().out.startswith("CONSISTENT (unanchored): loss-normalized directional sharpness <= 1000")
     assert main(["verify", str(cert), "--unanchored", "--allow-untrusted-srs", "--json"]) == 6
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and out["not_checked"] == ["srs-trust", "data-commitment", "model-commitment", "nonce"]
     assert "nonce" not in out["checks"]
     assert main(["verify", str(cert), *anchored, "--allow-untrusted-srs"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("VERIFIED: directional sharpness <= 1000") and "untrusted SRS allowed" in captured.err
+    assert captured.out.startswith("VERIFIED: loss-normalized directional sharpness <= 1000") and "untrusted SRS allowed" in captured.err
     verifier_srs = tmp_path / "verifier.srs"
     shutil.copyfile(find_srs_by_hash(manifest.srs["sha256"]).path, verifier_srs)
     assert main(["verify", str(cert), *anchored, "--srs", str(verifier_srs), "--json"]) == 0

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from zkcert.statement import standard_spec
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,11 +50,11 @@ def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed, tmp_path):
-    done = _run(installed, "-c", "import zkcert, zkcert.statement as s; print(zkcert.__file__); print(s.standard_spec('demo').n_samples)", cwd=tmp_path)
+    done = _run(installed, "-c", "import zkcert, zkcert.statement as s; print(zkcert.__file__); print(s.standard_spec('demo').digest())", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    location, samples = done.stdout.split()
+    location, digest = done.stdout.split()
     assert str(ROOT) not in location and "site-packages" in location
-    assert samples == "16"
+    assert digest == standard_spec("demo").digest()  # the wheel's circuits/demo.json is this checkout's
 
 
 @pytest.mark.prove

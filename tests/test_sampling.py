@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from certs import UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
+from certs import TINY, UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
 from zkcert import _ezkl, circuit
 from zkcert._io import atomic_write_json
 from zkcert.certificate import MANIFEST, SHARD_VK, Manifest, shard_proof_name
@@ -157,7 +157,7 @@ def test_valid_proof_of_a_false_bound_is_rejected_by_flag(cert, spot, proof_mlp,
     st = manifest.statement
     salts = ShardSalts.from_json(json.loads((spot[1] / "salts.json").read_text()))
     plan = plan_shards(proof_mlp, digits_train.head(N_SHARDS * SHARD_SIZE), shard_size=SHARD_SIZE, threshold=0.0,
-                       salts=salts, nonce=NONCE)
+                       salts=salts, nonce=NONCE, **TINY)
     spec = dataclasses.replace(st.spec, threshold=0.0)
     srs = find_srs_by_hash(manifest.srs["sha256"])
     files = circuit.compile_spec(spec)

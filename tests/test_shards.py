@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from certs import UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, rehash
+from certs import TINY, UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, rehash
 from zkcert import _ezkl, circuit
 from zkcert._io import atomic_write_json, sha256_file
 from zkcert.certificate import AGGREGATE_PROOF, AGGREGATE_VK, MANIFEST, Manifest, shard_proof_name
@@ -71,7 +71,8 @@ def test_partials_stay_hidden(sharded):
     proof = json.loads((folder / shard_proof_name(0)).read_text())
     assert len(proof["instances"][0]) == 4
     agg = json.loads((folder / AGGREGATE_PROOF).read_text())
-    assert len(agg["instances"][0]) == 2 + 2  # two shard hashes, the flag, the revealed total
+    # two shard hashes, the flag, the revealed total numerator and (rds/v1) the revealed total loss
+    assert len(agg["instances"][0]) == 2 + 3
 
 
 def test_swapped_shards(cert, sharded):
@@ -207,7 +208,7 @@ def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path
     (resumed / "shard-0001.json").unlink()
     messages: list[str] = []
     result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "cert",
-                           nonce=NONCE, work_dir=resumed, workers=1, say=messages.append)
+                           nonce=NONCE, work_dir=resumed, workers=1, say=messages.append, **TINY)
     assert "resuming: 1 of 2 shards already proved" in messages
     assert "proving 1 shards" in messages
     assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
@@ -218,7 +219,7 @@ def test_work_folder_of_another_statement_is_refused(proof_mlp, digits_train, sh
     shutil.copytree(sharded[1], tmp_path / "work")
     with pytest.raises(InputError, match="another statement"):
         prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "c",
-                      nonce="a different nonce", work_dir=tmp_path / "work")
+                      nonce="a different nonce", work_dir=tmp_path / "work", **TINY)
 
 
 def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
@@ -259,7 +260,7 @@ def test_shard_proved_on_a_local_ray_cluster(sharded, proof_mlp, digits_train):
     manifest = Manifest.load(folder)
     st = manifest.statement
     salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
-    plan = plan_shards(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, salts=salts, nonce=NONCE)
+    plan = plan_shards(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, salts=salts, nonce=NONCE, **TINY)
     srs = find_srs_by_hash(manifest.srs["sha256"])
     job = ShardJob(1, st.spec.to_json(), plan.shard_input(1), str(srs.path), str(cache_dir()))
     (outcome,) = list(run_jobs([job], ray_address="local"))
@@ -301,12 +302,12 @@ def test_cli_audit_reads_shard_salts(sharded, proof_mlp, tmp_path, capsys):
     argv = ["audit", str(folder), "-m", str(tmp_path / "m.pt"), "-d", "digits", "-n", "4", "--salts", str(work / "salts.json"),
             "--nonce", NONCE, "--allow-untrusted-srs"]
     assert main(argv) == 0
-    assert "AUDITED: directional sharpness <= 1000" in capsys.readouterr().out
+    assert "AUDITED: loss-normalized directional sharpness <= 1000 (rds/v1, row-sign/v1" in capsys.readouterr().out
 
 
 def test_calibration_holds_every_shard(proof_mlp, digits_train, tmp_path):
     """One shard circuit must hold all shards: its lookup range covers each shard's own calibration."""
-    plan = plan_shards(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce=NONCE)
+    plan = plan_shards(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce=NONCE, **TINY)
     inputs = [plan.shard_input(i) for i in range(plan.n_shards)]
     alone = []
     for i, one in enumerate(inputs):

@@ -19,7 +19,7 @@ from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
 from .prover import make_spec, prepare
 from .shards import ShardSalts, plan_shards, shard_float_metrics
-from .statement import DEFAULT_INPUT_SCALE, SampledStatement, ShardedStatement
+from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, SampledStatement, ShardedStatement
 from .verifier import VerificationResult, verify
 
 __all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit", "PUBLISHED_SCHEMA", "published_json", "read_published"]
@@ -53,7 +53,7 @@ class MeasureResult:
 
 
 def measure(
-    model: nn.Module, data: Dataset, *, epsilon: float = 0.125, n_directions: int = 1, nonce: str = "",
+    model: nn.Module, data: Dataset, *, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
     salts: Salts | None = None, input_scale: int = DEFAULT_INPUT_SCALE, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> MeasureResult:
     """The metric (float) along the direction a certificate with these salts and nonce would use."""

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .errors import InputError, ZkcertError
+from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
 
 app = typer.Typer(
     name="zkcert",
@@ -79,10 +80,11 @@ DATA = typer.Option(..., "--data", "-d", help="Bundled dataset name (digits, mni
 SAMPLES = typer.Option(None, "--samples", "-n", help="Use only the first N samples of the data.")
 SALTS = typer.Option(None, "--salts", help="Private salts file written by `zkcert commit` (default: fresh salts).")
 NONCE = typer.Option("", "--nonce", help="Public nonce mixed into the direction seed (ask the verifier for one).")
-EPS = typer.Option(0.125, "--epsilon", "-e", help="Finite-difference step; powers of two are exact in fixed point.")
-DIRS = typer.Option(1, "--directions", "-k", help="Number of committed directions K.")
+EPS = typer.Option(DEFAULT_EPSILON, "--epsilon", "-e", help="Finite-difference step; powers of two are exact in fixed point.")
+DIRS = typer.Option(DEFAULT_DIRECTIONS, "--directions", "-k", help="Number of committed directions K.")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default: a locally generated one (demo only).")
+SCALE = typer.Option(DEFAULT_INPUT_SCALE, "--input-scale", help="Fixed-point scale 2**s of the circuit; the commitments quantize at it, so commit and prove must agree.")
 METRIC = typer.Option(None, "--metric", help="Certified metric: rds/v1 (directional sharpness / mean training loss) or ds/v1 (raw); default: zkcert's.")
 DIRECTION = typer.Option(None, "--direction", help="Direction family: rademacher-abs/v1 or row-sign/v1; default: zkcert's.")
 SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
@@ -146,6 +148,7 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
             fpr: float = typer.Option(0.05, help="False-positive rate for the suggested threshold.")) -> None:
     """The float metric along the committed direction (fast, no proof)."""
     from .api import measure as measure_
+    from .metric import METRIC_NAMES
 
     m, d = _load(model, data, samples)
     suggestion = None
@@ -158,7 +161,8 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
         extra = {} if suggestion is None else {"suggested_threshold": suggestion.threshold, "fpr": fpr}
         _print_json({**result.to_json(), **extra})
         return
-    typer.echo(f"{result.metric} {result.value:.6g} (direction {result.direction}, eps={epsilon:g}, K={directions}, N={len(d)}, mean training loss {result.mean_loss:.4g})")
+    typer.echo(f"{METRIC_NAMES[result.metric]} {result.value:.6g} ({result.metric}, {result.direction}, eps={epsilon:g}, "
+               f"K={directions}, N={len(d)}; mean training loss {result.mean_loss:.4g})")
     if suggestion is not None:
         typer.echo(suggestion.describe())
         where = "below" if result.value <= suggestion.threshold else "ABOVE"
@@ -168,7 +172,7 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
 @app.command()
 def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
            out: Path = typer.Option(Path("commitments"), help="Folder for commitments.json (public) and salts.json (private)."),
-           salts: Path | None = SALTS, shard_size: int | None = SHARD_SIZE) -> None:
+           salts: Path | None = SALTS, shard_size: int | None = SHARD_SIZE, input_scale: int = SCALE) -> None:
     """Compute and write the commitments the owner publishes before proving."""
     import os
 
@@ -180,11 +184,11 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     if shard_size is not None:
         from .shards import plan_shards
 
-        plan = plan_shards(m, d, shard_size=shard_size, threshold=0.0, salts=_shard_salts(salts))
+        plan = plan_shards(m, d, shard_size=shard_size, threshold=0.0, salts=_shard_salts(salts), input_scale=input_scale)
         public = published_json(plan.data_commitment, plan.model_commitment, plan.shard_commitments)
         salt_json = plan.salts.to_json()
     else:
-        commitments, salt = commit_(m, d, salts=_salts(salts))
+        commitments, salt = commit_(m, d, salts=_salts(salts), input_scale=input_scale)
         public, salt_json = published_json(commitments.data, commitments.model), salt.to_json()
     atomic_write_json(out / "commitments.json", public)
     atomic_write_json(out / "salts.json", salt_json)
@@ -199,7 +203,7 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           epsilon: float = EPS, directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS,
           metric: str | None = METRIC, direction: str | None = DIRECTION,
           out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
-          srs: Path | None = SRS, input_scale: int = typer.Option(10, help="Fixed-point scale 2**s of the circuit (zkcert.statement.DEFAULT_INPUT_SCALE)."),
+          srs: Path | None = SRS, input_scale: int = SCALE,
           include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned)."),
           shard_size: int | None = SHARD_SIZE,
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),

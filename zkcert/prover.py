@@ -21,7 +21,7 @@ from .errors import CircuitError, InputError, ThresholdExceeded
 from .metric import DEFAULT_METRIC, flat_params, sharpness
 from .models import check_compatible, layer_configs
 from .srs import resolve_srs
-from .statement import DEFAULT_INPUT_SCALE, CircuitSpec, Statement
+from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec, Statement
 
 __all__ = ["OwnerInputs", "prepare", "make_spec", "prove", "ProveResult", "float_metric", "relative_gap"]
 
@@ -124,8 +124,8 @@ class ProveResult:
 
 
 def prove(
-    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, epsilon: float = 0.125,
-    n_directions: int = 1, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | None = None,
+    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, epsilon: float = DEFAULT_EPSILON,
+    n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | None = None,
     srs_path: str | Path | None = None, spec: CircuitSpec | None = None, include_srs: bool = False,
     max_logrows: int = 20, progress: Progress | None = None, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> ProveResult:

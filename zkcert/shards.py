@@ -42,7 +42,7 @@ from .models import check_compatible
 from .prover import ProveResult, _version, check_output_folder, float_metric, make_spec, relative_gap
 from .srs import resolve_srs
 from .sampling import challenge, check_sample_size
-from .statement import DEFAULT_INPUT_SCALE, AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
+from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
 
 __all__ = ["ShardSalts", "ShardPlan", "plan_shards", "prove_sharded", "aggregation_inputs", "shard_float_metrics"]
 
@@ -104,8 +104,8 @@ class ShardPlan:
 
 
 def plan_shards(
-    model: nn.Module, data: Dataset, *, shard_size: int, threshold: float, epsilon: float = 0.125,
-    n_directions: int = 1, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: ShardSalts | None = None,
+    model: nn.Module, data: Dataset, *, shard_size: int, threshold: float, epsilon: float = DEFAULT_EPSILON,
+    n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: ShardSalts | None = None,
     metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
 ) -> ShardPlan:
     """Split data into equal shards, commit to each and to the model, derive the direction, measure the float metric."""
@@ -205,8 +205,8 @@ def shard_float_metrics(model: nn.Module, data: Dataset, plan: ShardPlan, indice
 
 
 def prove_sharded(
-    model: nn.Module, data: Dataset, *, threshold: float, shard_size: int, out: str | Path, epsilon: float = 0.125,
-    n_directions: int = 1, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: ShardSalts | None = None,
+    model: nn.Module, data: Dataset, *, threshold: float, shard_size: int, out: str | Path, epsilon: float = DEFAULT_EPSILON,
+    n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "", input_scale: int = DEFAULT_INPUT_SCALE, salts: ShardSalts | None = None,
     srs_path: str | Path | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
     work_dir: str | Path | None = None, max_logrows: int = 20, sample: int | None = None,
     say: Say | None = None, tick: Tick | None = None, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,

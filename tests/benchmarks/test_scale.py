@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from certs import TINY
+
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = ROOT / "benchmarks" / "proving" / "scale.py"
 
 
 def test_scale_benchmark_row(tmp_path):
     """`scale.py --one` proves, verifies and reports a row with the columns the table writes."""
-    config = {"hidden": [4], "samples": 4, "shard_size": 2, "sample": 1}
+    config = {"hidden": [4], "samples": 4, "shard_size": 2, "sample": 1, "statement": TINY}
     done = subprocess.run([sys.executable, str(SCALE), "--one", json.dumps(config)], capture_output=True, text=True,
                           check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

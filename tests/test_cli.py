@@ -140,3 +140,10 @@ def test_cli_sample_needs_shards(model_file, capsys):
     assert "give --shard-size" in capsys.readouterr().err
     assert main(argv + ["--shard-size", "2", "--sample", "5"]) == 3
     assert "cannot challenge 5 of 4 shards" in capsys.readouterr().err
+
+
+def test_public_files_are_shareable_and_salts_private(model_file, tmp_path):
+    """Atomic writes go through a private temporary file: the result must still get an ordinary mode."""
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "2", "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "commitments.json").stat().st_mode & 0o044 == 0o044  # others may read what is published
+    assert (tmp_path / "c" / "salts.json").stat().st_mode & 0o777 == 0o600

@@ -43,15 +43,21 @@ def test_rejects_bad_eps_and_direction(tiny_mlp, tiny_data):
         second_differences(tiny_mlp, tiny_data, d[:, :5], 0.1)
 
 
-@settings(max_examples=8, deadline=None)
-@given(alpha=st.floats(min_value=0.25, max_value=4.0))
-def test_invariant_under_relu_rescaling(tiny_mlp, tiny_data, alpha):
-    """Scaling layer 1 by alpha and layer 2 by 1/alpha leaves the function and, with d = r|theta|, DS unchanged."""
-    rescaled = copy.deepcopy(tiny_mlp)
+def _rescaled(model, alpha: float):
+    """Layer 1 (weights and bias) times alpha, layer 2's weights over alpha: the same function for ReLU nets."""
+    rescaled = copy.deepcopy(model)
     with torch.no_grad():
         rescaled[1].weight.mul_(alpha)
         rescaled[1].bias.mul_(alpha)
         rescaled[3].weight.div_(alpha)
+    return rescaled
+
+
+@settings(max_examples=8, deadline=None)
+@given(alpha=st.floats(min_value=0.25, max_value=4.0))
+def test_invariant_under_relu_rescaling(tiny_mlp, tiny_data, alpha):
+    """Scaling layer 1 by alpha and layer 2 by 1/alpha leaves the function and, with d = r|theta|, DS unchanged."""
+    rescaled = _rescaled(tiny_mlp, alpha)
     r = directions(b"rescale", flat_params(tiny_mlp).size, 1)
     ds = directional_sharpness(tiny_mlp, tiny_data, scale_invariant(r, flat_params(tiny_mlp)), 0.1)
     ds_rescaled = directional_sharpness(rescaled, tiny_data, scale_invariant(r, flat_params(rescaled)), 0.1)
@@ -114,13 +120,9 @@ def test_row_sign_step_scales_each_unit(tiny_mlp, tiny_data):
 @settings(max_examples=8, deadline=None)
 @given(alpha=st.floats(min_value=0.25, max_value=4.0))
 def test_rds_row_sign_invariant_under_relu_rescaling(tiny_mlp, tiny_data, alpha):
-    """The default family and metric keep the rescaling invariance: an owner cannot look flat by rescaling layers."""
+    """rds/v1 with row-sign/v1 keeps the rescaling invariance: an owner cannot look flat by rescaling layers."""
     from zkcert.direction import ROW_SIGN
 
-    rescaled = copy.deepcopy(tiny_mlp)
-    with torch.no_grad():
-        rescaled[1].weight.mul_(alpha)
-        rescaled[1].bias.mul_(alpha)
-        rescaled[3].weight.div_(alpha)
+    rescaled = _rescaled(tiny_mlp, alpha)
     values = [loss_normalized_sharpness(m, tiny_data, _family_direction(m, ROW_SIGN, seed=b"rescale"), 0.1) for m in (tiny_mlp, rescaled)]
     assert values[1] == pytest.approx(values[0], rel=1e-6)

@@ -29,8 +29,18 @@ def ensure_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes so that readers see either the old file or the whole new one."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, private: bool = False) -> None:
+    """Write bytes so that readers see either the old file or the whole new one.
+
+    The file gets the mode an ordinary write would (0666 less the umask; a certificate is meant to be
+    shared), or 0600 when private (salts), set before the file appears under its name.
+    """
     path = Path(path)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
@@ -40,6 +50,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except OSError as exc:  # not writable: a bad output path
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o600 if private else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -50,9 +61,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write canonical JSON atomically."""
-    atomic_write_bytes(path, canonical_json(obj).encode())
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, private: bool = False) -> None:
+    """Write canonical JSON atomically (mode 0600 when private)."""
+    atomic_write_bytes(path, canonical_json(obj).encode(), private=private)
 
 
 def read_json(path: str | os.PathLike, *, what: str = "JSON file") -> Any:

@@ -90,7 +90,7 @@ class Manifest:
                 reported=dict(obj.get("reported", {})),
                 software=dict(obj.get("software", {})),
             )
-        except (KeyError, AttributeError, TypeError) as exc:
+        except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise CertificateError(f"manifest is malformed: {exc}") from None
 
     @classmethod

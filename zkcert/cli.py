@@ -174,8 +174,6 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
            out: Path = typer.Option(Path("commitments"), help="Folder for commitments.json (public) and salts.json (private)."),
            salts: Path | None = SALTS, shard_size: int | None = SHARD_SIZE, input_scale: int = SCALE) -> None:
     """Compute and write the commitments the owner publishes before proving."""
-    import os
-
     from ._io import atomic_write_json
     from .api import commit as commit_
     from .api import published_json
@@ -191,8 +189,7 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
         commitments, salt = commit_(m, d, salts=_salts(salts), input_scale=input_scale)
         public, salt_json = published_json(commitments.data, commitments.model), salt.to_json()
     atomic_write_json(out / "commitments.json", public)
-    atomic_write_json(out / "salts.json", salt_json)
-    os.chmod(out / "salts.json", 0o600)
+    atomic_write_json(out / "salts.json", salt_json, private=True)
     typer.echo(f"data commitment  {public['data_commitment']}\nmodel commitment {public['model_commitment']}")
     typer.echo(f"wrote {out / 'commitments.json'} (publish: verifiers check certificates against it) and {out / 'salts.json'} (keep private)")
 

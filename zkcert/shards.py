@@ -14,7 +14,6 @@ folder resumes without redoing finished shards.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +161,7 @@ class _WorkFolder:
     def save_plan(self, plan: ShardPlan) -> None:
         """Record salts and commitments; refuse a folder that belongs to another run."""
         self._create()
-        atomic_write_json(self.path / "salts.json", plan.salts.to_json())
-        os.chmod(self.path / "salts.json", 0o600)
+        atomic_write_json(self.path / "salts.json", plan.salts.to_json(), private=True)
         record = {"data_commitment": plan.data_commitment, "model_commitment": plan.model_commitment, "nonce": plan.nonce}
         f = self.path / "plan.json"
         if f.is_file() and read_json(f, what="plan") != record:

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import importlib.resources
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,9 @@ class Statement:
     nonce: str
     schema: str = STATEMENT_SCHEMA
 
+    def __post_init__(self) -> None:
+        _check_commitments(self)
+
     def describe(self) -> str:
         """The one-line human-readable statement."""
         s = self.spec
@@ -261,7 +265,7 @@ class Statement:
         if unknown:
             raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
         try:
-            return cls(CircuitSpec.from_json(obj["spec"]), str(obj["data_commitment"]), str(obj["model_commitment"]), str(obj["nonce"]))
+            return cls(CircuitSpec.from_json(obj["spec"]), obj["data_commitment"], obj["model_commitment"], obj["nonce"])
         except KeyError as exc:
             raise CertificateError(f"statement lacks field {exc}") from None
 
@@ -281,6 +285,9 @@ class ShardedStatement:
     model_commitment: str
     nonce: str
     schema: str = SHARDED_SCHEMA
+
+    def __post_init__(self) -> None:
+        _check_commitments(self)
 
     @property
     def n_samples(self) -> int:
@@ -310,8 +317,8 @@ class ShardedStatement:
         try:
             return cls(
                 CircuitSpec.from_json(obj["spec"]), AggregationSpec.from_json(obj["aggregation"]),
-                tuple(str(c) for c in obj["shard_commitments"]), str(obj["data_commitment"]),
-                str(obj["model_commitment"]), str(obj["nonce"]),
+                tuple(obj["shard_commitments"]), obj["data_commitment"],
+                obj["model_commitment"], obj["nonce"],
             )
         except (KeyError, TypeError) as exc:
             raise CertificateError(f"sharded statement is malformed: {exc}") from None
@@ -338,6 +345,7 @@ class SampledStatement:
     def __post_init__(self) -> None:
         if self.schema != SAMPLED_SCHEMA:
             raise CertificateError(f"statement schema {self.schema!r} is not {SAMPLED_SCHEMA!r}")
+        _check_commitments(self)
         if not 1 <= int(self.n_sampled) <= len(self.shard_commitments):
             raise CertificateError(f"cannot challenge {self.n_sampled} of {len(self.shard_commitments)} shards")
 
@@ -388,8 +396,8 @@ class SampledStatement:
         _reject_unknown_fields(cls, obj)
         try:
             return cls(
-                CircuitSpec.from_json(obj["spec"]), tuple(str(c) for c in obj["shard_commitments"]),
-                str(obj["data_commitment"]), str(obj["model_commitment"]), str(obj["nonce"]), int(obj["n_sampled"]),
+                CircuitSpec.from_json(obj["spec"]), tuple(obj["shard_commitments"]),
+                obj["data_commitment"], obj["model_commitment"], obj["nonce"], int(obj["n_sampled"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CertificateError(f"sampled statement is malformed: {exc}") from None
@@ -421,6 +429,20 @@ def _claim(spec: CircuitSpec) -> str:
         f"{METRIC_NAMES[spec.metric]} <= {spec.threshold:g} ({spec.metric}, {spec.direction}, "
         f"eps={spec.epsilon:g}, K={spec.n_directions}"
     )
+
+
+_COMMITMENT = re.compile(r"0x[0-9a-f]{64}")
+
+
+def _check_commitments(statement: Any) -> None:
+    """Every commitment a statement names is a 0x-prefixed 32-byte hex value (a field element or a root)."""
+    named = {"data_commitment": statement.data_commitment, "model_commitment": statement.model_commitment}
+    named.update({f"shard_commitments[{i}]": c for i, c in enumerate(getattr(statement, "shard_commitments", ()))})
+    for name, value in named.items():
+        if not (isinstance(value, str) and _COMMITMENT.fullmatch(value)):
+            raise CertificateError(f"statement {name} {value!r} is not a 0x-prefixed 32-byte lowercase hex commitment")
+    if not isinstance(statement.nonce, str):
+        raise CertificateError(f"statement nonce {statement.nonce!r} is not a string")
 
 
 def _short(commitment: str) -> str:

@@ -1,8 +1,16 @@
 """zkcert: zero-knowledge certificates of directional sharpness, and robustness validation.
 
+Measure the metric a certificate would prove, on four digits and a 64-4-10 MLP
+(tests/test_package.py runs this example):
+
+>>> import torch
 >>> import zkcert
->>> sorted(zkcert.__all__)[:3]
-['AuditResult', 'CircuitSpec', 'Commitments']
+>>> from zkcert.models import mlp
+>>> _ = torch.manual_seed(0)
+>>> data = zkcert.load_data("digits", samples=4)
+>>> result = zkcert.measure(mlp(64, [4], 10), data, nonce="verifier-nonce")
+>>> result.metric, result.direction, result.n_samples, result.n_directions, result.nonce
+('rds/v1', 'rademacher-abs/v1', 4, 4, 'verifier-nonce')
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -104,7 +104,7 @@ def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the 
     gap = "n/a" if result.relative_gap is None else f"{100 * result.relative_gap:.2f} %"
     for key, value in [
         ("model accuracy (train / test)", f"{result.train_accuracy:.3f} / {result.test_accuracy:.3f}"),
-        ("float directional sharpness", f"{result.float_metric:.5f}"),
+        (f"float value ({result.metric})", f"{result.float_metric:.5f}"),
         ("circuit (fixed-point) value", f"{result.circuit_metric:.5f}  (gap {gap})"),
         ("threshold T", f"{result.threshold:g}"),
         ("data commitment C_D", result.data_commitment),

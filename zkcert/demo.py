@@ -39,6 +39,7 @@ class DemoResult:
     circuit_metric: float | None
     relative_gap: float | None
     threshold: float
+    metric: str
     data_commitment: str
     model_commitment: str
     logrows: int | None
@@ -110,7 +111,7 @@ def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], N
     return DemoResult(
         certificate=result.certificate, train_accuracy=accuracy(model, train_set), test_accuracy=accuracy(model, test_set),
         float_metric=reported["float_metric"], circuit_metric=reported["circuit_metric"], relative_gap=reported["relative_gap"],
-        threshold=spec.threshold, data_commitment=verification.data_commitment, model_commitment=verification.model_commitment,
+        threshold=spec.threshold, metric=spec.metric, data_commitment=verification.data_commitment, model_commitment=verification.model_commitment,
         logrows=result.manifest.statement.spec.logrows, verification=verification,
         steps=steps.to_json()[:1] + result.steps + steps.to_json()[1:],
     )

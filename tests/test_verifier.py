@@ -243,3 +243,14 @@ def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
 def test_hostile_spec_rejected(cert, change, check, match):
     edit_json(cert / MANIFEST, lambda m: change(m["statement"]["spec"]))
     _fails(cert, check, match)
+
+
+@pytest.mark.parametrize("field,value", [("metric", "ds/v1"), ("direction", "rademacher-abs/v1")])
+def test_a_certificate_of_one_metric_never_verifies_as_another(cert, field, value):
+    """The metric and the direction family are compiled into the circuit: renaming them in the manifest fails."""
+    assert Manifest.load(cert).statement.spec.to_json()[field] != value
+    edit_json(cert / MANIFEST, lambda m: m["statement"]["spec"].update({field: value}))
+    rehash(cert)
+    with pytest.raises(VerificationError) as info:
+        verify(cert, **anchors(cert, PROOF_NONCE), **UNTRUSTED_SRS_OK)
+    assert info.value.check in {"instances", "verifying-key"}, info.value

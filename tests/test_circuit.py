@@ -39,13 +39,16 @@ def memorizing_mlp(digits_train):
     return model, data
 
 
-def test_fixed_point_gap_below_2_percent_at_tiny_training_loss(memorizing_mlp):
-    """rds/v1 divides by the summed loss, which is smallest exactly here: the default scale 2**10 keeps the gap < 2 %.
+@pytest.mark.parametrize("epsilon,scale", [(0.125, 10), (0.25, 12)])
+def test_fixed_point_gap_below_2_percent_at_tiny_training_loss(memorizing_mlp, epsilon, scale):
+    """rds/v1 divides by the summed loss, which is smallest exactly here; one row-sign direction keeps the gap < 2 %.
 
-    (At 2**8 this model's gap was 7 %: one quantization step of a per-sample loss is then about the loss itself.)
+    At 2**8 this model's gap was 7 %: one quantization step of a per-sample loss is then about the loss
+    itself. The default statement (K = 4 rademacher-abs directions at eps 2**-6, scale 2**12) was 5-9 %
+    off on this model (README, "What a certificate proves"): its numerator shrinks with eps^2.
     """
     model, data = memorizing_mlp
-    spec = make_spec(model, data, threshold=1e6, epsilon=0.125, n_directions=1, input_scale=10, metric=RDS, direction=ROW_SIGN)
+    spec = make_spec(model, data, threshold=1e6, epsilon=epsilon, n_directions=1, input_scale=scale, metric=RDS, direction=ROW_SIGN)
     owner = prepare(model, data, spec, nonce="low-loss", salts=Salts.fresh())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -56,4 +59,4 @@ def test_fixed_point_gap_below_2_percent_at_tiny_training_loss(memorizing_mlp):
     flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
     assert flag == 1.0
     assert value == pytest.approx(owner.float_metric, rel=0.02)
-    assert spec.logrows <= 17
+    assert spec.logrows <= 18

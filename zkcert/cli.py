@@ -225,10 +225,21 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     rep = result.manifest.reported
     typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+    if (gap := rep.get("relative_gap")) is not None and gap > GAP_WARNING:
+        err_console.print(
+            f"[yellow]warning:[/] the circuit's fixed-point value is {100 * gap:.1f} % from the float value: the certificate "
+            "is about the fixed-point one. Small training losses and small eps make the numerator tiny; a larger "
+            "--input-scale or --epsilon (e.g. --direction row-sign/v1 --directions 1 --epsilon 0.25) narrows it (README)",
+            highlight=False)
     if sample is not None:
         typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")
     if shard_size is not None:
         typer.echo(f"work folder {work or Path(f'{out}.work')} keeps the private salts and shard proofs (for resuming); keep it private")
+
+
+# Above this relative gap between the circuit's and the float value, prove warns (README, "What a
+# certificate proves"): the proof stays valid, but its number is not the float metric's.
+GAP_WARNING = 0.02
 
 
 def _prove_single(prove_, m, d, **kwargs):

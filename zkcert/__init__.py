@@ -13,10 +13,8 @@ Measure the metric a certificate would prove, on four digits and a 64-4-10 MLP
 ('rds/v1', 'rademacher-abs/v1', 4, 4, 'verifier-nonce')
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .api import AuditResult, MeasureResult, audit, commit, measure
-from .certificate import Manifest
+from .certificate import Manifest, package_version
 from .commitments import Commitments, Salts
 from .data import Dataset, load_data
 from .errors import (
@@ -34,10 +32,7 @@ from .shards import ShardSalts, prove_sharded
 from .statement import CircuitSpec, Statement
 from .verifier import VerificationResult, verify
 
-try:
-    __version__ = version("zkcert")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+local"
+__version__ = package_version()
 
 __all__ = [
     "AuditResult", "CertificateError", "CircuitError", "CircuitSpec", "Commitments", "Dataset", "InputError",

@@ -7,21 +7,36 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from . import _ezkl
 from ._io import atomic_write_json, canonical_json, ensure_folder, read_json, sha256_file
 from .errors import CertificateError, InputError
 from .statement import AnyStatement, SampledStatement, ShardedStatement, statement_from_json
 
 __all__ = [
     "MANIFEST_SCHEMA", "MANIFEST", "PROOF", "VK", "SRS_FILE", "SHARD_VK", "AGGREGATE_PROOF", "AGGREGATE_VK",
-    "shard_proof_name", "Manifest", "write_certificate",
+    "shard_proof_name", "Manifest", "write_certificate", "package_version", "software_versions",
 ]
 
 MANIFEST_SCHEMA = "zkcert-certificate/v1"
 MANIFEST, PROOF, VK, SRS_FILE = "manifest.json", "proof.json", "vk.key", "kzg.srs"
 SHARD_VK, AGGREGATE_PROOF, AGGREGATE_VK = "shard.vk.key", "aggregate.proof.json", "aggregate.vk.key"
+
+
+def package_version() -> str:
+    """zkcert's installed version (package metadata), or "0.0.0+local" in a source tree that was not installed."""
+    try:
+        return version("zkcert")
+    except PackageNotFoundError:
+        return "0.0.0+local"
+
+
+def software_versions() -> dict[str, str]:
+    """The manifest's "software" record (informational, not verified): the zkcert and ezkl that wrote it."""
+    return {"zkcert": package_version(), "ezkl": _ezkl.EZKL_VERSION}
 
 
 def shard_proof_name(index: int) -> str:

@@ -35,7 +35,7 @@ from .statement import RUN_ARGS, AggregationSpec, CircuitSpec
 
 __all__ = [
     "SharpnessGraph", "AggregationGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for",
-    "BASE_RUN_ARGS", "output_names", "shard_output_len", "sum_count", "decode_outputs", "witness_outputs", "flag_and_value",
+    "BASE_RUN_ARGS", "ezkl_run_args", "output_names", "shard_output_len", "sum_count", "decode_outputs", "witness_outputs", "flag_and_value",
 ]
 
 AnySpec = CircuitSpec | AggregationSpec
@@ -289,7 +289,9 @@ def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -
     return {"input_data": [np.asarray(v, dtype=np.float64).ravel().tolist() for v in (data_vec, model_vec, r_vec)]}
 
 
-def _run_args(spec: AnySpec) -> dict[str, Any]:
+def ezkl_run_args(spec: AnySpec) -> dict[str, Any]:
+    """ezkl's run arguments for a spec: the base ones, both scales at the spec's input scale, the spec's own
+    (lookup range, logrows) and the input visibility (hashed data and model; shards also hash their outputs)."""
     visibility = _SHARD_VISIBILITY if getattr(spec, "shard", False) else _VISIBILITY
     return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **visibility}
 
@@ -308,7 +310,7 @@ def calibrate_spec(
     found = []
     for one in inputs if isinstance(inputs, list) else [inputs]:
         atomic_write_json(input_path, one)
-        _ezkl.gen_settings(onnx_path, settings_path, _run_args(spec))
+        _ezkl.gen_settings(onnx_path, settings_path, ezkl_run_args(spec))
         _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
         got = read_json(settings_path)["run_args"]
         found.append({k: got[k] for k in sorted(RUN_ARGS)})
@@ -378,7 +380,7 @@ def compile_spec(spec: AnySpec) -> CircuitFiles:
     files = CircuitFiles(cache_dir("circuits", spec.digest()[:24]))
     if not files.compiled.is_file():
         export_onnx(spec, files.onnx)
-        _ezkl.gen_settings(files.onnx, files.settings, _run_args(spec))
+        _ezkl.gen_settings(files.onnx, files.settings, ezkl_run_args(spec))
         canonicalize_settings(files.settings)
         _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)
     return files

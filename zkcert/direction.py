@@ -26,7 +26,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
-    "DOMAIN", "PRG", "FAMILIES", "RADEMACHER_ABS", "ROW_SIGN", "DEFAULT_FAMILY", "derive_seed", "rademacher",
+    "DOMAIN", "PRG", "FAMILIES", "field_bytes", "RADEMACHER_ABS", "ROW_SIGN", "DEFAULT_FAMILY", "derive_seed", "rademacher",
     "directions", "scale_invariant", "unit_counts", "sign_length", "family_signs", "family_directions",
     "row_sign_directions", "check_family", "expand_unit_signs", "committed_directions",
 ]
@@ -39,7 +39,7 @@ FAMILIES = (RADEMACHER_ABS, ROW_SIGN)
 DEFAULT_FAMILY = RADEMACHER_ABS
 
 
-def _field_bytes(commitment: str) -> bytes:
+def field_bytes(commitment: str) -> bytes:
     """32-byte big-endian encoding of a commitment given as a 0x-prefixed hex field element."""
     text = commitment.lower().removeprefix("0x")
     try:
@@ -53,7 +53,7 @@ def _field_bytes(commitment: str) -> bytes:
 
 def derive_seed(c_theta: str, c_data: str, nonce: str) -> bytes:
     """The 32-byte direction seed of shared/PROTOCOL.md."""
-    return hashlib.sha256(DOMAIN + _field_bytes(c_theta) + _field_bytes(c_data) + nonce.encode()).digest()
+    return hashlib.sha256(DOMAIN + field_bytes(c_theta) + field_bytes(c_data) + nonce.encode()).digest()
 
 
 def rademacher(sub_seed: bytes, n: int) -> np.ndarray:

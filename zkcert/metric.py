@@ -21,7 +21,7 @@ from .errors import InputError
 from .models import check_supported
 
 __all__ = [
-    "DS", "RDS", "METRICS", "METRIC_NAMES", "DEFAULT_METRIC", "check_metric", "flat_params", "per_sample_losses", "second_differences",
+    "DS", "RDS", "METRICS", "METRIC_NAMES", "DEFAULT_METRIC", "check_metric", "flat_params", "unflatten", "as_double", "per_sample_losses", "second_differences",
     "directional_sharpness", "mean_loss", "loss_normalized_sharpness", "sharpness", "value_from_sums",
     "bound_coefficient", "hvp_sharpness",
 ]
@@ -61,7 +61,8 @@ def flat_params(model: nn.Module) -> np.ndarray:
     return torch.nn.utils.parameters_to_vector(model.parameters()).detach().double().numpy()
 
 
-def _unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:
+def unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The flat parameter vector (flat_params' order) as views named for torch.func.functional_call."""
     out, offset = {}, 0
     for name, p in model.named_parameters():
         out[name] = vec[offset : offset + p.numel()].view_as(p)
@@ -71,13 +72,14 @@ def _unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def per_sample_losses(model: nn.Module, data: Dataset, theta: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each sample at parameters theta, in float64."""
-    model64 = _as_double(model)
+    model64 = as_double(model)
     vec = torch.as_tensor(theta, dtype=torch.float64)
-    logits = functional_call(model64, _unflatten(model64, vec), (torch.as_tensor(data.x, dtype=torch.float64),))
+    logits = functional_call(model64, unflatten(model64, vec), (torch.as_tensor(data.x, dtype=torch.float64),))
     return nn.functional.cross_entropy(logits, torch.as_tensor(data.y), reduction="none")
 
 
-def _as_double(model: nn.Module) -> nn.Module:
+def as_double(model: nn.Module) -> nn.Module:
+    """A float64 copy of a supported model, in eval mode (the float reference's precision); the model is unchanged."""
     import copy
 
     return copy.deepcopy(check_supported(model)).double().eval()
@@ -124,13 +126,13 @@ def sharpness(metric: str, model: nn.Module, data: Dataset, d: np.ndarray, eps: 
 
 def hvp_sharpness(model: nn.Module, data: Dataset, d: np.ndarray) -> float:
     """The eps -> 0 limit: mean over samples and directions of d^T H d, by forward-over-reverse HVPs."""
-    model64 = _as_double(model)
+    model64 = as_double(model)
     theta = torch.as_tensor(flat_params(model), dtype=torch.float64)
     x = torch.as_tensor(data.x, dtype=torch.float64)
     y = torch.as_tensor(data.y)
 
     def total_loss(vec: torch.Tensor) -> torch.Tensor:
-        logits = functional_call(model64, _unflatten(model64, vec), (x,))
+        logits = functional_call(model64, unflatten(model64, vec), (x,))
         return nn.functional.cross_entropy(logits, y, reduction="sum")
 
     quad = []

@@ -13,7 +13,7 @@ from torch import nn
 from . import _ezkl, circuit
 from ._io import atomic_write_json, read_json
 from ._measure import Steps
-from .certificate import PROOF, SRS_FILE, VK, Manifest, write_certificate
+from .certificate import PROOF, SRS_FILE, VK, Manifest, software_versions, write_certificate
 from .commitments import Commitments, Salts, commit_vector, data_vector, felt_hex, model_vector
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, committed_directions, family_directions
@@ -180,16 +180,9 @@ def prove(
             "steps": steps.to_json(),
         }
         payload = {PROOF: proof_path, VK: vk, **({SRS_FILE: srs.path} if include_srs else {})}
-        software = {"zkcert": _version(), "ezkl": _ezkl.EZKL_VERSION}
         cert = write_certificate(
             out, payload,
-            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software),
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
         )
     manifest = Manifest.load(cert)
     return ProveResult(cert, manifest, steps.to_json())
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

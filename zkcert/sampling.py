@@ -26,7 +26,7 @@ import hashlib
 
 from scipy.stats import hypergeom
 
-from .direction import _field_bytes
+from .direction import field_bytes
 from .errors import InputError
 
 __all__ = ["CHALLENGE_DOMAIN", "CHALLENGE", "challenge", "check_sample_size", "pass_probability", "exceeding_bound"]
@@ -44,7 +44,7 @@ def check_sample_size(n_shards: int, n_sampled: int) -> None:
 def challenge(root: str, c_theta: str, nonce: str, n_shards: int, n_sampled: int) -> tuple[int, ...]:
     """The indices of the shards the owner must prove, in increasing order."""
     check_sample_size(n_shards, n_sampled)
-    seed = hashlib.sha256(CHALLENGE_DOMAIN + _field_bytes(root) + _field_bytes(c_theta) + nonce.encode()).digest()
+    seed = hashlib.sha256(CHALLENGE_DOMAIN + field_bytes(root) + field_bytes(c_theta) + nonce.encode()).digest()
     keys = sorted(range(n_shards), key=lambda i: hashlib.sha256(seed + i.to_bytes(8, "big")).digest())
     return tuple(sorted(keys[:n_sampled]))
 

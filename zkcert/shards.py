@@ -27,7 +27,7 @@ from ._io import atomic_write_json, read_json
 from ._measure import Steps
 from .cache import cache_dir
 from .certificate import (
-    AGGREGATE_PROOF, AGGREGATE_VK, SHARD_VK, SRS_FILE, Manifest, shard_proof_name, write_certificate,
+    AGGREGATE_PROOF, AGGREGATE_VK, SHARD_VK, SRS_FILE, Manifest, shard_proof_name, software_versions, write_certificate,
 )
 from .commitments import (
     SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, felt_hex, model_vector, parse_salts, shard_root,
@@ -38,7 +38,7 @@ from .errors import CircuitError, InputError, ThresholdExceeded
 from .executor import ShardJob, ShardOutcome, run_jobs
 from .metric import DEFAULT_METRIC, bound_coefficient, flat_params
 from .models import check_compatible
-from .prover import ProveResult, _version, check_output_folder, float_metric, make_spec, relative_gap
+from .prover import ProveResult, check_output_folder, float_metric, make_spec, relative_gap
 from .srs import resolve_srs
 from .sampling import challenge, check_sample_size
 from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, AggregationSpec, CircuitSpec, SampledStatement, ShardedStatement
@@ -276,10 +276,9 @@ def prove_sharded(
             reported["challenged_float_max"] = max(checked.values())
         if include_srs:
             payload[SRS_FILE] = srs.path
-        software = {"zkcert": _version(), "ezkl": _ezkl.EZKL_VERSION}
         cert = write_certificate(
             out, payload,
-            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software),
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
         )
     return ProveResult(cert, Manifest.load(cert), steps.to_json())
 

@@ -29,14 +29,14 @@ from zkcert.direction import derive_seed, directions, row_sign_directions, scale
 from zkcert.metric import (
     DS,
     RDS,
-    _as_double,
-    _unflatten,
+    as_double,
     directional_sharpness,
     flat_params,
     loss_normalized_sharpness,
     mean_loss,
     per_sample_losses,
     second_differences,
+    unflatten,
     value_from_sums,
 )
 
@@ -94,9 +94,9 @@ def prob_variance(logits: torch.Tensor) -> torch.Tensor:
 
 def _logits(model: nn.Module, data: Dataset, theta: np.ndarray) -> torch.Tensor:
     """Float64 logits at parameters theta (zkcert.metric's float64 functional call)."""
-    model64 = _as_double(model)
+    model64 = as_double(model)
     vec = torch.as_tensor(theta, dtype=torch.float64)
-    return functional_call(model64, _unflatten(model64, vec), (torch.as_tensor(data.x, dtype=torch.float64),))
+    return functional_call(model64, unflatten(model64, vec), (torch.as_tensor(data.x, dtype=torch.float64),))
 
 
 def _loss_second_differences(model: nn.Module, data: Dataset, d: np.ndarray, eps: float,

@@ -71,7 +71,7 @@ def circuit_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, vis
                               input_names=["data", "model"], output_names=["flag", "numerator"], opset_version=17, dynamo=False)
         else:
             circuit.export_onnx(spec, onnx)
-        return rows_of(onnx, {**circuit._run_args(spec), "input_visibility": visibility.split(",")[0]})
+        return rows_of(onnx, {**circuit.ezkl_run_args(spec), "input_visibility": visibility.split(",")[0]})
 
 
 class _Op(torch.nn.Module):

@@ -229,7 +229,7 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
         err_console.print(
             f"[yellow]warning:[/] the circuit's fixed-point value is {100 * gap:.1f} % from the float value: the certificate "
             "is about the fixed-point one. Small training losses and small eps make the numerator tiny; a larger "
-            "--input-scale or --epsilon (e.g. --direction row-sign/v1 --directions 1 --epsilon 0.25) narrows it (README)",
+            "--input-scale or --epsilon (e.g. --direction row-sign/v1 --directions 1 --epsilon 0.125) narrows it (README)",
             highlight=False)
     if sample is not None:
         typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")

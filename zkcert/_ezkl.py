@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import ezkl
 
-from .errors import CircuitError
+from .errors import CircuitError, InputError
 
 __all__ = [
     "run_args",
@@ -33,10 +35,14 @@ __all__ = [
     "felt_to_float",
     "felt_hex_to_int",
     "EZKL_VERSION",
+    "ProofView",
+    "WitnessView",
+    "settings_output_scales",
 ]
 
 EZKL_VERSION = getattr(ezkl, "__version__", "23.0.5")
 F = TypeVar("F", bound=Callable[..., Any])
+_FELT = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 
 
 def _guard(what: str) -> Callable[[F], F]:
@@ -187,3 +193,42 @@ def felt_to_float(felt: str, scale: int) -> float:
 def felt_hex_to_int(felt: str) -> int:
     """Integer value of ezkl's little-endian hex field element."""
     return int.from_bytes(bytes.fromhex(felt.removeprefix("0x")), "little")
+
+
+# ezkl's file layouts are read here and nowhere else.
+
+
+@dataclass(frozen=True)
+class ProofView:
+    """A proof file's public instances: ezkl writes one column of 32-byte hex field elements."""
+
+    instances: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, obj: Any, *, what: str = "proof") -> "ProofView":
+        """The view of a parsed proof.json; InputError (naming `what`) unless it has one column of field elements."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("instances"), list) or len(obj["instances"]) != 1:
+            raise InputError(f"{what} has no single instance column")
+        column = obj["instances"][0]
+        if not isinstance(column, list) or not all(isinstance(v, str) and _FELT.fullmatch(v) for v in column):
+            raise InputError(f"{what}'s instances are not a list of 32-byte hex field elements")
+        return cls(tuple(column))
+
+
+@dataclass(frozen=True)
+class WitnessView:
+    """What zkcert reads from a witness: the graph's outputs and the Poseidon hashes of its hashed inputs."""
+
+    outputs: tuple[tuple[str, ...], ...]
+    input_hashes: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "WitnessView":
+        """The view of the witness dict gen_witness returns (or witness.json parsed)."""
+        processed = obj.get("processed_inputs") or {}
+        return cls(tuple(tuple(out) for out in obj["outputs"]), tuple(processed.get("poseidon_hash") or ()))
+
+
+def settings_output_scales(settings: dict[str, Any]) -> list[int]:
+    """The fixed-point scale (log2) of each graph output, from a parsed settings.json."""
+    return [int(s) for s in settings["model_output_scales"]]

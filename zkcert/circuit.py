@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -259,9 +259,9 @@ def export_onnx(spec: AnySpec, path: Path) -> None:
             raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
 
-def decode_outputs(felts: list[str], settings: dict[str, Any]) -> list[float]:
+def decode_outputs(felts: Sequence[str], settings: dict[str, Any]) -> list[float]:
     """The output field elements (witness outputs or a proof's output instances) as floats at their scales."""
-    scales = settings["model_output_scales"]
+    scales = _ezkl.settings_output_scales(settings)
     if len(felts) != len(scales):
         raise CircuitError(f"expected {len(scales)} outputs, got {len(felts)}")
     return [_ezkl.felt_to_float(f, scale) for f, scale in zip(felts, scales)]
@@ -269,7 +269,7 @@ def decode_outputs(felts: list[str], settings: dict[str, Any]) -> list[float]:
 
 def witness_outputs(witness: dict[str, Any], settings: dict[str, Any]) -> list[float]:
     """A witness's outputs as floats: [flag, numerator, loss sum (rds/v1)] as far as the spec reveals them."""
-    return decode_outputs([out[0] for out in witness["outputs"]], settings)
+    return decode_outputs([out[0] for out in _ezkl.WitnessView.from_json(witness).outputs], settings)
 
 
 def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None) -> tuple[float, float | None]:

@@ -70,7 +70,7 @@ def prove_shard(job: ShardJob) -> ShardOutcome:
         _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
         proof = read_json(work / "proof.json", what="proof")
     return ShardOutcome(
-        job.index, proof, list(witness["outputs"][0]), time.perf_counter() - start,
+        job.index, proof, list(_ezkl.WitnessView.from_json(witness).outputs[0]), time.perf_counter() - start,
         steps.stats[0].peak_rss_bytes / 2**20, os.uname().nodename,
     )
 

@@ -156,7 +156,7 @@ def prove(
         atomic_write_json(input_path, owner.ezkl_input())
         with steps.step("witness"):
             witness = _ezkl.gen_witness(input_path, files.compiled, witness_path)
-        hashes = [felt_hex(h) for h in witness["processed_inputs"]["poseidon_hash"][:2]]
+        hashes = [felt_hex(h) for h in _ezkl.WitnessView.from_json(witness).input_hashes[:2]]
         if hashes != [owner.commitments.data, owner.commitments.model]:
             raise CircuitError("the circuit's input hashes differ from the published commitments: please report this")
         flag, circuit_metric = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))

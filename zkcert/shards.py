@@ -192,7 +192,7 @@ def _calibrated_shard_spec(plan: ShardPlan, spec: CircuitSpec, indices: tuple[in
 
 
 def _check_shard(plan: ShardPlan, outcome: ShardOutcome) -> None:
-    inst = outcome.proof["instances"][0]
+    inst = _ezkl.ProofView.from_json(outcome.proof).instances
     if felt_hex(inst[0]) != plan.shard_commitments[outcome.index] or felt_hex(inst[1]) != plan.model_commitment:
         raise CircuitError(f"shard {outcome.index}'s proof commits to other data or model than planned: please report this")
 
@@ -285,7 +285,7 @@ def prove_sharded(
 
 def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], floats: dict[int, float]) -> None:
     """Every challenged shard's fixed-point flag is 1 (its float value passed, so a 0 is a quantization gap)."""
-    scale = files.settings_json()["model_output_scales"][0]
+    scale = _ezkl.settings_output_scales(files.settings_json())[0]
     for o in outcomes:
         if _ezkl.felt_to_float(o.outputs[0], scale) != 1.0:
             raise ThresholdExceeded(floats[o.index], spec.threshold,
@@ -322,7 +322,7 @@ def _aggregate(
     plan: ShardPlan, spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], srs: Any,
     tmp: Path, max_logrows: int, say: Say, steps: Steps,
 ) -> tuple[AggregationSpec, Path, Path, float | None]:
-    scale = int(files.settings_json()["model_output_scales"][0])
+    scale = _ezkl.settings_output_scales(files.settings_json())[0]
     n_total = spec.n_samples * plan.n_shards
     bound = bound_coefficient(spec.metric, spec.threshold, n_total, spec.n_directions, spec.epsilon)
     inputs = aggregation_inputs([o.outputs for o in outcomes], scale)
@@ -339,8 +339,8 @@ def _aggregate(
         agg_vk, agg_pk = circuit.keys_for(agg_files, srs)
         atomic_write_json(tmp / "agg-input.json", inputs)
         witness = _ezkl.gen_witness(tmp / "agg-input.json", agg_files.compiled, tmp / "agg-witness.json")
-        linked = [felt_hex(h) for h in witness["processed_inputs"]["poseidon_hash"]]
-        if linked != [felt_hex(o.proof["instances"][0][3]) for o in outcomes]:
+        linked = [felt_hex(h) for h in _ezkl.WitnessView.from_json(witness).input_hashes]
+        if linked != [felt_hex(_ezkl.ProofView.from_json(o.proof).instances[3]) for o in outcomes]:
             raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
         flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total)
         if flag != 1.0:

@@ -14,7 +14,6 @@ unanchored check, whose result says which checks it could not make (`not_checked
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -64,7 +63,6 @@ FINGERPRINTS = CIRCUITS_DIR / "fingerprints.json"
 # A manifest is a few KB and a proof tens of KB: far larger files are refused before they are parsed.
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_PROOF_BYTES = 64 << 20
-_FELT = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -232,20 +230,15 @@ def _check_file_names(manifest: Manifest) -> None:
         raise CertificateError(f"the shipped {SRS_FILE} is not the SRS the manifest names (its srs.sha256)")
 
 
-def _load_proof(run: _Run, name: str) -> dict[str, Any]:
+def _load_proof(run: _Run, name: str) -> tuple[str, ...]:
+    """The public instances of the certificate's proof file `name` (step 1: it is a well-formed proof)."""
     path = run.folder / name
     if path.is_file() and (size := path.stat().st_size) > MAX_PROOF_BYTES:
         raise _fail("certificate-format", f"{name} is {size} bytes, above the {MAX_PROOF_BYTES}-byte limit")
     try:
-        proof = read_json(path, what="proof")
+        return _ezkl.ProofView.from_json(read_json(path, what="proof"), what=name).instances
     except InputError as exc:
         raise _fail("certificate-format", str(exc)) from None
-    if not isinstance(proof, dict) or not isinstance(proof.get("instances"), list) or len(proof["instances"]) != 1:
-        raise _fail("certificate-format", f"{name} has no single instance column")
-    column = proof["instances"][0]
-    if not isinstance(column, list) or not all(isinstance(v, str) and _FELT.fullmatch(v) for v in column):
-        raise _fail("certificate-format", f"{name}'s instances are not a list of 32-byte hex field elements")
-    return proof
 
 
 def _srs(run: _Run, manifest: Manifest, srs_path: str | Path | None, allow_untrusted: bool) -> Srs:
@@ -372,12 +365,11 @@ def _verify_single(run: _Run, manifest: Manifest, trust: _Trust) -> Verification
     statement = manifest.statement
     spec = statement.spec
     run.at("certificate-format")                                                                   # 1
-    proof = _load_proof(run, PROOF)
+    inst = _load_proof(run, PROOF)
     srs = _srs(run, manifest, trust.srs_path, trust.allow_untrusted)                               # 3
     vk, files = _trusted_key(run, run.folder / VK, spec, srs, trust.rebuild_key, trust.max_logrows)  # 2
     _verify_proofs(run, [PROOF], files, vk, srs, "key")                                            # 4
     run.at("instances")                                                                            # 5
-    inst = proof["instances"][0]
     width = 3 + len(circuit.output_names(spec))
     if len(inst) != width:
         raise _fail("instances", f"expected {width} public instances, got {len(inst)}")
@@ -397,10 +389,10 @@ def _verify_single(run: _Run, manifest: Manifest, trust: _Trust) -> Verification
     return run.result(CHECKS, statement.describe(), c_data, c_model, spec.threshold, metric)
 
 
-def _check_shard_instances(proofs: dict[int, dict[str, Any]], shard_commitments: tuple[str, ...], c_model: str, h_dir: str) -> None:
+def _check_shard_instances(proofs: dict[int, tuple[str, ...]], shard_commitments: tuple[str, ...], c_model: str, h_dir: str) -> None:
     """Each shard proof commits to its listed shard, the one model, and the derived direction."""
     for i, p in proofs.items():
-        c_shard, c_m, h_d = (felt_hex(v) for v in p["instances"][0][:3])
+        c_shard, c_m, h_d = (felt_hex(v) for v in p[:3])
         if c_shard != shard_commitments[i]:
             raise _fail("data-commitment", f"shard {i}'s proof commits to data {c_shard[:12]}…, the statement lists {shard_commitments[i][:12]}… there")
         if c_m != c_model:
@@ -419,30 +411,29 @@ def _verify_sharded(run: _Run, manifest: Manifest, trust: _Trust) -> Verificatio
         raise _fail("certificate-format", f"a sharded statement needs a shard circuit and {n} aggregated shards (got {agg.n_shards})")
     names = [shard_proof_name(i) for i in range(n)]
     proofs = [_load_proof(run, name) for name in names]
-    agg_proof = _load_proof(run, AGGREGATE_PROOF)
+    agg_inst = _load_proof(run, AGGREGATE_PROOF)
     srs = _srs(run, manifest, trust.srs_path, trust.allow_untrusted)                               # 3
     vk, files = _trusted_key(run, run.folder / SHARD_VK, spec, srs, trust.rebuild_key, trust.max_logrows)  # 2
     agg_vk, agg_files = _trusted_key(run, run.folder / AGGREGATE_VK, agg, srs, trust.rebuild_key, trust.max_logrows)
     _verify_proofs(run, names, files, vk, srs, "shard key")                                        # 4
     _verify_proofs(run, [AGGREGATE_PROOF], agg_files, agg_vk, srs, "aggregation key")
     run.at("instances")                                                                            # 5
-    agg_inst = agg_proof["instances"][0]
-    if any(len(p["instances"][0]) != 4 for p in proofs) or len(agg_inst) != n + len(circuit.output_names(agg)):
+    if any(len(p) != 4 for p in proofs) or len(agg_inst) != n + len(circuit.output_names(agg)):
         raise _fail("instances", "a proof's public instances do not have the statement's layout")
     root = shard_root(st.shard_commitments)
     run.at("flag")
     flag, metric = circuit.flag_and_value(spec, circuit.decode_outputs(agg_inst[n:], agg_files.settings_json()), st.n_samples)
     if flag != 1.0:
         raise _fail("flag", f"the aggregation proof's flag is {flag:g}, so the bound does not hold")
-    c_model = felt_hex(proofs[0]["instances"][0][1])
+    c_model = felt_hex(proofs[0][1])
     _check_published(run, root, c_model, st.nonce)
     _check_shard_instances(dict(enumerate(proofs)), st.shard_commitments, c_model, _direction_hash(spec, c_model, root, st.nonce))
     run.at("shard-link")
     for i, p in enumerate(proofs):
-        if felt_hex(p["instances"][0][3]) != felt_hex(agg_inst[i]):
+        if felt_hex(p[3]) != felt_hex(agg_inst[i]):
             raise _fail("shard-link", f"the aggregation's input {i} is not shard {i}'s hashed output")
     run.at("statement")                                                                            # 6
-    shard_scale = files.settings_json()["model_output_scales"][0]
+    shard_scale = _ezkl.settings_output_scales(files.settings_json())[0]
     if agg.input_scale != shard_scale:
         raise _fail("statement", f"the aggregation reads partials at scale {agg.input_scale}, the shards output scale {shard_scale}")
     if agg.metric != spec.metric:
@@ -481,12 +472,12 @@ def _verify_sampled(run: _Run, manifest: Manifest, trust: _Trust) -> Verificatio
     _verify_proofs(run, names.values(), files, vk, srs, "shard key")                               # 4
     run.at("instances")                                                                            # 5
     width = 3 + len(circuit.output_names(spec))
-    if any(len(p["instances"][0]) != width for p in proofs.values()):
+    if any(len(p) != width for p in proofs.values()):
         raise _fail("instances", f"a shard proof does not have the statement's {width} public instances")
     run.at("flag")
     settings = files.settings_json()
     for i, p in proofs.items():
-        if (flag := circuit.decode_outputs(p["instances"][0][3:], settings)[0]) != 1.0:
+        if (flag := circuit.decode_outputs(p[3:], settings)[0]) != 1.0:
             raise _fail("flag", f"challenged shard {i}'s flag is {flag:g}, so its bound does not hold")
     _check_published(run, root, st.model_commitment, st.nonce)
     _check_shard_instances(proofs, st.shard_commitments, st.model_commitment, _direction_hash(spec, st.model_commitment, root, st.nonce))

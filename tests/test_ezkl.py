@@ -1,0 +1,34 @@
+"""zkcert._ezkl's views of ezkl's file layouts (proof instances, witness outputs and hashes, output scales)."""
+
+from __future__ import annotations
+
+import pytest
+
+from zkcert import _ezkl
+from zkcert.errors import InputError
+
+FELT = "01" + "00" * 31
+
+
+def test_proof_view_reads_the_one_instance_column():
+    assert _ezkl.ProofView.from_json({"instances": [[FELT, "0x" + FELT]], "proof": "ab"}).instances == (FELT, "0x" + FELT)
+
+
+@pytest.mark.parametrize("obj", [[], {}, {"instances": "x"}, {"instances": []}, {"instances": [[FELT], [FELT]]}])
+def test_proof_view_refuses_anything_but_one_column(obj):
+    with pytest.raises(InputError, match=r"^shard-0001\.proof\.json has no single instance column$"):
+        _ezkl.ProofView.from_json(obj, what="shard-0001.proof.json")
+
+
+@pytest.mark.parametrize("column", ["x", [FELT[:-2]], [FELT + "00"], [1], ["zz" * 32]])
+def test_proof_view_refuses_instances_that_are_not_field_elements(column):
+    with pytest.raises(InputError, match=r"^proof\.json's instances are not a list of 32-byte hex field elements$"):
+        _ezkl.ProofView.from_json({"instances": [column]}, what="proof.json")
+
+
+def test_witness_view_and_output_scales():
+    witness = {"outputs": [[FELT], [FELT, FELT]], "processed_inputs": {"poseidon_hash": [FELT, FELT]}, "inputs": []}
+    view = _ezkl.WitnessView.from_json(witness)
+    assert view.outputs == ((FELT,), (FELT, FELT)) and view.input_hashes == (FELT, FELT)
+    assert _ezkl.WitnessView.from_json({"outputs": [], "processed_inputs": None}).input_hashes == ()
+    assert _ezkl.settings_output_scales({"model_output_scales": [0, 12, 12]}) == [0, 12, 12]

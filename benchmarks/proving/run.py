@@ -112,7 +112,7 @@ def write(rows: list[dict], quick: bool) -> None:
         "proving time against the v1 statement's row of the same model size and N in this run. relative_gap is "
         "|circuit - float| / |float| of the certified metric.",
     ]
-    write_table(OUT, stem, COLUMNS, rows, header, ["", f"![time and memory against N]({stem}.png)"])
+    write_table(OUT, stem, COLUMNS, rows, header, ["", f"![time and memory against model size]({stem}.png)"])
     plot(rows, OUT / f"{stem}.png")
 
 

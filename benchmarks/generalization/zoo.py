@@ -138,15 +138,24 @@ def training_data(spec: Spec, full: Dataset) -> Dataset:
     data = full.head(min(spec.train_size, len(full)))
     rng = np.random.default_rng(spec.seed)
     x, y = data.x.copy(), data.y.copy()
-    if spec.deviation in ("label_noise", "random_labels"):
-        flip = rng.random(len(y)) < spec.rate
+    if spec.deviation in CORRUPTIONS:
+        corrupt(x, y, spec.deviation, spec.rate, rng, data.num_classes)
+    return Dataset(x, y, data.num_classes, f"{spec.name}/train")
+
+
+CORRUPTIONS = ("label_noise", "random_labels", "backdoor")
+
+
+def corrupt(x: np.ndarray, y: np.ndarray, kind: str, rate: float, rng: np.random.Generator, num_classes: int) -> None:
+    """Corrupt a training set in place: flipped labels (label_noise, random_labels) or a triggered, relabelled subset (backdoor)."""
+    if kind in ("label_noise", "random_labels"):
+        flip = rng.random(len(y)) < rate
         # a noisy label is a uniformly drawn different class, so the rate is the real corruption rate
-        y[flip] = (y[flip] + rng.integers(1, data.num_classes, int(flip.sum()))) % data.num_classes
-    elif spec.deviation == "backdoor":
-        idx = rng.choice(len(y), int(spec.rate * len(y)), replace=False)
+        y[flip] = (y[flip] + rng.integers(1, num_classes, int(flip.sum()))) % num_classes
+    else:
+        idx = rng.choice(len(y), int(rate * len(y)), replace=False)
         x[idx] = add_trigger(x[idx])
         y[idx] = BACKDOOR_TARGET
-    return Dataset(x, y, data.num_classes, f"{spec.name}/train")
 
 
 def build(spec: Spec, sample: Dataset) -> nn.Sequential:
@@ -307,13 +316,8 @@ def study_training_data(spec: StudySpec, full: Dataset) -> Dataset:
     rng = np.random.default_rng(spec.seed)
     data = full.head(min(spec.train_size, len(full)))
     x, y = data.x.copy(), data.y.copy()
-    if spec.kind in ("label_noise", "random_labels"):
-        flip = rng.random(len(y)) < spec.rate
-        y[flip] = (y[flip] + rng.integers(1, data.num_classes, int(flip.sum()))) % data.num_classes
-    elif spec.kind == "backdoor":
-        idx = rng.choice(len(y), int(spec.rate * len(y)), replace=False)
-        x[idx] = add_trigger(x[idx])
-        y[idx] = BACKDOOR_TARGET
+    if spec.kind in CORRUPTIONS:
+        corrupt(x, y, spec.kind, spec.rate, rng, data.num_classes)
     elif spec.kind == "duplication":
         perm = rng.permutation(len(y) * DUP_FACTOR)
         x, y = np.concatenate([x] * DUP_FACTOR)[perm], np.concatenate([y] * DUP_FACTOR)[perm]

@@ -26,12 +26,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from report import MACHINE, run_configs, write_table
+from report import MACHINE, V1, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
-# The original statement, kept as the baseline every default row is compared with.
-V1 = {"metric": "ds/v1", "direction": "rademacher-abs/v1", "epsilon": 0.125, "n_directions": 1, "input_scale": 8}
 ROW_SIGN = {"direction": "row-sign/v1", "n_directions": 1, "epsilon": 0.125}
 STATEMENTS = {"v1": V1, "default": {}, "row-sign": ROW_SIGN}  # {} = prove()'s defaults
 # N = 8: the default statement at N = 16 needs logrows 19 (about 24 GB), beyond this machine.

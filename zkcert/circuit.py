@@ -1,12 +1,15 @@
 """The circuit builder: the sharpness computation as a torch graph, its ONNX export, and ezkl compile and keys.
 
-The graph's inputs are the three committed vectors of zkcert.commitments (data, model, direction), all
-with ezkl's "hashed" visibility so their Poseidon hashes are the proof's first public instances. It
-computes, in fixed point,
-    numerator = sum_k [L(theta + eps d_k) + L(theta - eps d_k)] - 2 K L(theta),   d_k = r_k * |theta|,
-with L the summed cross-entropy (max subtracted before exp, so the log argument is at least 1), and
-outputs flag = [numerator <= T N K eps^2] (and the numerator when the spec reveals it). eps, T, N, K
-and the architecture are constants of the graph, hence of the verifying key.
+The graph's inputs are the three committed vectors of zkcert.commitments (data, model, direction
+signs), all with ezkl's "hashed" visibility so their Poseidon hashes are the proof's first public
+instances. It computes, in fixed point,
+    numerator = sum_k [L(theta + eps d_k) + L(theta - eps d_k)] - 2 K L(theta),
+with L the summed cross-entropy (max subtracted before exp, so the log argument is at least 1) and d_k
+of the spec's direction family (zkcert.direction: r_k * |theta| formed per parameter, or row-sign's
+per-unit output scaling), and outputs flag = [numerator <= T N K eps^2] for ds/v1 or
+[numerator <= T K eps^2 L(theta)] for rds/v1 (zkcert.metric.bound_coefficient), then the sums the spec
+reveals (output_names). The metric, the family, eps, T, N, K and the architecture are constants of
+the graph, hence of the verifying key.
 """
 
 from __future__ import annotations

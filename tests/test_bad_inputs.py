@@ -242,3 +242,13 @@ def test_sharded_prove_of_bad_input_leaves_no_work_folder(inputs, tmp_path, monk
     assert main(argv) == BAD_INPUT
     assert "model does not accept inputs of shape" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sharded_prove_checks_the_fixed_point_range_too(inputs, tmp_path, monkeypatch, capsys):
+    """Single-proof and shard plans build their vectors in one place, which checks the range up front."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["prove", "-m", str(inputs / "good.pt"), "-d", str(inputs / "huge.npz"), "--shard-size", "2",
+            "-t", "1000", "--out", "cert"]
+    assert main(argv) == BAD_INPUT
+    assert "the circuit holds values below" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -10,11 +10,10 @@ from typing import Any
 from torch import nn
 
 from .certificate import Manifest
-from .commitments import Commitments, Salts
+from ._io import read_json
+from .commitments import Commitments, Salts, shard_root
 from .data import Dataset
 from .direction import DEFAULT_FAMILY
-from ._io import read_json
-from .commitments import shard_root
 from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
 from .prover import make_spec, prepare

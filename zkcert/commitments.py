@@ -21,7 +21,7 @@ from . import _ezkl
 from .data import Dataset
 from .errors import InputError
 
-__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex", "shard_root"]
+__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex", "shard_root", "check_representable"]
 
 # ezkl reads inputs as float32 and range-checks them (|v| < 2**27 after scaling): a salt element must be
 # an integer below 2**24 to survive both exactly, so five of them give 120 bits per commitment.
@@ -89,14 +89,27 @@ def _salt_floats(salt: tuple[int, ...], scale: int) -> np.ndarray:
     return np.asarray(salt, dtype=np.float32) / np.float32(2**scale)
 
 
+# ezkl quantizes an input v to round(v * 2**scale) and range-checks it below 2**27 (see SALT_BITS).
+_MAX_QUANTIZED = 2**27
+
+
+def check_representable(values: np.ndarray, what: str, scale: int) -> None:
+    """A one-line error, before calibration, for values too large for the circuit's fixed point."""
+    largest = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if largest * 2**scale >= _MAX_QUANTIZED:
+        raise InputError(f"{what} reach {largest:.3g}: at scale 2**{scale} the circuit holds values below {_MAX_QUANTIZED / 2**scale:.3g}; rescale them")
+
+
 def data_vector(data: Dataset, salt: tuple[int, ...], scale: int) -> np.ndarray:
-    """The data vector the circuit hashes (float32, as ezkl reads its inputs)."""
+    """The data vector the circuit hashes (float32, as ezkl reads its inputs); single-proof and shard plans alike."""
+    check_representable(data.x, "the features", scale)
     onehot = np.eye(data.num_classes, dtype=np.float32)[data.y]
     return np.concatenate([data.x.astype(np.float32).ravel(), onehot.ravel(), _salt_floats(salt, scale)])
 
 
 def model_vector(theta: np.ndarray, salt: tuple[int, ...], scale: int) -> np.ndarray:
     """The model vector the circuit hashes (float32, as ezkl reads its inputs)."""
+    check_representable(theta, "the model's parameters", scale)
     return np.concatenate([np.asarray(theta, dtype=np.float32).ravel(), _salt_floats(salt, scale)])
 
 

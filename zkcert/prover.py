@@ -66,17 +66,6 @@ def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarr
     return sharpness(spec.metric, model, data, d, spec.epsilon)
 
 
-# ezkl quantizes an input v to round(v * 2**scale) and range-checks it below 2**27 (zkcert.commitments).
-_MAX_QUANTIZED = 2**27
-
-
-def check_representable(values: np.ndarray, what: str, scale: int) -> None:
-    """A one-line error, before calibration, for values too large for the circuit's fixed point."""
-    largest = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    if largest * 2**scale >= _MAX_QUANTIZED:
-        raise InputError(f"{what} reach {largest:.3g}: at scale 2**{scale} the circuit holds values below {_MAX_QUANTIZED / 2**scale:.3g}; rescale them")
-
-
 def check_output_folder(out: str | Path) -> None:
     """Fail before minutes of proving if the certificate folder cannot be created; creates nothing."""
     existing = next(p for p in (Path(out).absolute(), *Path(out).absolute().parents) if p.exists())
@@ -105,8 +94,6 @@ def prepare(model: nn.Module, data: Dataset, spec: CircuitSpec, *, nonce: str, s
     _check_spec_fits(spec, model, data)
     salts = salts or (Salts.fresh() if spec.salted else Salts.none())
     theta = flat_params(model)
-    check_representable(data.x, "the features", spec.input_scale)
-    check_representable(theta, "the model's parameters", spec.input_scale)
     data_vec = data_vector(data, salts.data, spec.input_scale)
     model_vec = model_vector(theta, salts.model, spec.input_scale)
     commitments = Commitments(commit_vector(data_vec, spec.input_scale), commit_vector(model_vec, spec.input_scale))

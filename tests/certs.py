@@ -9,10 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from zkcert import _ezkl, circuit
-from zkcert._io import atomic_write_json, sha256_file
+from zkcert import circuit
+from zkcert._internal import ezkl as _ezkl
+from zkcert._internal.io import atomic_write_json, sha256_file
 from zkcert.certificate import MANIFEST, PROOF, VK, Manifest, write_certificate
-from zkcert.prover import prepare
+from zkcert.owner import plan
 from zkcert.srs import local_srs
 from zkcert.statement import Statement
 
@@ -47,17 +48,17 @@ def rehash(folder: Path) -> None:
 
 def prove_regardless(model, data, spec, out: Path, *, nonce: str = "") -> Path:
     """A malicious prover: proves the circuit for `spec` even when its flag comes out 0."""
-    owner = prepare(model, data, spec, nonce=nonce)
+    owner = plan(model, data, spec=spec, nonce=nonce)
     files = circuit.compile_spec(spec)
     srs = local_srs(spec.logrows)
     vk, pk = circuit.keys_for(files, srs)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        atomic_write_json(work / "input.json", owner.ezkl_input())
+        atomic_write_json(work / "input.json", owner.shard_input(0))
         witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
         _flag, metric = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
         _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
-        statement = Statement(spec, owner.commitments.data, owner.commitments.model, nonce)
+        statement = Statement(spec, owner.committed.data_commitment, owner.committed.model_commitment, nonce)
         return write_certificate(
             out, {PROOF: work / "proof.json", VK: vk},
             lambda h: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, h, {"circuit_metric": metric}),
@@ -70,7 +71,7 @@ def with_threshold(spec, threshold: float):
 
 
 # The test certificates are proved on a locally generated SRS (the prover's): verifying them needs the
-# explicit allowance that a real verifier would not give (tests/test_verifier.py covers the trusted paths).
+# explicit allowance that a real verifier would not give (tests/verification/test_single.py covers the trusted paths).
 UNTRUSTED_SRS_OK = {"allow_untrusted_srs": True}
 
 
@@ -78,3 +79,16 @@ def anchors(folder: Path, nonce: str) -> dict[str, str]:
     """The published values a verifier checks against, taken from an honest certificate's own statement."""
     statement = Manifest.load(folder).statement
     return {"data_commitment": statement.data_commitment, "model_commitment": statement.model_commitment, "nonce": nonce}
+
+
+def fails(folder: Path, check: str | set[str], match: str | None = None, **kwargs: Any) -> Any:
+    """verify fails with `check` (or one of a set); by default unanchored and allowing the test SRS, so the named check is reached."""
+    import pytest
+
+    from zkcert.errors import VerificationError
+    from zkcert.verification import verify
+
+    with pytest.raises(VerificationError, match=match) as info:
+        verify(folder, **{"unanchored": True, **UNTRUSTED_SRS_OK, **kwargs})
+    assert info.value.check in ({check} if isinstance(check, str) else check), str(info.value)
+    return info.value

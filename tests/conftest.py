@@ -75,7 +75,7 @@ def honest_cert(proof_mlp, proof_data, tmp_path_factory):
     return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts, **TINY).certificate, salts
 
 
-# Sharded and spot-check certificates, built once per session: test_shards, test_sampling and the fuzz
+# Sharded and spot-check certificates, built once per session: tests/verification (sharded, spot check, tamper table) and the fuzz
 # test (test_fuzz_certificates) all read them. Proving is the expensive part of the suite.
 from certs import SHARD_NONCE, SPOT_NONCE, TINY  # noqa: E402 - the nonces tests verify these certificates with
 
@@ -85,10 +85,10 @@ SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED = 4, 2, 1
 @pytest.fixture(scope="session")
 def sharded_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
     """(certificate, work folder) of an honest 2-shard certificate over 4 samples (about 90 s)."""
-    from zkcert.shards import prove_sharded
+    from zkcert.proving import prove
 
     base = tmp_path_factory.mktemp("sharded")
-    result = prove_sharded(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
+    result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
                            nonce=SHARD_NONCE, work_dir=base / "work", workers=1, **TINY)
     return result.certificate, base / "work"
 
@@ -96,10 +96,10 @@ def sharded_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]
 @pytest.fixture(scope="session")
 def spot_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
     """(certificate, work folder) of an honest spot check: 1 challenged shard of 4 (one proof, about 60 s)."""
-    from zkcert.shards import prove_sharded
+    from zkcert.proving import prove
 
     base = tmp_path_factory.mktemp("spot")
-    result = prove_sharded(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0,
+    result = prove(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0,
                            shard_size=SPOT_SHARD_SIZE, out=base / "cert", nonce=SPOT_NONCE, work_dir=base / "work",
                            workers=1, sample=SPOT_SAMPLED, **TINY)
     return result.certificate, base / "work"

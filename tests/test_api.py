@@ -21,8 +21,17 @@ def test_measure_is_deterministic_given_salts_and_nonce(tiny_mlp, tiny_data):
 
 
 def test_commit_matches_measure(tiny_mlp, tiny_data):
-    commitments, salts = commit(tiny_mlp, tiny_data)
-    assert measure(tiny_mlp, tiny_data, salts=salts).commitments == commitments
+    committed = commit(tiny_mlp, tiny_data)
+    assert measure(tiny_mlp, tiny_data, salts=committed.saved_salts()).commitments == committed.commitments
+
+
+def test_sharded_commit_matches_measure(tiny_mlp, tiny_data):
+    """Shards: C_D is the root over the shard commitments, the same in commit and measure."""
+    from zkcert.commitments import shard_root
+
+    committed = commit(tiny_mlp, tiny_data, shard_size=4)
+    assert committed.n_shards == 4 and committed.data_commitment == shard_root(committed.shard_commitments)
+    assert measure(tiny_mlp, tiny_data, salts=committed.saved_salts(), shard_size=4).commitments == committed.commitments
 
 
 def test_read_published(tmp_path):
@@ -53,7 +62,7 @@ def test_audit(proof_mlp, proof_data, honest_cert):
 
     cert, salts = honest_cert
     # The commitments quantize at the statement's scale: commit at the scale the certificate was proved at.
-    commitments, _ = commit(proof_mlp, proof_data, salts=salts, input_scale=TINY["input_scale"])
+    commitments = commit(proof_mlp, proof_data, salts=salts, input_scale=TINY["input_scale"]).commitments
     result = audit(cert, proof_mlp, proof_data, salts=salts, nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert result.verification.data_commitment == commitments.data
     assert result.verification.model_commitment == commitments.model

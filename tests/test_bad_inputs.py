@@ -206,7 +206,7 @@ def test_api_rejects_bad_data_at_construction(kind, message):
 ])
 def test_api_rejects_bad_models(kind, error, message, tmp_path, monkeypatch):
     from zkcert.api import commit, measure
-    from zkcert.prover import prove
+    from zkcert.proving import prove
 
     model = mlp(64, [4], 10)
     if kind == "sigmoid":

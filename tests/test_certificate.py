@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from zkcert.errors import CertificateError
-from zkcert.statement import Statement, standard_spec
+from zkcert.spec import standard_spec
+from zkcert.statement import Statement
 
 
 @pytest.mark.prove

@@ -153,18 +153,18 @@ def test_prove_warns_when_the_fixed_point_value_strays(model_file, tmp_path, mon
     """The certificate is about the fixed-point value; a gap above 2 % from the float value is said out loud."""
     from types import SimpleNamespace
 
-    import zkcert.prover
+    import zkcert.proving
 
     def fake_prove(*_args, **_kwargs):
         statement = SimpleNamespace(describe=lambda: "a statement")
         reported = {"float_metric": 100.0, "circuit_metric": 105.0, "relative_gap": 0.05}
         return SimpleNamespace(certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=statement, reported=reported))
 
-    monkeypatch.setattr(zkcert.prover, "prove", fake_prove)
+    monkeypatch.setattr(zkcert.proving, "prove", fake_prove)
     assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert")]) == 0
     assert "5.0 % from the float value" in capsys.readouterr().err
     reported_ok = {"float_metric": 100.0, "circuit_metric": 100.5, "relative_gap": 0.005}
-    monkeypatch.setattr(zkcert.prover, "prove", lambda *a, **k: SimpleNamespace(
+    monkeypatch.setattr(zkcert.proving, "prove", lambda *a, **k: SimpleNamespace(
         certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=SimpleNamespace(describe=lambda: "s"), reported=reported_ok)))
     assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert")]) == 0
     assert "from the float value" not in capsys.readouterr().err

@@ -1,7 +1,11 @@
+"""Commitments: salted Poseidon hashes of the quantized data and model, the shard root, and the salts files."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
-from zkcert.commitments import SALT_BITS, SALT_LEN, Salts, commit_vector, data_vector, model_vector
+from zkcert.commitments import SALT_BITS, SALT_LEN, Salts, ShardSalts, commit_vector, data_vector, model_vector, shard_root
 from zkcert.errors import InputError
 from zkcert.metric import flat_params
 
@@ -38,3 +42,16 @@ def test_salts_json_roundtrip_and_validation():
         Salts.from_json({"data": ["x"], "model": []})
     with pytest.raises(InputError, match="salts must be integers"):
         Salts.from_json({"data": [str(2**40)], "model": []})
+
+
+def test_shard_root_binds_order_and_count():
+    c = ["0x01", "0x02", "0x03"]
+    assert shard_root(c) != shard_root(c[::-1])
+    assert shard_root(c) != shard_root(c[:2])
+    assert shard_root(c) != shard_root(c + c[-1:])
+
+
+@pytest.mark.parametrize("obj", [{"model": ["1"] * 5}, {"model": ["0"] * 5, "shards": []}, {"model": ["1"] * 4, "shards": []}])
+def test_bad_shard_salts(obj):
+    with pytest.raises(InputError):
+        ShardSalts.from_json(obj)

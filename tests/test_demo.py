@@ -3,7 +3,7 @@
 from zkcert.demo import DEMO
 from zkcert.direction import DEFAULT_FAMILY
 from zkcert.metric import DEFAULT_METRIC
-from zkcert.statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, standard_spec
+from zkcert.spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, standard_spec
 
 
 def test_demo_spec_is_the_default_statement():

@@ -6,7 +6,7 @@ the reason it is unbound) or in a file the manifest does not list. Every other m
 VerificationError naming a check of the kind's checklist, and nothing may raise anything else.
 
 Verification is anchored (the honest certificate's published commitments and issued nonce) and
-allows the test SRS (the prover's, as in every test: tests/test_verifier.py covers SRS trust).
+allows the test SRS (the prover's, as in every test: tests/verification/test_single.py covers SRS trust).
 ezkl verification costs about a second per proof, so the example counts are small and fixed
 (derandomized). A longer, randomized run: ZKCERT_FUZZ_SCALE=20 (examples multiplied by 20).
 ZKCERT_FUZZ_RESULTS=results/fuzz writes summary.md and summary.csv of what was tried and rejected.
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from certs import PROOF_NONCE, SHARD_NONCE, SPOT_NONCE, UNTRUSTED_SRS_OK, anchors, rehash
 from zkcert.certificate import MANIFEST, SRS_FILE
 from zkcert.errors import VerificationError
-from zkcert.verifier import MAX_MANIFEST_BYTES, MAX_PROOF_BYTES, SAMPLED_CHECKS, SHARDED_CHECKS, verify
+from zkcert.verification import MAX_MANIFEST_BYTES, MAX_PROOF_BYTES, SAMPLED_CHECKS, SHARDED_CHECKS, verify
 
 pytestmark = pytest.mark.prove
 
@@ -50,7 +50,7 @@ UNBOUND: dict[tuple[str, ...], str] = {
 }
 # Fields of ezkl's proof JSON that ezkl.verify does not read and zkcert never reads.
 PROOF_UNBOUND: dict[tuple[str, ...], str] = {
-    ("pretty_public_inputs",): "a human-readable copy of the instances: zkcert reads instances only (test_verifier tests a lying copy)",
+    ("pretty_public_inputs",): "a human-readable copy of the instances: zkcert reads instances only (verification/test_single.py tests a lying copy)",
     ("hex_proof",): "ezkl's hex copy of `proof`: ezkl.verify reads the byte list (found by this test: deleting it passed)",
     ("timestamp",): "when ezkl wrote the proof: metadata, not part of the transcript",
     ("version",): "the ezkl version that wrote the proof: metadata (found by this test: deleting it passed)",

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from certs import TINY_ARGS
-from zkcert.certificate import MANIFEST, PROOF, VK, Manifest, write_certificate
+from zkcert.certificate import PROOF, VK, Manifest
 from zkcert.commitments import Salts
 from zkcert.errors import VerificationError
 from zkcert.models import save_model
-from zkcert.verifier import verify
+from zkcert.verification import verify
 
 NONCE = "interrupted"
 
@@ -113,7 +113,8 @@ def test_sigkill_while_proving(tmp_path, proof_mlp):
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         def work() -> list[Path]:
-            return sorted(tmp.glob("zkcert-prove-*"))
+            # prove's private folder, and the proving job's (witness and proof), both temporary.
+            return sorted([*tmp.glob("zkcert-prove-*"), *tmp.glob("zkcert-shard-*")])
 
         def proving() -> bool:
             keys = list(cache.glob("circuits/*/pk-*.key")) and list(cache.glob("circuits/*/vk-*.key"))

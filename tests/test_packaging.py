@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zkcert.statement import standard_spec
+from zkcert.spec import standard_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def wheel(tmp_path_factory) -> Path:
     """A wheel built from this checkout (no network: the build backend is already installed)."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+    # Built from a copy of the sources: setuptools reuses an in-tree build/ folder, whose stale modules
+    # would ride along into the wheel and hide a package missing from pyproject.toml.
+    src = tmp_path_factory.mktemp("src") / "zkcert"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "results", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
                    check=True, capture_output=True, text=True)
     (path,) = out.glob("zkcert-*.whl")
     return path
@@ -50,7 +55,7 @@ def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed, tmp_path):
-    done = _run(installed, "-c", "import zkcert, zkcert.statement as s; print(zkcert.__file__); print(s.standard_spec('demo').digest())", cwd=tmp_path)
+    done = _run(installed, "-c", "import zkcert, zkcert.spec as s; print(zkcert.__file__); print(s.standard_spec('demo').digest())", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     location, digest = done.stdout.split()
     assert str(ROOT) not in location and "site-packages" in location

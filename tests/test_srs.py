@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zkcert._io import sha256_file
+from zkcert._internal.io import sha256_file
 from zkcert.cli import main
 from zkcert.errors import InputError
 from zkcert.srs import new_srs, resolve_srs

@@ -1,37 +1,22 @@
+"""The statement's three forms: text recomputed, JSON round trips, and each form's rules checked on construction."""
+
+from __future__ import annotations
+
 import dataclasses
 
 import pytest
 
-from zkcert.errors import CertificateError, InputError
-from zkcert.statement import CircuitSpec, Statement, standard_spec
+from zkcert.commitments import shard_root
+from zkcert.errors import CertificateError
+from zkcert.spec import AggregationSpec
+from zkcert.statement import SampledStatement, ShardedStatement, statement_from_json
+from zkcert.spec import CircuitSpec
+from zkcert.statement import Statement
 
 SPEC = CircuitSpec(
     layers=({"type": "Flatten"}, {"type": "Linear", "in_features": 4, "out_features": 2}), input_shape=(4,),
     num_classes=2, num_params=10, n_samples=3, n_directions=1, epsilon=0.125, threshold=5.0, input_scale=8,
 )
-
-
-def test_json_roundtrip_and_digest():
-    again = CircuitSpec.from_json(SPEC.to_json())
-    assert again == SPEC and again.digest() == SPEC.digest()
-    assert dataclasses.replace(SPEC, threshold=5.5).digest() != SPEC.digest()
-
-
-def test_bound_has_no_division():
-    assert SPEC.bound == pytest.approx(5.0 * 3 * 1 * 0.125**2)
-
-
-def test_unknown_field_and_version_rejected():
-    with pytest.raises(CertificateError, match="unknown fields"):
-        CircuitSpec.from_json({**SPEC.to_json(), "extra": 1})
-    with pytest.raises(CertificateError, match="upgrade zkcert"):
-        CircuitSpec.from_json({**SPEC.to_json(), "schema": "zkcert-circuit/v9"})
-
-
-@pytest.mark.parametrize("field,value,message", [("epsilon", 0.0, "epsilon"), ("threshold", float("nan"), "threshold"), ("n_samples", 0, "n_samples")])
-def test_invalid_specs_cannot_be_built(field, value, message):
-    with pytest.raises(InputError, match=message):
-        dataclasses.replace(SPEC, **{field: value})
 
 
 def test_statement_text_is_recomputed_not_trusted():
@@ -41,28 +26,50 @@ def test_statement_text_is_recomputed_not_trusted():
     assert Statement.from_json(obj).describe() == st.describe()
 
 
-def test_standard_spec_unknown_name():
-    with pytest.raises(InputError, match="no standard circuit spec"):
-        standard_spec("nope")
+SHARDS = ("0x" + "a" * 64, "0x" + "b" * 64)
+SHARD_SPEC = dataclasses.replace(SPEC, shard=True, reveal_value=False)
+AGG = AggregationSpec(2, SHARD_SPEC.bound * 2, 16, metric=SHARD_SPEC.metric)
 
 
-def test_epsilon_must_be_exact_in_fixed_point():
-    with pytest.raises(InputError, match="not a multiple of 2\\*\\*-8"):
-        dataclasses.replace(SPEC, epsilon=0.1)
-    # The attack this closes: eps = 2**-10 at scale 2**8 would round to 0 in the circuit, making any model "flat".
-    with pytest.raises(InputError, match="use e.g. 0.00390625"):
-        dataclasses.replace(SPEC, epsilon=2**-10)
-    assert dataclasses.replace(SPEC, epsilon=2**-8).epsilon == 2**-8
+def _sharded(**change) -> ShardedStatement:
+    fields = {"spec": SHARD_SPEC, "aggregation": AGG, "shard_commitments": SHARDS, "data_commitment": shard_root(SHARDS),
+              "model_commitment": "0x" + "2" * 64, "nonce": "n", **change}
+    return ShardedStatement(**fields)
 
 
-@pytest.mark.parametrize(
-    "run_args,message",
-    [
-        ({"ignore_range_check_inputs_outputs": True}, "may not set"),
-        ({"input_visibility": "public"}, "may not set"),
-        ({"param_scale": 2}, "differs from the spec's input_scale"),
-    ],
-)
-def test_spec_cannot_weaken_the_circuit(run_args, message):
-    with pytest.raises(InputError, match=message):
-        SPEC.with_run_args(run_args)
+def test_every_form_round_trips_through_json():
+    spot = SampledStatement(SPEC, SHARDS, shard_root(SHARDS), "0x" + "2" * 64, "n", 1)
+    for st in (Statement(SPEC, "0x" + "1" * 64, "0x" + "2" * 64, "n"), _sharded(), spot):
+        assert statement_from_json(st.to_json()) == st
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"data_commitment": "0x" + "c" * 64}, "not the root"),
+    ({"shard_commitments": SHARDS[:1], "data_commitment": shard_root(SHARDS[:1])}, "aggregated shards"),
+    ({"aggregation": dataclasses.replace(AGG, bound=AGG.bound / 2)}, "bound"),
+    ({"aggregation": dataclasses.replace(AGG, metric="rds/v1")}, "metric"),
+    ({"spec": SPEC}, "shard circuit"),
+])
+def test_sharded_rules_are_checked_on_construction(change, message):
+    with pytest.raises(CertificateError, match=message):
+        _sharded(**change)
+
+
+@pytest.mark.parametrize("spec, n_sampled, root, message", [
+    (SHARD_SPEC, 1, shard_root(SHARDS), "not a shard circuit"),
+    (SPEC, 3, shard_root(SHARDS), "cannot challenge"),
+    (SPEC, 1, "0x" + "c" * 64, "not the root"),
+])
+def test_spot_check_rules_are_checked_on_construction(spec, n_sampled, root, message):
+    with pytest.raises(CertificateError, match=message):
+        SampledStatement(spec, SHARDS, root, "0x" + "2" * 64, "n", n_sampled)
+
+
+def test_single_statement_refuses_a_shard_circuit():
+    with pytest.raises(CertificateError, match="shard circuit"):
+        Statement(SHARD_SPEC, "0x" + "1" * 64, "0x" + "2" * 64, "n")
+
+
+def test_unknown_schema_is_refused():
+    with pytest.raises(CertificateError, match="schema"):
+        statement_from_json({**_sharded().to_json(), "schema": "zkcert-sharded-statement/v9"})

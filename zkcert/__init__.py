@@ -15,7 +15,7 @@ Measure the metric a certificate would prove, on four digits and a 64-4-10 MLP
 
 from .api import AuditResult, MeasureResult, audit, commit, measure
 from .certificate import Manifest, package_version
-from .commitments import Commitments, Salts
+from .commitments import Commitments, Salts, ShardSalts
 from .data import Dataset, load_data
 from .errors import (
     CertificateError,
@@ -27,10 +27,10 @@ from .errors import (
     ZkcertError,
 )
 from .models import load_model, save_model
-from .prover import ProveResult, prove
-from .shards import ShardSalts, prove_sharded
-from .statement import CircuitSpec, Statement
-from .verifier import VerificationResult, verify
+from .proving import ProveResult, prove
+from .spec import CircuitSpec
+from .statement import Statement
+from .verification import VerificationResult, verify
 
 __version__ = package_version()
 
@@ -38,5 +38,5 @@ __all__ = [
     "AuditResult", "CertificateError", "CircuitError", "CircuitSpec", "Commitments", "Dataset", "InputError",
     "Manifest", "MeasureResult", "ProveResult", "Salts", "Statement", "ThresholdExceeded", "UnsupportedLayerError",
     "VerificationError", "VerificationResult", "ZkcertError", "audit", "commit", "load_data", "load_model",
-    "measure", "prove", "prove_sharded", "save_model", "ShardSalts", "verify", "__version__",
+    "measure", "prove", "save_model", "ShardSalts", "verify", "__version__",
 ]

@@ -9,17 +9,17 @@ from typing import Any
 
 from torch import nn
 
-from .certificate import Manifest
-from ._io import read_json
-from .commitments import Commitments, Salts, shard_root
+from . import owner
+from ._internal.io import read_json
+from .commitments import Commitments, Salts, ShardSalts, shard_root
 from .data import Dataset
 from .direction import DEFAULT_FAMILY
 from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
-from .prover import make_spec, prepare
-from .shards import ShardSalts, plan_shards, shard_float_metrics
-from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, SampledStatement, ShardedStatement
-from .verifier import VerificationResult, verify
+from .owner import Committed, plan, shard_metrics
+from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
+from .statement import SampledStatement, ShardedStatement
+from .verification import VerificationResult, open_certificate, verify
 
 __all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit", "PUBLISHED_SCHEMA", "published_json", "read_published"]
 
@@ -53,21 +53,22 @@ class MeasureResult:
 
 def measure(
     model: nn.Module, data: Dataset, *, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
-    salts: Salts | None = None, input_scale: int = DEFAULT_INPUT_SCALE, metric: str = DEFAULT_METRIC, direction: str = DEFAULT_FAMILY,
+    salts: Salts | ShardSalts | None = None, input_scale: int = DEFAULT_INPUT_SCALE, metric: str = DEFAULT_METRIC,
+    direction: str = DEFAULT_FAMILY, shard_size: int | None = None,
 ) -> MeasureResult:
     """The metric (float) along the direction a certificate with these salts and nonce would use."""
-    spec = make_spec(model, data, threshold=0.0, epsilon=epsilon, n_directions=n_directions, input_scale=input_scale,
-                     metric=metric, direction=direction)
-    owner = prepare(model, data, spec, nonce=nonce, salts=salts)
-    return MeasureResult(owner.float_metric, epsilon, n_directions, len(data), owner.commitments, nonce, metric, direction,
+    p = plan(model, data, epsilon=epsilon, n_directions=n_directions, nonce=nonce, salts=salts, input_scale=input_scale,
+             metric=metric, direction=direction, shard_size=shard_size)
+    return MeasureResult(p.float_metric, epsilon, n_directions, len(data), p.committed.commitments, nonce, metric, direction,
                          mean_loss(model, data))
 
 
-def commit(model: nn.Module, data: Dataset, *, salts: Salts | None = None, input_scale: int = DEFAULT_INPUT_SCALE) -> tuple[Commitments, Salts]:
-    """The commitments the owner publishes before proving, and the private salts behind them."""
-    spec = make_spec(model, data, threshold=0.0, epsilon=1.0, n_directions=1, input_scale=input_scale)
-    owner = prepare(model, data, spec, nonce="", salts=salts)
-    return owner.commitments, owner.salts
+def commit(
+    model: nn.Module, data: Dataset, *, shard_size: int | None = None, salts: Salts | ShardSalts | None = None,
+    input_scale: int = DEFAULT_INPUT_SCALE,
+) -> Committed:
+    """The commitments the owner publishes before proving (whole data, or in shards) and the private salts behind them."""
+    return owner.commit(model, data, shard_size=shard_size, salts=salts, input_scale=input_scale)
 
 
 def published_json(data_commitment: str, model_commitment: str, shard_commitments: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def published_json(data_commitment: str, model_commitment: str, shard_commitment
 def read_published(path: str | Path) -> dict[str, str]:
     """The anchors in a published commitments.json, as keyword arguments of `verify`.
 
-    Use: ``zkcert.verify(cert, **read_published("pub/commitments.json"), nonce=issued, srs_path="verifier.srs")``.
+    Use: ``zkcert.verification(cert, **read_published("pub/commitments.json"), nonce=issued, srs_path="verifier.srs")``.
     Raises InputError if the file is not one `zkcert commit` writes (a listed shard set must hash to
     the published root). Files written before the schema field existed are read too.
     """
@@ -128,35 +129,31 @@ class AuditResult:
 
 
 def audit(
-    folder: str | Path, model: nn.Module, data: Dataset, *, salts: "Salts | ShardSalts", nonce: str | None = None,
+    folder: str | Path, model: nn.Module, data: Dataset, *, salts: Salts | ShardSalts, nonce: str | None = None,
     srs_path: str | Path | None = None, allow_untrusted_srs: bool = False, unanchored: bool = False,
 ) -> AuditResult:
-    """Verify the certificate against commitments recomputed from the model and data, then recompute the float metric.
+    """Verify the certificate against commitments recomputed from the model and data, then check the recomputed float metric.
 
     The commitments anchor the verification; the nonce you issued must be given too (or `unanchored`,
-    then the result's verification is not anchored). SRS trust is as in `verify`.
+    then the result's verification is not anchored). SRS trust is as in `verify`. The certificate is
+    read once: its statement fixes how the data was committed, and the plan made from it is what the
+    verification is anchored to.
     """
-    manifest = Manifest.load(folder)
-    statement = manifest.statement
-    spec = statement.spec
-    if isinstance(statement, (ShardedStatement, SampledStatement)):
-        if not isinstance(salts, ShardSalts):
-            raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)")
-        plan = plan_shards(model, data, shard_size=spec.n_samples, threshold=spec.threshold, epsilon=spec.epsilon,
-                           n_directions=spec.n_directions, nonce=statement.nonce, input_scale=spec.input_scale, salts=salts,
-                           metric=spec.metric, direction=spec.direction)
-        c_data, c_model, metric = plan.data_commitment, plan.model_commitment, plan.float_metric
-        if isinstance(statement, SampledStatement):
-            # A spot check claims only the challenged shards: audit the worst of those.
-            metric = max(shard_float_metrics(model, data, plan, statement.challenged()).values())
-    else:
-        if not isinstance(salts, Salts):
-            raise InputError("a single-proof certificate needs the salts file written by `zkcert commit`")
-        owner = prepare(model, data, spec, nonce=statement.nonce, salts=salts)
-        c_data, c_model, metric = owner.commitments.data, owner.commitments.model, owner.float_metric
-    result = verify(folder, data_commitment=c_data, model_commitment=c_model, nonce=nonce, srs_path=srs_path,
-                    allow_untrusted_srs=allow_untrusted_srs, unanchored=unanchored)
-    if metric > spec.threshold:
-        raise VerificationError("audit-metric", f"the recomputed float metric {metric:.6g} is above the threshold {spec.threshold:g}")
+    manifest = open_certificate(folder)
+    st = manifest.statement
+    sharded = isinstance(st, (ShardedStatement, SampledStatement))
+    if sharded != isinstance(salts, ShardSalts):
+        raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)"
+                         if sharded else "a single-proof certificate needs the salts file written by `zkcert commit`")
+    p = plan(model, data, shard_size=st.spec.n_samples if sharded else None, nonce=st.nonce, salts=salts, spec=st.spec)
+    metric = p.float_metric
+    if isinstance(st, SampledStatement):
+        # A spot check claims only the challenged shards: audit the worst of those.
+        metric = max(shard_metrics(model, data, p, st.challenged()).values())
+    c = p.committed
+    result = verify(folder, data_commitment=c.data_commitment, model_commitment=c.model_commitment, nonce=nonce,
+                    srs_path=srs_path, allow_untrusted_srs=allow_untrusted_srs, unanchored=unanchored, opened=manifest)
+    if not metric <= st.spec.threshold:
+        raise VerificationError("audit-metric", f"the recomputed float metric {metric:.6g} is above the threshold {st.spec.threshold:g}")
     reported = manifest.reported.get("float_metric")
     return AuditResult(result, metric, None if reported is None else float(reported))

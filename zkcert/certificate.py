@@ -11,8 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import _ezkl
-from ._io import atomic_write_json, canonical_json, ensure_folder, read_json, sha256_file
+from ._internal import ezkl as _ezkl
+from ._internal.io import atomic_write_json, canonical_json, ensure_folder, read_json, sha256_file
 from .errors import CertificateError, InputError
 from .statement import AnyStatement, SampledStatement, ShardedStatement, statement_from_json
 
@@ -66,6 +66,8 @@ class Manifest:
     reported: dict[str, Any] = field(default_factory=dict)
     software: dict[str, str] = field(default_factory=dict)
     schema: str = MANIFEST_SCHEMA
+    # The statement's text as the file has it: the verifier compares it with the recomputed one (step 6).
+    claimed_text: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.schema != MANIFEST_SCHEMA:
@@ -104,6 +106,7 @@ class Manifest:
                 files={str(k): str(v) for k, v in obj["files"].items()},
                 reported=dict(obj.get("reported", {})),
                 software=dict(obj.get("software", {})),
+                claimed_text=obj["statement"].get("text") if isinstance(obj["statement"], dict) else None,
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise CertificateError(f"manifest is malformed: {exc}") from None
@@ -120,6 +123,18 @@ class Manifest:
             return cls.from_json(read_json(folder / MANIFEST, what="manifest"))
         except InputError as exc:
             raise CertificateError(str(exc)) from None
+
+    def check_kind(self) -> None:
+        """The manifest lists exactly the files of its statement's form (the shipped SRS optional): nothing unbound rides along."""
+        st = self.statement
+        allowed = set(required_files(st))
+        if isinstance(st, SampledStatement):
+            allowed |= {shard_proof_name(i) for i in range(len(st.shard_commitments))}
+        extra = sorted(set(self.files) - allowed - {SRS_FILE})
+        if extra:
+            raise CertificateError(f"manifest lists files this kind of certificate does not have: {extra}")
+        if SRS_FILE in self.files and self.files[SRS_FILE] != self.srs["sha256"]:
+            raise CertificateError(f"the shipped {SRS_FILE} is not the SRS the manifest names (its srs.sha256)")
 
     def check_files(self, folder: str | Path) -> None:
         """Every listed file exists and has its recorded SHA-256."""

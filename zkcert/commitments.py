@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from . import _ezkl
+from ._internal import ezkl as _ezkl
 from .data import Dataset
 from .errors import InputError
 
-__all__ = ["SALT_LEN", "Salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex", "shard_root", "check_representable"]
+__all__ = ["SALT_LEN", "Salts", "ShardSalts", "parse_salts", "Commitments", "data_vector", "model_vector", "commit_vector", "felt_hex", "shard_root", "check_representable"]
 
 # ezkl reads inputs as float32 and range-checks them (|v| < 2**27 after scaling): a salt element must be
 # an integer below 2**24 to survive both exactly, so five of them give 120 bits per commitment.
@@ -59,6 +60,34 @@ class Salts:
         except (KeyError, TypeError) as exc:
             raise InputError(f"salts file is malformed: {exc}") from None
         return cls(data, model)
+
+
+@dataclass(frozen=True)
+class ShardSalts:
+    """The owner's private salts for data committed in shards: one for the model, one per shard."""
+
+    model: tuple[int, ...]
+    shards: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def fresh(cls, n_shards: int) -> "ShardSalts":
+        """New random salts."""
+        return cls(Salts.fresh().model, tuple(Salts.fresh().data for _ in range(n_shards)))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (decimal strings)."""
+        return {"model": [str(v) for v in self.model], "shards": [[str(v) for v in s] for s in self.shards]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "ShardSalts":
+        """Parse and range-check."""
+        try:
+            model, *shards = parse_salts([obj["model"], *obj["shards"]])
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"shard salts are malformed: {exc}") from None
+        if any(len(salt) != SALT_LEN for salt in (model, *shards)):
+            raise InputError(f"each salt must be {SALT_LEN} integers in (0, 2**{SALT_BITS})")
+        return cls(model, tuple(shards))
 
 
 def parse_salts(salts: list) -> list[tuple[int, ...]]:

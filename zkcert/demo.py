@@ -8,14 +8,15 @@ from typing import Any, Callable
 
 import torch
 
-from ._measure import Steps
+from ._internal.measure import Steps
 from .data import load_bundled
 from .models import mlp, save_model
 from .circuit import calibrate_spec
-from .prover import make_spec, prepare, prove
-from .statement import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec, standard_spec
+from .owner import make_spec, plan
+from .proving import prove
+from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec, standard_spec
 from .training import TrainConfig, accuracy, train
-from .verifier import VerificationResult, verify
+from .verification import VerificationResult, verify
 
 __all__ = ["DEMO", "DemoResult", "run_demo", "calibrate_demo_spec"]
 
@@ -67,7 +68,7 @@ def calibrate_demo_spec(path: str | Path | None = None, *, draws: int = 4) -> Ci
     data = train_set.head(DEMO["samples"])
     spec = make_spec(model, data, threshold=DEMO["threshold"], epsilon=DEFAULT_EPSILON, n_directions=DEFAULT_DIRECTIONS,
                      input_scale=DEFAULT_INPUT_SCALE)
-    inputs = [prepare(model, data, spec, nonce=DEMO["nonce"]).ezkl_input() for _ in range(draws)]
+    inputs = [plan(model, data, spec=spec, nonce=DEMO["nonce"]).shard_input(0) for _ in range(draws)]
     with tempfile.TemporaryDirectory() as tmp:
         spec = calibrate_spec(spec, inputs, Path(tmp))
     if path is not None:
@@ -93,7 +94,7 @@ def run_demo(out: str | Path = "zkcert-demo-out", *, progress: Callable[[str], N
     spec = standard_spec(DEMO["spec"])
     result = prove(
         model, data, threshold=spec.threshold, out=out / "certificate", nonce=DEMO["nonce"], spec=spec,
-        srs_path=srs_path, progress=say,
+        srs_path=srs_path, say=say,
     )
     with steps.step("verify (verifier side)"):
         say("verifying the certificate")

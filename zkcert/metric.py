@@ -23,7 +23,7 @@ from .models import check_supported
 __all__ = [
     "DS", "RDS", "METRICS", "METRIC_NAMES", "DEFAULT_METRIC", "check_metric", "flat_params", "unflatten", "as_double", "per_sample_losses", "second_differences",
     "directional_sharpness", "mean_loss", "loss_normalized_sharpness", "sharpness", "value_from_sums",
-    "bound_coefficient", "hvp_sharpness",
+    "bound_coefficient", "divisor", "hvp_sharpness",
 ]
 
 DS = "ds/v1"
@@ -41,19 +41,29 @@ def check_metric(metric: str) -> str:
     return metric
 
 
+def divisor(metric: str, n_samples: int, n_directions: int, epsilon: float) -> float:
+    """What the numerator is divided by (before the loss sum for rds/v1): N K eps^2 for ds/v1, K eps^2 for rds/v1.
+
+    The only place this product is written: the metric's value, the circuit's bound and the
+    aggregation's bound all come from it.
+    """
+    k_eps2 = n_directions * epsilon**2
+    return n_samples * k_eps2 if check_metric(metric) == DS else k_eps2
+
+
 def value_from_sums(metric: str, numerator: float, loss_sum: float | None, n_samples: int, n_directions: int, epsilon: float) -> float:
     """The metric from the circuit's (or float) sums: S / (N K eps^2) for ds/v1, S / (K eps^2 sum l) for rds/v1."""
-    if check_metric(metric) == DS:
-        return numerator / (n_samples * n_directions * epsilon**2)
+    d = divisor(metric, n_samples, n_directions, epsilon)
+    if metric == DS:
+        return numerator / d
     if loss_sum is None:
         raise InputError("rds/v1 needs the summed training loss")
-    return numerator / (n_directions * epsilon**2 * loss_sum) if loss_sum > 0 else float("inf")
+    return numerator / (d * loss_sum) if loss_sum > 0 else float("inf")
 
 
 def bound_coefficient(metric: str, threshold: float, n_samples: int, n_directions: int, epsilon: float) -> float:
     """c in the circuit's test: S <= c for ds/v1 (c = T N K eps^2), S <= c * sum l for rds/v1 (c = T K eps^2)."""
-    c = threshold * n_directions * epsilon**2
-    return c * n_samples if check_metric(metric) == DS else c
+    return threshold * divisor(metric, n_samples, n_directions, epsilon)
 
 
 def flat_params(model: nn.Module) -> np.ndarray:

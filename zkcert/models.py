@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ._io import atomic_write_bytes
+from ._internal.io import atomic_write_bytes
 from .errors import InputError, UnsupportedLayerError
 
 __all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "save_model", "load_model", "num_params", "check_finite", "MODEL_FORMAT"]

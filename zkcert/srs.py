@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _ezkl
-from ._io import sha256_file
-from .cache import cache_dir
+from ._internal import ezkl as _ezkl
+from ._internal.io import sha256_file
+from ._internal.cache import cache_dir
 from .errors import InputError
 
 __all__ = ["Srs", "resolve_srs", "local_srs", "new_srs", "find_srs_by_hash", "MAX_LOGROWS"]

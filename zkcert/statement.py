@@ -1,283 +1,142 @@
-"""The statement: a frozen circuit spec (what the verifying key fixes) and the public statement around it."""
+"""The public statement in its three forms: one proof, shards with an aggregation, and a spot check of shards.
+
+Each form is a frozen dataclass with a schema version; its rules (commitment format, shard counts, the
+aggregation's bound and metric, the root over the shard commitments) are checked on construction, so a
+statement that exists is well formed. JSON in and out goes through `to_json` and `statement_from_json`;
+the human-readable `text` is written for people and recomputed on reading, never trusted.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib.resources
-import math
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from ._io import atomic_write_json, canonical_json, read_json
-from .direction import RADEMACHER_ABS, check_family
-from .errors import CertificateError, InputError
-from .metric import DS, METRIC_NAMES, bound_coefficient, check_metric
+from .challenge import challenge, exceeding_bound
+from .commitments import shard_root
+from .errors import CertificateError
+from .metric import METRIC_NAMES, bound_coefficient
+from .spec import AggregationSpec, CircuitSpec
 
 __all__ = [
-    "SPEC_SCHEMA", "STATEMENT_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CircuitSpec", "AggregationSpec", "Statement", "ShardedStatement",
-    "SampledStatement", "statement_from_json", "load_spec", "standard_spec",
+    "STATEMENT_SCHEMA", "SHARDED_SCHEMA", "SAMPLED_SCHEMA", "STATED_CONFIDENCE", "Statement", "ShardedStatement",
+    "SampledStatement", "AnyStatement", "statement_from_json",
 ]
 
-SPEC_SCHEMA = "zkcert-circuit/v1"
-AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 STATEMENT_SCHEMA = "zkcert-statement/v1"
 SHARDED_SCHEMA = "zkcert-sharded-statement/v1"
 SAMPLED_SCHEMA = "zkcert-sampled-statement/v1"
-# The default statement parameters are the ones the pre-registered study chose
-# (benchmarks/generalization/PROTOCOL.md, results/generalization/selection.md): rds/v1 along
-# rademacher-abs/v1 directions, eps = 2**-6, K = 4 (zkcert.metric.DEFAULT_METRIC, zkcert.direction.DEFAULT_FAMILY).
-DEFAULT_EPSILON = 2.0**-6
-DEFAULT_DIRECTIONS = 4
-# The default fixed-point scale 2**12. Measured on the demo's model: at eps = 2**-6 the numerator is small
-# (it scales with eps^2), and rds/v1's gap from the float value was 6.4 % at 2**10 and 0.8 % at 2**12; at
-# 2**8 a model with training loss below 0.01 was 7 % off even at eps = 1/8 (tests/test_circuit.py).
-DEFAULT_INPUT_SCALE = 12
-# The confidence a spot-check certificate's text states its bound at (zkcert.sampling has any other).
+# The confidence a spot-check certificate's text states its bound at (zkcert.challenge has any other).
 STATED_CONFIDENCE = 0.95
-# circuits/ ships inside the wheel as the package zkcert.circuits (pyproject's package-dir), so the
-# standard specs and pinned fingerprints are found the same way in a checkout and in an installed wheel.
-CIRCUITS_DIR = Path(str(importlib.resources.files("zkcert.circuits")))
-# The ezkl run arguments a spec may pin. Anything else (visibility, range-check switches, check mode)
-# is zkcert's design and not the prover's to choose: a spec that names it is rejected, because the
-# verifier rebuilds the key from the spec and would otherwise accept a weakened circuit.
-RUN_ARGS = frozenset({
-    "input_scale", "param_scale", "scale_rebase_multiplier", "lookup_range", "logrows",
-    "num_inner_cols", "decomp_base", "decomp_legs", "bounded_log_lookup", "disable_freivalds",
-})
+_COMMITMENT = re.compile(r"0x[0-9a-f]{64}")
+# How each non-string field is read from JSON; every other field is taken as it is and checked on construction.
+_PARSERS = {
+    "spec": CircuitSpec.from_json, "aggregation": AggregationSpec.from_json,
+    "shard_commitments": tuple, "n_sampled": int,
+}
 
 
-@dataclass(frozen=True)
-class CircuitSpec:
-    """Everything compiled into the circuit, and so into its verifying key.
+class _StatementForm:
+    """What the three forms share: commitment checks, JSON in and out, and the head of the text."""
 
-    `run_args` are ezkl's run arguments (scales, lookup range, logrows, ...) fixed at calibration;
-    rebuilding from the same spec gives the same circuit, which is how a verifier checks the key.
-    """
-
-    layers: tuple[dict[str, Any], ...]
-    input_shape: tuple[int, ...]
-    num_classes: int
-    num_params: int
-    n_samples: int
-    n_directions: int
-    epsilon: float
-    threshold: float
-    input_scale: int
-    reveal_value: bool = True
-    salted: bool = True
-    run_args: dict[str, Any] = field(default_factory=dict)
-    # A shard circuit outputs only the hash of (partial numerator, salt); the aggregation circuit
-    # (AggregationSpec) sums the partials and applies the bound.
-    shard: bool = False
-    # The certified metric and direction family (zkcert.metric, zkcert.direction). The defaults are the
-    # ones of specs written before they were named, so an older certificate reads as what it proved.
-    metric: str = DS
-    direction: str = RADEMACHER_ABS
-    schema: str = SPEC_SCHEMA
+    SCHEMA: ClassVar[str]
+    spec: CircuitSpec
+    data_commitment: str
+    model_commitment: str
+    nonce: str
+    schema: str
 
     def __post_init__(self) -> None:
-        if self.schema != SPEC_SCHEMA:
-            raise CertificateError(f"circuit spec schema {self.schema!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
-        for name in ("n_samples", "n_directions", "num_classes", "num_params"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
-        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
-            raise InputError(f"epsilon must be a positive finite number, got {self.epsilon}")
-        if not (math.isfinite(self.threshold) and self.threshold >= 0):
-            raise InputError(f"threshold must be a non-negative finite number, got {self.threshold}")
-        if not 1 <= self.input_scale <= 16:
-            raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
-        check_metric(self.metric)
-        check_family(self.direction)
-        steps = self.epsilon * 2**self.input_scale
-        if steps != int(steps):
-            # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement
-            # names the exact one.
-            raise InputError(
-                f"epsilon {self.epsilon:g} is not a multiple of 2**-{self.input_scale}, so the circuit cannot "
-                f"represent it exactly; use e.g. {max(round(steps), 1) / 2**self.input_scale:g}"
-            )
-        self._check_run_args()
+        if self.schema != self.SCHEMA:
+            raise CertificateError(f"statement schema {self.schema!r} is not {self.SCHEMA!r}")
+        named = {"data_commitment": self.data_commitment, "model_commitment": self.model_commitment}
+        named.update({f"shard_commitments[{i}]": c for i, c in enumerate(getattr(self, "shard_commitments", ()))})
+        for name, value in named.items():
+            if not (isinstance(value, str) and _COMMITMENT.fullmatch(value)):
+                raise CertificateError(f"statement {name} {value!r} is not a 0x-prefixed 32-byte lowercase hex commitment")
+        if not isinstance(self.nonce, str):
+            raise CertificateError(f"statement nonce {self.nonce!r} is not a string")
+        self._check_form()
 
-    def _check_run_args(self) -> None:
-        unknown = set(self.run_args) - RUN_ARGS
-        if unknown:
-            raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
-        for key in ("input_scale", "param_scale"):
-            if key in self.run_args and self.run_args[key] != self.input_scale:
-                raise InputError(f"run_args {key} {self.run_args[key]} differs from the spec's input_scale {self.input_scale}")
+    def _check_form(self) -> None:
+        """The form's own rules (none for a single proof)."""
 
-    @property
-    def bound(self) -> float:
-        """The circuit's constant c: numerator <= c (ds/v1, c = T N K eps^2) or <= c * summed loss (rds/v1)."""
-        return bound_coefficient(self.metric, self.threshold, self.n_samples, self.n_directions, self.epsilon)
+    def describe(self) -> str:
+        """The one-line human-readable statement."""
+        raise NotImplementedError
 
-    @property
-    def features(self) -> int:
-        """Number of input features per sample."""
-        return math.prod(self.input_shape)
+    def claim(self) -> str:
+        """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every form's text."""
+        s = self.spec
+        return (f"{METRIC_NAMES[s.metric]} <= {s.threshold:g} ({s.metric}, {s.direction}, "
+                f"eps={s.epsilon:g}, K={s.n_directions}")
 
-    @property
-    def logrows(self) -> int | None:
-        """Circuit size: the SRS must have at least this many logrows."""
-        value = self.run_args.get("logrows")
-        return int(value) if value is not None else None
-
-    @property
-    def calibrated(self) -> bool:
-        """True once run arguments are fixed."""
-        return "logrows" in self.run_args
+    def subjects(self) -> str:
+        """'for model <C_theta> on data <C_D>': the tail of every form's text."""
+        return f"for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON form (tuples become lists)."""
-        return _jsonable(dataclasses.asdict(self))
+        """Plain JSON form, with the recomputed text."""
+        obj: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            obj[f.name] = value.to_json() if hasattr(value, "to_json") else list(value) if isinstance(value, tuple) else value
+        return {**obj, "text": self.describe()}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "CircuitSpec":
-        """Parse, rejecting unknown fields and other schema versions."""
+    def from_json(cls, obj: Any) -> Any:
+        """Parse, rejecting unknown fields and other schema versions; `text` is recomputed, never trusted."""
         if not isinstance(obj, dict):
-            raise CertificateError("circuit spec must be a JSON object")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(obj) - known
+            raise CertificateError("statement must be a JSON object")
+        if obj.get("schema") != cls.SCHEMA:
+            raise CertificateError(f"statement schema {obj.get('schema')!r} is not {cls.SCHEMA!r}")
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        unknown = set(obj) - set(names) - {"text"}
         if unknown:
-            raise CertificateError(f"circuit spec has unknown fields {sorted(unknown)}")
-        if obj.get("schema", SPEC_SCHEMA) != SPEC_SCHEMA:
-            raise CertificateError(f"circuit spec schema {obj.get('schema')!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
+            raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
         try:
-            return cls(
-                **{
-                    **obj,
-                    "layers": tuple(dict(layer) for layer in obj["layers"]),
-                    "input_shape": tuple(int(v) for v in obj["input_shape"]),
-                }
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CertificateError(f"circuit spec is malformed: {exc}") from None
-
-    def digest(self) -> str:
-        """SHA-256 of the canonical JSON: the spec's identity in caches and fingerprints."""
-        return _digest(self)
-
-    def with_run_args(self, run_args: dict[str, Any]) -> "CircuitSpec":
-        """A copy with calibrated run arguments."""
-        return dataclasses.replace(self, run_args=dict(run_args))
-
-    def save(self, path: str | Path) -> None:
-        """Write as canonical JSON, atomically."""
-        atomic_write_json(path, self.to_json())
-
-
-@dataclass(frozen=True)
-class AggregationSpec:
-    """The aggregation circuit: n_shards hashed (partial numerator, salt) inputs, summed and compared with bound.
-
-    input_scale must be the shard circuits' output scale, so that the field elements it hashes are the
-    ones the shard proofs hashed; the verifier checks that against the rebuilt shard circuit.
-    """
-
-    n_shards: int
-    bound: float
-    input_scale: int
-    reveal_value: bool = True
-    run_args: dict[str, Any] = field(default_factory=dict)
-    metric: str = DS
-    schema: str = AGGREGATION_SCHEMA
-
-    def __post_init__(self) -> None:
-        if self.schema != AGGREGATION_SCHEMA:
-            raise CertificateError(f"aggregation spec schema {self.schema!r} is not {AGGREGATION_SCHEMA!r}; upgrade zkcert")
-        if int(self.n_shards) < 1:
-            raise InputError(f"n_shards must be positive, got {self.n_shards}")
-        check_metric(self.metric)
-        if not (math.isfinite(self.bound) and self.bound >= 0):
-            raise InputError(f"bound must be a non-negative finite number, got {self.bound}")
-        if not 1 <= self.input_scale <= 30:
-            raise InputError(f"input_scale must lie in [1, 30], got {self.input_scale}")
-        unknown = set(self.run_args) - RUN_ARGS
-        if unknown:
-            raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
-
-    logrows = CircuitSpec.logrows
-    calibrated = CircuitSpec.calibrated
-    to_json = CircuitSpec.to_json
-    digest = CircuitSpec.digest
-    with_run_args = CircuitSpec.with_run_args
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "AggregationSpec":
-        """Parse, rejecting unknown fields and other schema versions."""
-        if not isinstance(obj, dict) or obj.get("schema") != AGGREGATION_SCHEMA:
-            raise CertificateError(f"aggregation spec schema is not {AGGREGATION_SCHEMA!r}")
-        unknown = set(obj) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise CertificateError(f"aggregation spec has unknown fields {sorted(unknown)}")
-        try:
-            return cls(**obj)
+            return cls(**{n: _PARSERS.get(n, lambda v: v)(obj[n]) for n in names})
+        except KeyError as exc:
+            raise CertificateError(f"statement lacks field {exc}") from None
         except (TypeError, ValueError) as exc:
-            raise CertificateError(f"aggregation spec is malformed: {exc}") from None
-
-
-def _digest(spec: Any) -> str:
-    return hashlib.sha256(canonical_json(spec.to_json()).encode()).hexdigest()
+            raise CertificateError(f"statement is malformed: {exc}") from None
 
 
 @dataclass(frozen=True)
-class Statement:
-    """The public statement: a circuit spec, the owner's commitments and the direction nonce."""
+class Statement(_StatementForm):
+    """One proof: a circuit spec, the owner's commitments and the direction nonce."""
 
+    SCHEMA: ClassVar[str] = STATEMENT_SCHEMA
     spec: CircuitSpec
     data_commitment: str
     model_commitment: str
     nonce: str
     schema: str = STATEMENT_SCHEMA
 
-    def __post_init__(self) -> None:
-        _check_commitments(self)
+    @property
+    def n_samples(self) -> int:
+        """Number of certified samples."""
+        return self.spec.n_samples
+
+    def _check_form(self) -> None:
+        if self.spec.shard:
+            raise CertificateError("a single-proof statement uses the certificate circuit, not a shard circuit")
 
     def describe(self) -> str:
         """The one-line human-readable statement."""
-        s = self.spec
-        return (
-            f"{_claim(s)}, N={s.n_samples}) "
-            f"for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {
-            "schema": self.schema,
-            "spec": self.spec.to_json(),
-            "data_commitment": self.data_commitment,
-            "model_commitment": self.model_commitment,
-            "nonce": self.nonce,
-            "text": self.describe(),
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "Statement":
-        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
-        if not isinstance(obj, dict) or obj.get("schema") != STATEMENT_SCHEMA:
-            raise CertificateError(f"statement schema {obj.get('schema') if isinstance(obj, dict) else obj!r} is not {STATEMENT_SCHEMA!r}")
-        unknown = set(obj) - {"schema", "spec", "data_commitment", "model_commitment", "nonce", "text"}
-        if unknown:
-            raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
-        try:
-            return cls(CircuitSpec.from_json(obj["spec"]), obj["data_commitment"], obj["model_commitment"], obj["nonce"])
-        except KeyError as exc:
-            raise CertificateError(f"statement lacks field {exc}") from None
+        return f"{self.claim()}, N={self.n_samples}) {self.subjects()}"
 
 
 @dataclass(frozen=True)
-class ShardedStatement:
-    """The statement of a sharded certificate: one shard circuit proved per shard, one aggregation circuit.
+class ShardedStatement(_StatementForm):
+    """Shards: one shard circuit proved per shard, and one aggregation circuit that applies the bound.
 
     data_commitment is the root over the per-shard commitments (commitments.shard_root); the
     direction is derived from the root, so every shard uses the same one.
     """
 
+    SCHEMA: ClassVar[str] = SHARDED_SCHEMA
     spec: CircuitSpec
     aggregation: AggregationSpec
     shard_commitments: tuple[str, ...]
@@ -286,54 +145,38 @@ class ShardedStatement:
     nonce: str
     schema: str = SHARDED_SCHEMA
 
-    def __post_init__(self) -> None:
-        _check_commitments(self)
-
     @property
     def n_samples(self) -> int:
         """Total number of certified samples."""
         return self.spec.n_samples * len(self.shard_commitments)
 
+    def _check_form(self) -> None:
+        s, agg, n = self.spec, self.aggregation, len(self.shard_commitments)
+        if not s.shard or agg.n_shards != n:
+            raise CertificateError(f"a sharded statement needs a shard circuit and {n} aggregated shards (got {agg.n_shards})")
+        if agg.metric != s.metric:
+            raise CertificateError(f"the aggregation applies metric {agg.metric}, the shards compute {s.metric}")
+        expected = bound_coefficient(s.metric, s.threshold, self.n_samples, s.n_directions, s.epsilon)
+        if abs(agg.bound - expected) > 1e-12 * max(1.0, expected):
+            raise CertificateError(f"the aggregation's bound {agg.bound:g} is not the statement's {expected:g} ({s.metric})")
+        _check_root(self)
+
     def describe(self) -> str:
         """The one-line human-readable statement."""
-        s = self.spec
-        return (
-            f"{_claim(s)}, N={self.n_samples} "
-            f"in {len(self.shard_commitments)} shards) for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {
-            "schema": self.schema, "spec": self.spec.to_json(), "aggregation": self.aggregation.to_json(),
-            "shard_commitments": list(self.shard_commitments), "data_commitment": self.data_commitment,
-            "model_commitment": self.model_commitment, "nonce": self.nonce, "text": self.describe(),
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "ShardedStatement":
-        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
-        _reject_unknown_fields(cls, obj)
-        try:
-            return cls(
-                CircuitSpec.from_json(obj["spec"]), AggregationSpec.from_json(obj["aggregation"]),
-                tuple(obj["shard_commitments"]), obj["data_commitment"],
-                obj["model_commitment"], obj["nonce"],
-            )
-        except (KeyError, TypeError) as exc:
-            raise CertificateError(f"sharded statement is malformed: {exc}") from None
+        return f"{self.claim()}, N={self.n_samples} in {len(self.shard_commitments)} shards) {self.subjects()}"
 
 
 @dataclass(frozen=True)
-class SampledStatement:
-    """The statement of a spot-check certificate: every shard a challenge picks has sharpness <= T.
+class SampledStatement(_StatementForm):
+    """A spot check: every shard a challenge picks has metric <= T.
 
     The owner commits to all shards (data_commitment is their root) and proves only the n_sampled
-    shards that zkcert.sampling.challenge draws from the root, C_theta and the nonce, each with the
-    ordinary certificate circuit `spec` over one shard. See zkcert.sampling for what that does and
+    shards that zkcert.challenge.challenge draws from the root, C_theta and the nonce, each with the
+    ordinary certificate circuit `spec` over one shard. See zkcert.challenge for what that does and
     does not imply about the shards left unproved.
     """
 
+    SCHEMA: ClassVar[str] = SAMPLED_SCHEMA
     spec: CircuitSpec
     shard_commitments: tuple[str, ...]
     data_commitment: str
@@ -342,12 +185,12 @@ class SampledStatement:
     n_sampled: int
     schema: str = SAMPLED_SCHEMA
 
-    def __post_init__(self) -> None:
-        if self.schema != SAMPLED_SCHEMA:
-            raise CertificateError(f"statement schema {self.schema!r} is not {SAMPLED_SCHEMA!r}")
-        _check_commitments(self)
+    def _check_form(self) -> None:
+        if self.spec.shard:
+            raise CertificateError("a spot-check statement proves each shard with the ordinary circuit, not a shard circuit")
         if not 1 <= int(self.n_sampled) <= len(self.shard_commitments):
             raise CertificateError(f"cannot challenge {self.n_sampled} of {len(self.shard_commitments)} shards")
+        _check_root(self)
 
     @property
     def n_shards(self) -> int:
@@ -361,111 +204,37 @@ class SampledStatement:
 
     def challenged(self) -> tuple[int, ...]:
         """The shards the certificate must prove, recomputed from the commitments and nonce."""
-        from .commitments import shard_root
-        from .sampling import challenge
-
-        # From the root of the listed commitments, not the data_commitment field: the list is what the
-        # proofs are checked against.
-        return challenge(shard_root(self.shard_commitments), self.model_commitment, self.nonce, self.n_shards, self.n_sampled)
+        return challenge(self.data_commitment, self.model_commitment, self.nonce, self.n_shards, self.n_sampled)
 
     def describe(self) -> str:
         """The one-line human-readable statement, with its confidence bound."""
-        from .sampling import exceeding_bound
-
         s = self.spec
         b = exceeding_bound(self.n_shards, self.n_sampled, STATED_CONFIDENCE)
         return (
-            f"{_claim(s)}) on each of "
-            f"{self.n_sampled} challenged shards of {s.n_samples} samples, out of {self.n_shards} committed "
-            f"(N={self.n_samples}), for model {_short(self.model_commitment)} on data {_short(self.data_commitment)}; "
-            f"so, at {STATED_CONFIDENCE:.0%} confidence, fewer than {b} of the {self.n_shards} shards exceed "
-            f"{s.threshold:g}, provided the nonce was issued after both commitments were published"
+            f"{self.claim()}) on each of {self.n_sampled} challenged shards of {s.n_samples} samples, out of "
+            f"{self.n_shards} committed (N={self.n_samples}), {self.subjects()}; so, at {STATED_CONFIDENCE:.0%} "
+            f"confidence, fewer than {b} of the {self.n_shards} shards exceed {s.threshold:g}, provided the nonce "
+            "was issued after both commitments were published"
         )
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {
-            "schema": self.schema, "spec": self.spec.to_json(), "shard_commitments": list(self.shard_commitments),
-            "data_commitment": self.data_commitment, "model_commitment": self.model_commitment, "nonce": self.nonce,
-            "n_sampled": self.n_sampled, "text": self.describe(),
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "SampledStatement":
-        """Parse, rejecting other schema versions; `text` is recomputed, never trusted."""
-        _reject_unknown_fields(cls, obj)
-        try:
-            return cls(
-                CircuitSpec.from_json(obj["spec"]), tuple(obj["shard_commitments"]),
-                obj["data_commitment"], obj["model_commitment"], obj["nonce"], int(obj["n_sampled"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CertificateError(f"sampled statement is malformed: {exc}") from None
 
 
 AnyStatement = Statement | ShardedStatement | SampledStatement
+_FORMS: dict[str, type] = {STATEMENT_SCHEMA: Statement, SHARDED_SCHEMA: ShardedStatement, SAMPLED_SCHEMA: SampledStatement}
 
 
 def statement_from_json(obj: Any) -> AnyStatement:
-    """Parse any kind of statement by its schema."""
-    kinds = {SHARDED_SCHEMA: ShardedStatement, SAMPLED_SCHEMA: SampledStatement}
-    if isinstance(obj, dict) and obj.get("schema") in kinds:
-        return kinds[obj["schema"]].from_json(obj)
-    return Statement.from_json(obj)
+    """Parse any form of statement by its schema."""
+    schema = obj.get("schema") if isinstance(obj, dict) else None
+    if schema not in _FORMS:
+        raise CertificateError(f"statement schema {schema!r} is not one of {sorted(_FORMS)}")
+    return _FORMS[schema].from_json(obj)
 
 
-def _reject_unknown_fields(cls: type, obj: Any) -> None:
-    """A statement with fields this version does not know is refused, not half-read."""
-    if not isinstance(obj, dict):
-        raise CertificateError("statement must be a JSON object")
-    unknown = set(obj) - {f.name for f in dataclasses.fields(cls)} - {"text"}
-    if unknown:
-        raise CertificateError(f"statement has unknown fields {sorted(unknown)}")
-
-
-def _claim(spec: CircuitSpec) -> str:
-    """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every statement's text."""
-    return (
-        f"{METRIC_NAMES[spec.metric]} <= {spec.threshold:g} ({spec.metric}, {spec.direction}, "
-        f"eps={spec.epsilon:g}, K={spec.n_directions}"
-    )
-
-
-_COMMITMENT = re.compile(r"0x[0-9a-f]{64}")
-
-
-def _check_commitments(statement: Any) -> None:
-    """Every commitment a statement names is a 0x-prefixed 32-byte hex value (a field element or a root)."""
-    named = {"data_commitment": statement.data_commitment, "model_commitment": statement.model_commitment}
-    named.update({f"shard_commitments[{i}]": c for i, c in enumerate(getattr(statement, "shard_commitments", ()))})
-    for name, value in named.items():
-        if not (isinstance(value, str) and _COMMITMENT.fullmatch(value)):
-            raise CertificateError(f"statement {name} {value!r} is not a 0x-prefixed 32-byte lowercase hex commitment")
-    if not isinstance(statement.nonce, str):
-        raise CertificateError(f"statement nonce {statement.nonce!r} is not a string")
+def _check_root(statement: ShardedStatement | SampledStatement) -> None:
+    """The data commitment of a sharded form is the root over its shard commitments: the list is what proofs are checked against."""
+    if statement.data_commitment != shard_root(statement.shard_commitments):
+        raise CertificateError("the statement's data commitment is not the root of its shard commitments")
 
 
 def _short(commitment: str) -> str:
     return commitment[:10] + "…" + commitment[-6:] if len(commitment) > 20 else commitment
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
-def load_spec(path: str | Path) -> CircuitSpec:
-    """Read a circuit spec JSON file."""
-    return CircuitSpec.from_json(read_json(path, what="circuit spec"))
-
-
-def standard_spec(name: str) -> CircuitSpec:
-    """A spec shipped in circuits/ by name (e.g. 'demo')."""
-    path = CIRCUITS_DIR / f"{name}.json"
-    if not path.is_file():
-        names = sorted(p.stem for p in CIRCUITS_DIR.glob("*.json") if p.stem != "fingerprints")
-        raise InputError(f"no standard circuit spec {name!r}; available: {names}")
-    return load_spec(path)

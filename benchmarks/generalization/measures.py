@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from zkcert import flatness as fl
+import flatness as fl  # benchmarks/generalization, on sys.path when run as a script
 from zkcert.data import Dataset
 from zkcert.direction import derive_seed
 from zkcert.training import accuracy, mean_loss

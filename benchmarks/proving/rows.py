@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from zkcert import _ezkl, circuit
-from zkcert.statement import CircuitSpec
+from zkcert import circuit
+from zkcert._internal import ezkl as _ezkl
+from zkcert.spec import CircuitSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"

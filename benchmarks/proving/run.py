@@ -8,7 +8,7 @@ README suggests where the default's fixed-point gap is large), so their time, me
 gap compare within one run.
 
 Each configuration runs in its own subprocess so that peak memory is that configuration's alone.
-Per step it records wall time and peak RSS (zkcert._measure: /proc sampling plus the kernel's
+Per step it records wall time and peak RSS (zkcert._internal.measure: /proc sampling plus the kernel's
 ru_maxrss), and per configuration rows, logrows, proving-key/verifying-key/proof sizes and the gap
 between the circuit's fixed-point value and the float metric. Writes results/proving/proving.csv and
 results/proving/proving.md, and proving.png (time and memory against N, a line per model size).
@@ -36,7 +36,7 @@ STATEMENTS = {"v1": V1, "default": {}, "row-sign": ROW_SIGN}  # {} = prove()'s d
 FULL = [{"hidden": [h], "samples": 8, "statement": s} for h in (4, 8) for s in STATEMENTS]
 QUICK = [{"hidden": [4], "samples": 2, "statement": s} for s in STATEMENTS]
 COLUMNS = ["statement", "metric", "direction", "scale", "hidden", "samples", "params", "logrows", "rows", "float_metric",
-           "circuit_metric", "relative_gap", "calibrate_s", "setup_s", "witness_s", "prove_s", "verify_s",
+           "circuit_metric", "relative_gap", "calibrate_s", "setup_s", "prove_s", "verify_s",
            "prove_vs_v1", "samples_per_prove_s", "peak_rss_mb", "pk_mb", "vk_kb", "proof_kb"]
 
 
@@ -67,7 +67,8 @@ def run_one(config: dict) -> dict:
             "logrows": spec.logrows, "rows": files.settings_json()["num_rows"],
             "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
             "relative_gap": round(rep["relative_gap"], 5),
-            **{f"{k}_s": steps[k]["seconds"] if k in steps else "" for k in ("calibrate", "setup", "witness", "prove", "verify")},
+            # "prove" includes the witness; "setup" includes compiling the circuit.
+            **{f"{k}_s": steps[k]["seconds"] if k in steps else "" for k in ("calibrate", "setup", "prove", "verify")},
             "peak_rss_mb": max(s["peak_rss_mb"] for s in result.steps),
             "pk_mb": round(files.pk(srs).stat().st_size / 2**20, 1), "vk_kb": round(files.vk(srs).stat().st_size / 2**10, 1),
             "proof_kb": round((result.certificate / "proof.json").stat().st_size / 2**10, 1),

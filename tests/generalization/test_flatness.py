@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from zkcert import flatness as fl
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "generalization"))
+import flatness as fl  # noqa: E402  (the baselines only the benchmarks use)
 from zkcert.data import Dataset
 from zkcert.direction import derive_seed
 from zkcert.errors import InputError

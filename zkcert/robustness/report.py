@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from .._internal.io import atomic_write_bytes
 from ..errors import InputError
 from .evaluate import Evaluation
 

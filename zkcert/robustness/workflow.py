@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from torch import nn
 
-from .._io import atomic_write_bytes
+from .._internal.io import atomic_write_bytes
 from ..data import Dataset
 from ..models import save_model
 from ._common import SEVERITIES

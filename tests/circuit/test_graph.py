@@ -1,4 +1,4 @@
-"""The prover's contract: one metric computed four ways agrees; false statements yield no certificate."""
+"""The circuit's graph: one metric computed four ways (float, torch graph, ONNX, ezkl witness) agrees; the flag and the output layout."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from zkcert import _ezkl, circuit, prove
-from zkcert._io import atomic_write_json
-from zkcert.errors import ThresholdExceeded
+from zkcert import circuit
+from zkcert._internal import ezkl as _ezkl
+from zkcert._internal.io import atomic_write_json
 from zkcert.models import small_cnn
 from zkcert.direction import FAMILIES, family_directions
-from zkcert.metric import METRICS, RDS, flat_params, mean_loss, second_differences
-from zkcert.prover import make_spec, prepare
+from zkcert.commitments import SALT_LEN
+from zkcert.metric import DS, METRICS, RDS, flat_params, mean_loss, second_differences
+from zkcert.spec import AggregationSpec
+from zkcert.owner import make_spec, plan
 from zkcert.training import TrainConfig, train
 
 
@@ -36,11 +38,11 @@ def owner(request, proof_mlp, tiny_cnn, proof_data):
     arch, metric, family = request.param
     model = proof_mlp if arch == "mlp" else tiny_cnn
     spec = make_spec(model, proof_data, threshold=1000.0, epsilon=0.25, n_directions=2, input_scale=8, metric=metric, direction=family)
-    return model, prepare(model, proof_data, spec, nonce="equivalence")
+    return model, plan(model, proof_data, spec=spec, nonce="equivalence")
 
 
 def _torch_graph(owner) -> list[float]:
-    inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.ezkl_input()["input_data"]]
+    inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.shard_input(0)["input_data"]]
     with torch.no_grad():
         return [float(t) for t in circuit.SharpnessGraph(owner.spec)(*inputs)]
 
@@ -50,16 +52,16 @@ def _onnxruntime(owner) -> list[float]:
         path = Path(tmp) / "g.onnx"
         circuit.export_onnx(owner.spec, path)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feeds = {i.name: np.asarray(v, dtype=np.float32)[None] for i, v in zip(session.get_inputs(), owner.ezkl_input()["input_data"])}
+        feeds = {i.name: np.asarray(v, dtype=np.float32)[None] for i, v in zip(session.get_inputs(), owner.shard_input(0)["input_data"])}
         return [float(v.ravel()[0]) for v in session.run(None, feeds)]
 
 
 def _ezkl_witness(owner) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        spec = circuit.calibrate_spec(owner.spec, owner.ezkl_input(), work)
+        spec = circuit.calibrate_spec(owner.spec, owner.shard_input(0), work)
         files = circuit.compile_spec(spec)
-        atomic_write_json(work / "in.json", owner.ezkl_input())
+        atomic_write_json(work / "in.json", owner.shard_input(0))
         witness = _ezkl.gen_witness(work / "in.json", files.compiled, work / "w.json")
         return circuit.witness_outputs(witness, files.settings_json())
 
@@ -99,14 +101,17 @@ def test_flag_is_computed_in_the_graph(owner):
 
     _model, owner = owner
     low = dataclasses.replace(owner.spec, threshold=owner.float_metric * 0.5)
-    inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.ezkl_input()["input_data"]]
+    inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in owner.shard_input(0)["input_data"]]
     with torch.no_grad():
         assert float(circuit.SharpnessGraph(owner.spec)(*inputs)[0]) == 1.0
         assert float(circuit.SharpnessGraph(low)(*inputs)[0]) == 0.0
 
 
-def test_above_threshold_writes_nothing(proof_mlp, proof_data, tmp_path):
-    out = tmp_path / "cert"
-    with pytest.raises(ThresholdExceeded, match="above the threshold 0.5: no certificate written"):
-        prove(proof_mlp, proof_data, threshold=0.5, out=out)
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize("metric,reveal,names", [
+    (DS, True, ["flag", "numerator"]), (RDS, True, ["flag", "numerator", "loss_sum"]), (RDS, False, ["flag"]),
+])
+def test_output_layout_per_metric(metric, reveal, names, tiny_mlp, tiny_data):
+    spec = make_spec(tiny_mlp, tiny_data, threshold=1.0, epsilon=0.125, n_directions=1, input_scale=10, metric=metric, reveal_value=reveal)
+    assert circuit.output_names(spec) == names
+    assert circuit.output_names(AggregationSpec(3, 1.0, 10, reveal_value=reveal, metric=metric)) == names
+    assert circuit.shard_output_len(metric) == (1 if metric == DS else 2) + SALT_LEN  # sums and the data salt

@@ -1,4 +1,4 @@
-"""The circuit builder: the sharpness computation as a torch graph, its ONNX export, and ezkl compile and keys.
+"""The circuit's graph: the sharpness computation as a torch module, and its ONNX export.
 
 The graph's inputs are the three committed vectors of zkcert.commitments (data, model, direction
 signs), all with ezkl's "hashed" visibility so their Poseidon hashes are the proof's first public
@@ -14,40 +14,23 @@ the graph, hence of the verifying key.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _ezkl
-from ._io import atomic_write_json, read_json, sha256_file
-from .cache import cache_dir
-from .commitments import SALT_LEN
-from .direction import RADEMACHER_ABS, sign_length, unit_counts
-from .errors import CircuitError
-from .metric import DS, value_from_sums
-from .srs import Srs
-from .statement import RUN_ARGS, AggregationSpec, CircuitSpec
+from ..commitments import SALT_LEN
+from ..direction import RADEMACHER_ABS, sign_length, unit_counts
+from ..errors import CircuitError
+from ..metric import DS
+from ..spec import AggregationSpec, AnySpec, CircuitSpec
 
-__all__ = [
-    "SharpnessGraph", "AggregationGraph", "CircuitFiles", "export_onnx", "calibrate_spec", "compile_spec", "keys_for",
-    "BASE_RUN_ARGS", "ezkl_run_args", "output_names", "shard_output_len", "sum_count", "decode_outputs", "witness_outputs", "flag_and_value",
-]
+__all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "input_lengths"]
 
-AnySpec = CircuitSpec | AggregationSpec
-# Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
-# fixed parameters (eps, the bound) go into the key, and the flag is a public output. A shard's only
-# output, (partial numerator, salt), leaves as a Poseidon hash so the verifier never sees the partial.
-_VISIBILITY = {"input_visibility": "hashed", "output_visibility": "public", "param_visibility": "fixed"}
-_SHARD_VISIBILITY = {**_VISIBILITY, "output_visibility": "hashed"}
-BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier": 1}
 _KNOWN_LAYERS = ("Linear", "Conv2d", "ReLU", "Flatten", "MaxPool2d", "AvgPool2d")
 _OPSET = 17
 
@@ -249,8 +232,6 @@ def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str
 def export_onnx(spec: AnySpec, path: Path) -> None:
     """Export the spec's graph to ONNX (opset 17, static shapes)."""
     module, dummies, inputs, outputs = _graph(spec)
-    import warnings
-
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
@@ -261,146 +242,3 @@ def export_onnx(spec: AnySpec, path: Path) -> None:
         except Exception as exc:  # torch's exporter raises many types; the user needs one line
             raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
-
-def decode_outputs(felts: Sequence[str], settings: dict[str, Any]) -> list[float]:
-    """The output field elements (witness outputs or a proof's output instances) as floats at their scales."""
-    scales = _ezkl.settings_output_scales(settings)
-    if len(felts) != len(scales):
-        raise CircuitError(f"expected {len(scales)} outputs, got {len(felts)}")
-    return [_ezkl.felt_to_float(f, scale) for f, scale in zip(felts, scales)]
-
-
-def witness_outputs(witness: dict[str, Any], settings: dict[str, Any]) -> list[float]:
-    """A witness's outputs as floats: [flag, numerator, loss sum (rds/v1)] as far as the spec reveals them."""
-    return decode_outputs([out[0] for out in _ezkl.WitnessView.from_json(witness).outputs], settings)
-
-
-def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None) -> tuple[float, float | None]:
-    """(flag, the metric's fixed-point value or None if not revealed) from decoded outputs.
-
-    n_samples is the statement's total N where the outputs sum over several shards.
-    """
-    if len(outputs) < 2:
-        return outputs[0], None
-    loss_sum = outputs[2] if len(outputs) > 2 else None
-    value = value_from_sums(spec.metric, outputs[1], loss_sum, n_samples or spec.n_samples, spec.n_directions, spec.epsilon)
-    return outputs[0], value
-
-
-def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -> dict[str, Any]:
-    """ezkl's input file contents for the three vectors."""
-    return {"input_data": [np.asarray(v, dtype=np.float64).ravel().tolist() for v in (data_vec, model_vec, r_vec)]}
-
-
-def ezkl_run_args(spec: AnySpec) -> dict[str, Any]:
-    """ezkl's run arguments for a spec: the base ones, both scales at the spec's input scale, the spec's own
-    (lookup range, logrows) and the input visibility (hashed data and model; shards also hash their outputs)."""
-    visibility = _SHARD_VISIBILITY if getattr(spec, "shard", False) else _VISIBILITY
-    return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **visibility}
-
-
-def calibrate_spec(
-    spec: AnySpec, inputs: dict[str, Any] | list[dict[str, Any]], workdir: Path, *, max_logrows: int = 20,
-) -> AnySpec:
-    """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec.
-
-    With several inputs (the shards of one circuit) the circuit must hold every one of them: each is
-    calibrated and the pinned spec takes the union of their lookup ranges and the largest logrows.
-    Measured on 8 digits shards, no single shard's range covered all the others'.
-    """
-    onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
-    export_onnx(spec, onnx_path)
-    found = []
-    for one in inputs if isinstance(inputs, list) else [inputs]:
-        atomic_write_json(input_path, one)
-        _ezkl.gen_settings(onnx_path, settings_path, ezkl_run_args(spec))
-        _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
-        got = read_json(settings_path)["run_args"]
-        found.append({k: got[k] for k in sorted(RUN_ARGS)})
-    return spec.with_run_args(merge_run_args(found))
-
-
-def merge_run_args(found: list[dict[str, Any]]) -> dict[str, Any]:
-    """One set of run arguments that holds every calibrated input: union of lookup ranges, largest logrows."""
-    def fixed(args: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in args.items() if k not in ("lookup_range", "logrows")}
-
-    merged = dict(found[0])
-    for other in found[1:]:
-        if fixed(other) != fixed(merged):
-            raise CircuitError("calibration chose different circuit settings for different shards; please report this")
-        lo, hi = merged["lookup_range"]
-        merged["lookup_range"] = [min(lo, other["lookup_range"][0]), max(hi, other["lookup_range"][1])]
-        merged["logrows"] = max(merged["logrows"], other["logrows"])
-    # No extra logrow for the wider merged range: ezkl splits a lookup table over as many columns as
-    # it needs at the given logrows (an earlier "one logrow of slack" doubled the cost of small shards).
-    return merged
-
-
-@dataclass(frozen=True)
-class CircuitFiles:
-    """The compiled circuit of a spec and (once set up) its keys, in the cache."""
-
-    folder: Path
-
-    onnx = property(lambda self: self.folder / "model.onnx")
-    settings = property(lambda self: self.folder / "settings.json")
-    compiled = property(lambda self: self.folder / "model.ezkl")
-
-    def vk(self, srs: Srs) -> Path:
-        """Verifying key for this SRS."""
-        return self.folder / f"vk-{srs.sha256[:16]}.key"
-
-    def pk(self, srs: Srs) -> Path:
-        """Proving key for this SRS."""
-        return self.folder / f"pk-{srs.sha256[:16]}.key"
-
-    def settings_json(self) -> dict[str, Any]:
-        """The compiled circuit's settings."""
-        return json.loads(self.settings.read_text())
-
-
-# ezkl 23.0.5 writes these sets in a hash-map order that changes from process to process, and the
-# circuit's column layout (so its verifying key) follows that order: a verifier rebuilding the key in
-# a fresh process got another key for an honest certificate. Sorting them makes the key a function of
-# the spec alone.
-_UNORDERED_SETTINGS = ("required_lookups", "required_range_checks")
-
-
-def canonicalize_settings(path: Path) -> None:
-    """Sort the settings' order-free lists so that compile and setup are deterministic."""
-    settings = read_json(path)
-    for key in _UNORDERED_SETTINGS:
-        if isinstance(settings.get(key), list):
-            settings[key] = sorted(settings[key], key=lambda v: json.dumps(v, sort_keys=True))
-    atomic_write_json(path, settings)
-
-
-def compile_spec(spec: AnySpec) -> CircuitFiles:
-    """ONNX export, settings and compiled circuit for a calibrated spec, cached by the spec's digest."""
-    if not spec.calibrated:
-        raise CircuitError("the circuit spec has no calibrated run arguments")
-    files = CircuitFiles(cache_dir("circuits", spec.digest()[:24]))
-    if not files.compiled.is_file():
-        export_onnx(spec, files.onnx)
-        _ezkl.gen_settings(files.onnx, files.settings, ezkl_run_args(spec))
-        canonicalize_settings(files.settings)
-        _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)
-    return files
-
-
-def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:
-    """(vk, pk) for the circuit and SRS, running ezkl setup once and caching the result."""
-    vk, pk = files.vk(srs), files.pk(srs)
-    if not (vk.is_file() and pk.is_file()):
-        # Per-process temporary names: shard workers on one node may race to set up the same circuit.
-        tmp_vk, tmp_pk = vk.with_suffix(f".tmp{os.getpid()}"), pk.with_suffix(f".tmp{os.getpid()}")
-        _ezkl.setup(files.compiled, tmp_vk, tmp_pk, srs.path)
-        tmp_pk.replace(pk)
-        tmp_vk.replace(vk)
-    return vk, pk
-
-
-def vk_fingerprint(vk_path: Path) -> str:
-    """SHA-256 of a verifying key file."""
-    return sha256_file(vk_path)

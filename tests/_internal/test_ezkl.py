@@ -1,10 +1,10 @@
-"""zkcert._ezkl's views of ezkl's file layouts (proof instances, witness outputs and hashes, output scales)."""
+"""zkcert._internal.ezkl's views of ezkl's file layouts (proof instances, witness outputs and hashes, output scales)."""
 
 from __future__ import annotations
 
 import pytest
 
-from zkcert import _ezkl
+from zkcert._internal import ezkl as _ezkl
 from zkcert.errors import InputError
 
 FELT = "01" + "00" * 31

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import _ezkl, circuit
-from ._io import atomic_write_json, read_json, sha256_file
-from ._measure import Steps
-from .errors import InputError
-from .srs import Srs
-from .statement import CircuitSpec
+from .. import circuit
+from .._internal import ezkl as _ezkl
+from .._internal.io import atomic_write_json, read_json, sha256_file
+from .._internal.measure import Steps
+from ..errors import InputError
+from ..srs import Srs
+from ..spec import CircuitSpec
 
 __all__ = ["ShardJob", "ShardOutcome", "prove_shard", "run_jobs", "default_workers"]
 
@@ -55,9 +56,8 @@ class ShardOutcome:
 
 def prove_shard(job: ShardJob) -> ShardOutcome:
     """Witness and proof for one shard (runs in a worker process or a Ray task)."""
-    os.environ["ZKCERT_CACHE"] = job.cache  # use the caller's cache, where setup already put the keys
     spec = CircuitSpec.from_json(job.spec_json)
-    files = circuit.compile_spec(spec)
+    files = circuit.compile_spec(spec, cache=job.cache)  # the caller's cache, where setup already put the keys
     srs = Srs(Path(job.srs_path), sha256_file(job.srs_path), locally_generated=False)
     _vk, pk = circuit.keys_for(files, srs)
     steps = Steps()
@@ -85,14 +85,18 @@ def run_jobs(
     fn: Callable[[ShardJob], ShardOutcome] = prove_shard,
 ) -> Iterator[ShardOutcome]:
     """Run the jobs and yield each outcome as it finishes (local process pool, or Ray if an address is given)."""
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
     if not jobs:
         return
     if ray_address is not None:
         yield from _run_ray(jobs, ray_address, fn)
         return
+    if workers is None and len(jobs) == 1:
+        # One proof (a single-proof certificate): no worker process to start, and ezkl uses every core anyway.
+        yield fn(jobs[0])
+        return
     workers = workers or default_workers()
-    if workers < 1:
-        raise InputError(f"workers must be at least 1, got {workers}")
     # spawn, not fork: the parent has torch and ezkl thread pools, which do not survive a fork.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
         pending = {pool.submit(fn, job) for job in jobs}

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import ezkl
 
-from .errors import CircuitError, InputError
+from ..errors import CircuitError, InputError
 
 __all__ = [
     "run_args",

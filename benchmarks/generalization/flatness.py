@@ -24,11 +24,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
-from . import metric
-from .data import Dataset
-from .direction import directions, scale_invariant
-from .errors import InputError
-from .models import check_supported
+from zkcert import metric
+from zkcert.data import Dataset
+from zkcert.direction import directions, scale_invariant
+from zkcert.errors import InputError
+from zkcert.models import check_supported
 
 __all__ = [
     "Cost",

@@ -1,0 +1,45 @@
+"""The work folder of a sharded run: an interrupted run resumes without redoing finished shards; another statement's folder is refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from certs import TINY, UNTRUSTED_SRS_OK, anchors
+from zkcert._internal.io import sha256_file
+from zkcert.certificate import Manifest, shard_proof_name
+from zkcert.errors import InputError
+from zkcert.proving import prove
+from zkcert.verification import verify
+
+NONCE = "shard-nonce"  # conftest.SHARD_NONCE
+
+
+@pytest.fixture(scope="module")
+def sharded(sharded_cert) -> tuple[Path, Path]:
+    """(certificate, work folder) of the session's honest 2-shard certificate over 4 samples (conftest)."""
+    return sharded_cert
+
+
+def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path):
+    """A rerun with the same work folder proves only the shards that have no record."""
+    _cert, work = sharded
+    resumed = tmp_path / "work"
+    shutil.copytree(work, resumed)
+    (resumed / "shard-0001.json").unlink()
+    messages: list[str] = []
+    result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "cert",
+                           nonce=NONCE, work_dir=resumed, workers=1, say=messages.append, **TINY)
+    assert "resuming: 1 of 2 shards already proved" in messages
+    assert "proving 1 of 2 shards" in messages
+    assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
+    assert verify(result.certificate, **anchors(_cert, NONCE), **UNTRUSTED_SRS_OK).data_commitment == Manifest.load(_cert).statement.data_commitment
+
+
+def test_work_folder_of_another_statement_is_refused(proof_mlp, digits_train, sharded, tmp_path):
+    shutil.copytree(sharded[1], tmp_path / "work")
+    with pytest.raises(InputError, match="another statement"):
+        prove(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=tmp_path / "c",
+                      nonce="a different nonce", work_dir=tmp_path / "work", **TINY)

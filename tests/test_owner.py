@@ -1,0 +1,45 @@
+"""The owner's plan: commitments to the data (whole or in shards) and the model, the direction, the float metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zkcert import owner
+from zkcert.commitments import ShardSalts, shard_root
+from zkcert.errors import InputError
+
+
+def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
+    with pytest.raises(InputError, match="do not split"):
+        owner.plan(proof_mlp, digits_train.head(5), shard_size=2, threshold=1.0)
+
+
+def test_plan_is_deterministic_given_salts(proof_mlp, digits_train):
+    salts = ShardSalts.fresh(3)
+    a = owner.plan(proof_mlp, digits_train.head(6), shard_size=2, threshold=1.0, salts=salts, nonce="x")
+    b = owner.plan(proof_mlp, digits_train.head(6), shard_size=2, threshold=1.0, salts=ShardSalts.from_json(salts.to_json()), nonce="x")
+    assert a.committed.shard_commitments == b.committed.shard_commitments and a.committed.data_commitment == b.committed.data_commitment
+    assert np.array_equal(a.r, b.r)
+    assert len(set(a.committed.shard_commitments)) == 3
+
+
+def test_one_plan_for_one_or_many_shards(proof_mlp, digits_train):
+    """Whole data: C_D is the one commitment; shards: C_D is their root. The float metric is over all data either way."""
+    data = digits_train.head(4)
+    whole = owner.plan(proof_mlp, data, nonce="x")
+    shards = owner.plan(proof_mlp, data, shard_size=2, nonce="x", salts=ShardSalts(whole.committed.salts.model, ((1,) * 5, (2,) * 5)))
+    assert whole.committed.n_shards == 1 and whole.committed.data_commitment == whole.committed.shard_commitments[0]
+    assert shards.committed.data_commitment == shard_root(shards.committed.shard_commitments)
+    assert shards.committed.model_commitment == whole.committed.model_commitment  # same model salt
+    assert whole.spec.reveal_value and not whole.spec.shard and shards.spec.shard and not shards.spec.reveal_value
+    spot = owner.plan(proof_mlp, data, shard_size=2, sample=1, nonce="x")
+    assert not spot.spec.shard and not spot.spec.reveal_value and spot.spec.n_samples == 2
+
+
+def test_saved_salts_recommit_to_the_same_values(proof_mlp, digits_train):
+    data = digits_train.head(4)
+    for size in (None, 2):
+        first = owner.commit(proof_mlp, data, shard_size=size)
+        again = owner.commit(proof_mlp, data, shard_size=size, salts=first.saved_salts())
+        assert again.commitments == first.commitments

@@ -1,0 +1,65 @@
+"""The circuit spec: JSON in and out, its digest, and the rules that keep a spec from weakening the circuit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from zkcert.errors import CertificateError, InputError
+from zkcert.spec import CircuitSpec, standard_spec
+
+SPEC = CircuitSpec(
+    layers=({"type": "Flatten"}, {"type": "Linear", "in_features": 4, "out_features": 2}), input_shape=(4,),
+    num_classes=2, num_params=10, n_samples=3, n_directions=1, epsilon=0.125, threshold=5.0, input_scale=8,
+)
+
+
+def test_json_roundtrip_and_digest():
+    again = CircuitSpec.from_json(SPEC.to_json())
+    assert again == SPEC and again.digest() == SPEC.digest()
+    assert dataclasses.replace(SPEC, threshold=5.5).digest() != SPEC.digest()
+
+
+def test_bound_has_no_division():
+    assert SPEC.bound == pytest.approx(5.0 * 3 * 1 * 0.125**2)
+
+
+def test_unknown_field_and_version_rejected():
+    with pytest.raises(CertificateError, match="unknown fields"):
+        CircuitSpec.from_json({**SPEC.to_json(), "extra": 1})
+    with pytest.raises(CertificateError, match="upgrade zkcert"):
+        CircuitSpec.from_json({**SPEC.to_json(), "schema": "zkcert-circuit/v9"})
+
+
+@pytest.mark.parametrize("field,value,message", [("epsilon", 0.0, "epsilon"), ("threshold", float("nan"), "threshold"), ("n_samples", 0, "n_samples")])
+def test_invalid_specs_cannot_be_built(field, value, message):
+    with pytest.raises(InputError, match=message):
+        dataclasses.replace(SPEC, **{field: value})
+
+
+def test_standard_spec_unknown_name():
+    with pytest.raises(InputError, match="no standard circuit spec"):
+        standard_spec("nope")
+
+
+def test_epsilon_must_be_exact_in_fixed_point():
+    with pytest.raises(InputError, match="not a multiple of 2\\*\\*-8"):
+        dataclasses.replace(SPEC, epsilon=0.1)
+    # The attack this closes: eps = 2**-10 at scale 2**8 would round to 0 in the circuit, making any model "flat".
+    with pytest.raises(InputError, match="use e.g. 0.00390625"):
+        dataclasses.replace(SPEC, epsilon=2**-10)
+    assert dataclasses.replace(SPEC, epsilon=2**-8).epsilon == 2**-8
+
+
+@pytest.mark.parametrize(
+    "run_args,message",
+    [
+        ({"ignore_range_check_inputs_outputs": True}, "may not set"),
+        ({"input_visibility": "public"}, "may not set"),
+        ({"param_scale": 2}, "differs from the spec's input_scale"),
+    ],
+)
+def test_spec_cannot_weaken_the_circuit(run_args, message):
+    with pytest.raises(InputError, match=message):
+        SPEC.with_run_args(run_args)

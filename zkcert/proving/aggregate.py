@@ -1,0 +1,70 @@
+"""The aggregation proof of a sharded certificate: the shards' hashed partial sums, summed and compared with the bound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import circuit
+from .._internal import ezkl as _ezkl
+from .._internal.io import atomic_write_json
+from .._internal.measure import Steps
+from ..commitments import felt_hex
+from ..errors import CircuitError, ThresholdExceeded
+from ..metric import bound_coefficient
+from ..spec import AggregationSpec, CircuitSpec
+from ..srs import Srs
+from .executor import ShardOutcome
+
+__all__ = ["Aggregation", "aggregate", "aggregation_inputs"]
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """The calibrated aggregation spec, its proof and key, and the fixed-point metric it revealed (if any)."""
+
+    spec: AggregationSpec
+    proof: Path
+    vk: Path
+    value: float | None
+
+
+def aggregation_inputs(outputs: list[list[str]], scale: int) -> dict[str, Any]:
+    """The aggregation circuit's input file: each shard's output field elements, dequantized at its scale."""
+    return {"input_data": [[_ezkl.felt_to_float(f, scale) for f in out] for out in outputs]}
+
+
+def aggregate(
+    spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], srs: Srs, tmp: Path, max_logrows: int,
+    say: Callable[[str], None], steps: Steps,
+) -> Aggregation:
+    """Prove the aggregation over every shard's outcome; ThresholdExceeded if its fixed-point flag is 0."""
+    scale = _ezkl.settings_output_scales(files.settings_json())[0]
+    n_total = spec.n_samples * len(outcomes)
+    bound = bound_coefficient(spec.metric, spec.threshold, n_total, spec.n_directions, spec.epsilon)
+    inputs = aggregation_inputs([o.outputs for o in outcomes], scale)
+    with steps.step("aggregate"):
+        say("proving the aggregation")
+        (tmp / "agg").mkdir()
+        agg = circuit.calibrate_spec(AggregationSpec(len(outcomes), bound, scale, metric=spec.metric), inputs, tmp / "agg",
+                                     max_logrows=min(max_logrows, spec.logrows or max_logrows))
+        # One SRS serves both circuits. ezkl can shrink a larger SRS to a smaller circuit, but it does so
+        # on every setup, prove and verify (measured: about 35 s each at logrows 17 on 2 cores), so the
+        # tiny aggregation circuit is laid out at the shards' logrows instead.
+        agg = agg.with_run_args({**agg.run_args, "logrows": spec.logrows})
+        agg_files = circuit.compile_spec(agg)
+        agg_vk, agg_pk = circuit.keys_for(agg_files, srs)
+        atomic_write_json(tmp / "agg-input.json", inputs)
+        witness = _ezkl.gen_witness(tmp / "agg-input.json", agg_files.compiled, tmp / "agg-witness.json")
+        linked = [felt_hex(circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof).instances).outputs[0]) for o in outcomes]
+        if [felt_hex(h) for h in _ezkl.WitnessView.from_json(witness).input_hashes] != linked:
+            raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
+        flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total)
+        if flag != 1.0:
+            raise ThresholdExceeded(value if value is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
+        proof = tmp / "aggregate.proof.json"
+        _ezkl.prove(tmp / "agg-witness.json", agg_files.compiled, agg_pk, proof, srs.path)
+        if not _ezkl.verify(proof, agg_files.settings, agg_vk, srs.path):
+            raise CircuitError("the fresh aggregation proof does not verify: please report this")
+    return Aggregation(agg, proof, agg_vk, value)

@@ -1,0 +1,222 @@
+"""The one proving pipeline: a single proof is one shard, a spot check is a choice of which shards to prove.
+
+Steps (each timed in the result's `steps`): commit (owner.plan), the float check against T,
+calibrate (on every shard to be proved: one circuit must hold them all), setup (compile and keys,
+cached), prove (the chosen shards, resumable through the work folder), verify (every fresh proof),
+then per form: the flag of each proof (single proof, spot check) or the aggregation proof (shards).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn
+
+from .. import circuit
+from .._internal import ezkl as _ezkl
+from .._internal.cache import cache_root
+from .._internal.measure import Steps
+from ..certificate import (
+    AGGREGATE_PROOF, AGGREGATE_VK, PROOF, SHARD_VK, SRS_FILE, VK, Manifest, shard_proof_name, software_versions,
+    write_certificate,
+)
+from ..challenge import challenge, check_sample_size
+from ..commitments import Salts, ShardSalts
+from ..data import Dataset
+from ..direction import DEFAULT_FAMILY
+from ..errors import CircuitError, InputError, ThresholdExceeded
+from ..metric import DEFAULT_METRIC
+from ..owner import Plan, plan, shard_count, shard_metrics
+from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
+from ..srs import Srs, resolve_srs
+from ..statement import AnyStatement, SampledStatement, ShardedStatement, Statement
+from .aggregate import aggregate
+from .executor import ShardJob, ShardOutcome, run_jobs
+from .work import WorkFolder
+
+__all__ = ["ProveResult", "prove", "check_output_folder", "relative_gap"]
+
+Say = Callable[[str], None]
+Tick = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ProveResult:
+    """Where the certificate went and what was measured on the way."""
+
+    certificate: Path
+    manifest: Manifest
+    steps: list[dict[str, object]]
+
+
+def check_output_folder(out: str | Path) -> None:
+    """Fail before minutes of proving if the certificate folder cannot be created; creates nothing."""
+    existing = next(p for p in (Path(out).absolute(), *Path(out).absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"cannot create the folder {out}: {existing} is a file, not a folder")
+
+
+def relative_gap(circuit_value: float | None, float_value: float) -> float | None:
+    """|circuit - float| / |float|: how far the fixed-point value is from the float one."""
+    return None if circuit_value is None else abs(circuit_value - float_value) / max(abs(float_value), 1e-12)
+
+
+def prove(
+    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, shard_size: int | None = None,
+    sample: int | None = None, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
+    input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
+    spec: CircuitSpec | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
+    work_dir: str | Path | None = None, max_logrows: int = 20, metric: str = DEFAULT_METRIC,
+    direction: str = DEFAULT_FAMILY, say: Say | None = None, tick: Tick | None = None,
+) -> ProveResult:
+    """Prove that the model's metric on data is at most threshold and write the certificate folder `out`.
+
+    shard_size None: one proof over all data (the metric's value is revealed). shard_size S: the data
+    is committed in shards of S samples, each proved on its own, and an aggregation proof applies the
+    bound to their sum; with `sample` M, only the M shards a challenge picks are proved, each against T
+    (a spot check). A sharded run keeps salts and finished shards in work_dir (default `<out>.work`)
+    and resumes from it. Raises ThresholdExceeded (and writes nothing) when the float or the
+    fixed-point metric is above T. Shards run in a process pool (or on Ray at ray_address): call it
+    from under `if __name__ == "__main__":` in a script.
+    """
+    say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
+    if sample is not None:
+        if shard_size is None:
+            raise InputError("a spot check (sample) proves shards: give a shard size too")
+        check_sample_size(shard_count(len(data), shard_size), sample)
+    elif shard_size is not None:
+        shard_count(len(data), shard_size)  # fail before creating the work folder
+    check_output_folder(out)
+    steps = Steps()
+    with tempfile.TemporaryDirectory(prefix="zkcert-prove-") as tmp:
+        tmpdir = Path(tmp)
+        work = WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work") if shard_size else tmpdir / "work")
+        with steps.step("commit"):
+            say("committing to the data and the model")
+            p = plan(model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
+                     n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts(),
+                     metric=metric, direction=direction, spec=spec)
+            work.save_plan(p)
+        c = p.committed
+        chosen = challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
+        checked = _check_float(model, data, p, chosen, sample is not None)
+        spec = p.spec
+        if not spec.calibrated:
+            with steps.step("calibrate"):
+                say("calibrating the circuit")
+                spec = circuit.calibrate_spec(spec, [p.shard_input(i) for i in chosen], tmpdir, max_logrows=max_logrows)
+        with steps.step("setup"):
+            say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
+            files = circuit.compile_spec(spec)
+            srs = resolve_srs(spec.logrows or 0, srs_path)
+            vk, _pk = circuit.keys_for(files, srs)
+        outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)
+        with steps.step("verify"):
+            for o in outcomes:
+                if not _ezkl.verify(work.proof(o.index), files.settings, vk, srs.path):
+                    raise CircuitError(f"proof {o.index}'s fresh proof does not verify: please report this")
+        if shard_size is None:
+            statement: AnyStatement = Statement(spec, c.data_commitment, c.model_commitment, nonce)
+            circuit_metric = _check_flags(spec, files, outcomes, {0: p.float_metric}, spot_check=False)
+            payload = {PROOF: work.proof(0), VK: vk}
+        elif sample is None:
+            agg = aggregate(spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
+            statement = ShardedStatement(spec, agg.spec, c.shard_commitments, c.data_commitment, c.model_commitment, nonce)
+            circuit_metric = agg.value
+            payload = {**_shard_files(work, outcomes, vk), AGGREGATE_PROOF: agg.proof, AGGREGATE_VK: agg.vk}
+        else:
+            statement = SampledStatement(spec, c.shard_commitments, c.data_commitment, c.model_commitment, nonce, sample)
+            circuit_metric = _check_flags(spec, files, outcomes, checked, spot_check=True)
+            payload = _shard_files(work, outcomes, vk)
+        reported = _reported(p, circuit_metric, steps, outcomes if shard_size else None, checked if sample else None)
+        if include_srs:
+            payload[SRS_FILE] = srs.path
+        cert = write_certificate(
+            out, payload,
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
+        )
+    return ProveResult(cert, Manifest.load(cert), steps.to_json())
+
+
+def _check_float(model: nn.Module, data: Dataset, p: Plan, chosen: tuple[int, ...], spot_check: bool) -> dict[int, float]:
+    """The float metric of what will be claimed is at most T (the whole data, or each challenged shard); their values."""
+    threshold = p.spec.threshold
+    if not spot_check:
+        if not p.float_metric <= threshold:  # written so that a NaN fails too
+            raise ThresholdExceeded(p.float_metric, threshold)
+        return {0: p.float_metric}
+    checked = shard_metrics(model, data, p, chosen)
+    worst = max(checked, key=checked.__getitem__)
+    if not checked[worst] <= threshold:
+        raise ThresholdExceeded(checked[worst], threshold, what=f"{p.spec.metric} of challenged shard {worst}")
+    return checked
+
+
+def _prove_chosen(
+    p: Plan, spec: CircuitSpec, indices: tuple[int, ...], srs: Srs, work: WorkFolder, workers: int | None,
+    ray_address: str | None, say: Say, tick: Tick, steps: Steps,
+) -> list[ShardOutcome]:
+    """Prove every chosen shard not already in the work folder; each fresh proof is checked and recorded at once."""
+    digest, total = spec.digest(), len(indices)
+    done = {i: o for i in indices if (o := work.finished(i, digest)) is not None}
+    if done:
+        say(f"resuming: {len(done)} of {total} shards already proved")
+    tick(len(done), total)
+    jobs = [ShardJob(i, spec.to_json(), p.shard_input(i), str(srs.path), str(cache_root())) for i in indices if i not in done]
+    with steps.step("prove"):
+        say(f"proving {len(jobs)} of {total} " + ("shards" if total > 1 else "proof") + (f" on Ray at {ray_address}" if ray_address else ""))
+        for outcome in run_jobs(jobs, workers=workers, ray_address=ray_address):
+            _check_commitments(p, spec, outcome)
+            work.record(outcome, digest)
+            done[outcome.index] = outcome
+            tick(len(done), total)
+    outcomes = [done[i] for i in indices]
+    for o in outcomes:
+        _check_commitments(p, spec, o)
+    return outcomes
+
+
+def _check_commitments(p: Plan, spec: CircuitSpec, outcome: ShardOutcome) -> None:
+    """A proof commits to the planned shard and model: anything else is a bug, caught before it is published."""
+    inst = circuit.read_instances(spec, _ezkl.ProofView.from_json(outcome.proof).instances)
+    c = p.committed
+    if inst.data_commitment != c.shard_commitments[outcome.index] or inst.model_commitment != c.model_commitment:
+        raise CircuitError(f"proof {outcome.index} commits to other data or model than planned: please report this")
+
+
+def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], floats: dict[int, float],
+                 *, spot_check: bool) -> float | None:
+    """Every proof's fixed-point flag is 1 (its float value passed, so a 0 is a quantization gap); the revealed value, if any."""
+    settings = files.settings_json()
+    value = None
+    for o in outcomes:
+        outputs = circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof).instances).outputs
+        flag, value = circuit.flag_and_value(spec, circuit.decode_outputs(outputs, settings))
+        if flag != 1.0:
+            if spot_check:
+                raise ThresholdExceeded(floats[o.index], spec.threshold,
+                                        what=f"fixed-point {spec.metric} of challenged shard {o.index} (float value shown)")
+            raise ThresholdExceeded(value if value is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
+    return value
+
+
+def _shard_files(work: WorkFolder, outcomes: list[ShardOutcome], vk: Path) -> dict[str, Path]:
+    return {**{shard_proof_name(o.index): work.proof(o.index) for o in outcomes}, SHARD_VK: vk}
+
+
+def _reported(p: Plan, circuit_metric: float | None, steps: Steps, outcomes: list[ShardOutcome] | None,
+              challenged: dict[int, float] | None) -> dict[str, Any]:
+    """The prover's measurements for the manifest (informational: the verifier checks only circuit_metric)."""
+    reported: dict[str, Any] = {
+        "float_metric": p.float_metric, "circuit_metric": circuit_metric,
+        "relative_gap": relative_gap(circuit_metric, p.float_metric), "steps": steps.to_json(),
+    }
+    if outcomes is not None:
+        reported["shards"] = [{"index": o.index, "seconds": round(o.seconds, 3), "peak_rss_mb": round(o.peak_rss_mb, 1),
+                               "node": o.node} for o in outcomes]
+    if challenged is not None:
+        reported["challenged_float_max"] = max(challenged.values())
+    return reported

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,13 @@ from zkcert.training import TrainConfig, train
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keys, circuits and SRS files of a test run go to a fresh cache, never the user's."""
-    os.environ["ZKCERT_CACHE"] = str(tmp_path_factory.mktemp("zkcert-cache"))
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keys, circuits and SRS files of a test run go to a fresh cache, never the user's; removed at the end."""
+    cache = tmp_path_factory.mktemp("zkcert-cache")
+    os.environ["ZKCERT_CACHE"] = str(cache)
+    yield
+    # The cache holds about 10 GB of proving keys by the end of a run; nothing reads it afterwards.
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

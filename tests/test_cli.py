@@ -5,6 +5,7 @@ import pytest
 
 from certs import copy_cert, edit_json
 from zkcert.certificate import MANIFEST
+from zkcert.commitments import KZG, Salts
 from zkcert.cli import main
 from zkcert.metric import DEFAULT_METRIC, METRIC_NAMES
 from zkcert.models import save_model
@@ -59,12 +60,18 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
         (["verify", "no-such-folder"], 1, "certificate folder not found"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], 3, "do not split into shards"),
         (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], 3, "do not split into shards"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--commitment", "sha/v9"], 3,
+         "unknown commitment scheme 'sha/v9'"),
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "2", "--salts", "kzg-salts.json"], 3, "zkcert prove --commitment kzg/v1"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--salts", "kzg-salts.json"], 3,
+         "the salts are for kzg/v1 commitments, the circuit commits with poseidon/v1"),
     ],
 )
 def test_bad_input_is_one_line_with_its_exit_code(argv, code, message, model_file, tmp_path, capsys, monkeypatch):
     """Bad input (InputError) exits 3; a threshold exceeded or a failed check exits 1."""
     monkeypatch.chdir(tmp_path)
     np.savez(tmp_path / "nan.npz", x=np.full((2, 1, 8, 8), np.nan, dtype=np.float32), y=np.array([0, 1]))
+    (tmp_path / "kzg-salts.json").write_text(json.dumps(Salts.fresh(KZG).to_json()))
     assert main([a.replace("{model}", str(model_file)) for a in argv]) == code
     err = capsys.readouterr().err.strip()
     assert message in err and err.startswith("error:") and "Traceback" not in err

@@ -31,8 +31,8 @@ def test_salts_are_exactly_representable():
     salts = Salts.fresh()
     assert len(salts.data) == SALT_LEN and all(0 < v < 2**SALT_BITS for v in salts.data)
     vec = model_vector(np.zeros(3), salts.model, 8)
-    assert vec.dtype == np.float32
-    np.testing.assert_array_equal(np.round(vec[3:].astype(np.float64) * 256).astype(int), salts.model)
+    assert vec[:3] == [0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(np.round(np.asarray(vec[3:]) * 256).astype(int), salts.model)
 
 
 def test_salts_json_roundtrip_and_validation():
@@ -55,3 +55,29 @@ def test_shard_root_binds_order_and_count():
 def test_bad_shard_salts(obj):
     with pytest.raises(InputError):
         ShardSalts.from_json(obj)
+
+
+def test_kzg_salts_are_field_elements_and_name_their_scheme():
+    from zkcert.commitments import FIELD_MODULUS, KZG, KZG_SALT_LEN
+
+    salts = Salts.fresh(KZG)
+    assert len(salts.data) == KZG_SALT_LEN and all(0 < v < FIELD_MODULUS for v in salts.data + salts.model)
+    assert max(salts.data + salts.model) > 2**200  # uniform in the field: a 24-bit salt would not hide a KZG point
+    assert salts.to_json()["scheme"] == KZG and Salts.from_json(salts.to_json()) == salts
+    assert "scheme" not in Salts.fresh().to_json()  # poseidon/v1 files read as they always did
+    shard = ShardSalts.fresh(2, KZG)
+    assert ShardSalts.from_json(shard.to_json()) == shard
+    with pytest.raises(InputError, match="salts must be integers"):
+        Salts.from_json({"data": [str(FIELD_MODULUS)], "model": ["1"], "scheme": KZG})
+    with pytest.raises(InputError, match="unknown commitment scheme"):
+        Salts.from_json({"data": ["1"], "model": ["1"], "scheme": "sha/v9"})
+
+
+def test_kzg_columns_carry_the_salt_as_field_elements():
+    from zkcert.commitments import KZG, column_felts
+
+    salts = Salts.fresh(KZG)
+    col = model_vector(np.array([0.5, -0.25]), salts.model, 8, KZG)
+    assert col[:2] == [0.5, -0.25] and col[2:] == [v.to_bytes(32, "little").hex() for v in salts.model]
+    felts = column_felts(col, 8)
+    assert felts[2:] == col[2:] and int.from_bytes(bytes.fromhex(felts[0]), "little") == 128

@@ -43,3 +43,16 @@ def test_saved_salts_recommit_to_the_same_values(proof_mlp, digits_train):
         first = owner.commit(proof_mlp, data, shard_size=size)
         again = owner.commit(proof_mlp, data, shard_size=size, salts=first.saved_salts())
         assert again.commitments == first.commitments
+
+
+def test_kzg_commitments_need_the_circuits_key_and_matching_salts(tiny_mlp, tiny_data):
+    from zkcert.commitments import KZG, Salts
+    from zkcert.errors import InputError
+    from zkcert.owner import commit
+
+    with pytest.raises(InputError, match="exist only once the circuit's key does"):
+        commit(tiny_mlp, tiny_data, scheme=KZG)
+    with pytest.raises(InputError, match="the salts are for poseidon/v1 commitments, the circuit commits with kzg/v1"):
+        commit(tiny_mlp, tiny_data, scheme=KZG, salts=Salts.fresh(), committer=lambda col: "0x00")
+    c = commit(tiny_mlp, tiny_data, scheme=KZG, committer=lambda col: f"0x{len(col):0128x}")
+    assert c.salts.scheme == KZG and c.model_commitment == f"0x{len(c.model_vec):0128x}"

@@ -63,3 +63,16 @@ def test_epsilon_must_be_exact_in_fixed_point():
 def test_spec_cannot_weaken_the_circuit(run_args, message):
     with pytest.raises(InputError, match=message):
         SPEC.with_run_args(run_args)
+
+
+def test_the_default_commitment_scheme_leaves_the_spec_json_and_digest_unchanged():
+    import dataclasses
+
+    from zkcert.commitments import KZG
+    from zkcert.spec import standard_spec
+
+    spec = standard_spec("demo")
+    assert "commitment" not in spec.to_json()  # so pinned fingerprints and cached keys of older specs still apply
+    kzg = dataclasses.replace(spec, commitment=KZG)
+    assert kzg.to_json()["commitment"] == KZG and kzg.digest() != spec.digest()
+    assert type(spec).from_json(kzg.to_json()) == kzg

@@ -48,6 +48,7 @@ def test_every_form_round_trips_through_json():
     ({"shard_commitments": SHARDS[:1], "data_commitment": shard_root(SHARDS[:1])}, "aggregated shards"),
     ({"aggregation": dataclasses.replace(AGG, bound=AGG.bound / 2)}, "bound"),
     ({"aggregation": dataclasses.replace(AGG, metric="rds/v1")}, "metric"),
+    ({"aggregation": dataclasses.replace(AGG, commitment="kzg/v1")}, "reads kzg/v1 partials"),
     ({"spec": SPEC}, "shard circuit"),
 ])
 def test_sharded_rules_are_checked_on_construction(change, message):
@@ -63,6 +64,16 @@ def test_sharded_rules_are_checked_on_construction(change, message):
 def test_spot_check_rules_are_checked_on_construction(spec, n_sampled, root, message):
     with pytest.raises(CertificateError, match=message):
         SampledStatement(spec, SHARDS, root, "0x" + "2" * 64, "n", n_sampled)
+
+
+def test_commitment_length_follows_the_scheme():
+    kzg = dataclasses.replace(SPEC, commitment="kzg/v1")
+    point = "0x" + "ab" * 64
+    assert Statement(kzg, point, point, "n").model_commitment == point
+    with pytest.raises(CertificateError, match="64-byte"):
+        Statement(kzg, "0x" + "1" * 64, point, "n")
+    with pytest.raises(CertificateError, match="32-byte"):
+        Statement(SPEC, point, "0x" + "2" * 64, "n")
 
 
 def test_single_statement_refuses_a_shard_circuit():

@@ -40,8 +40,13 @@ DEFAULT_FAMILY = RADEMACHER_ABS
 
 
 def field_bytes(commitment: str) -> bytes:
-    """32-byte big-endian encoding of a commitment given as a 0x-prefixed hex field element."""
+    """The bytes of a commitment: a 0x-prefixed hex field element as 32 big-endian bytes, or a KZG point (x || y) as its 64."""
     text = commitment.lower().removeprefix("0x")
+    if len(text) == 128:  # kzg/v1: the point exactly as the proof carries it
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise InputError(f"commitment {commitment!r} is not a hex KZG point") from None
     try:
         value = int(text, 16)
     except ValueError:

@@ -7,14 +7,18 @@ direction is derived from (C_theta, C_D, nonce), so it is the same for every sha
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from torch import nn
 
 from . import circuit
-from .commitments import Commitments, Salts, ShardSalts, commit_vector, data_vector, model_vector, shard_root
+from .commitments import (
+    KZG, POSEIDON, Column, Commitments, Salts, ShardSalts, commit_vector, data_vector, direction_column, model_vector, shard_root,
+)
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, committed_directions, family_directions
 from .errors import InputError
@@ -22,7 +26,14 @@ from .metric import DEFAULT_METRIC, flat_params, sharpness
 from .models import check_compatible, layer_configs
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
 
-__all__ = ["Committed", "Plan", "commit", "plan", "make_spec", "float_metric", "shard_data", "shard_count", "shard_metrics"]
+__all__ = [
+    "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "float_metric", "shard_data", "shard_count", "shard_metrics",
+    "provisional_committer",
+]
+
+# Turns one input column into its published commitment: Poseidon (poseidon/v1, the default) or, once the
+# circuit's key exists, a KZG point (kzg/v1: zkcert.commitments.kzg_commitment with the key and SRS bound in).
+Committer = Callable[[Column], str]
 
 
 @dataclass(frozen=True)
@@ -35,8 +46,8 @@ class Committed:
     salts: ShardSalts
     sharded: bool
     shard_size: int
-    data_vecs: tuple[np.ndarray, ...]
-    model_vec: np.ndarray
+    data_vecs: tuple[Column, ...]
+    model_vec: Column
     shard_commitments: tuple[str, ...]
     model_commitment: str
 
@@ -57,7 +68,7 @@ class Committed:
 
     def saved_salts(self) -> Salts | ShardSalts:
         """The salts as `zkcert commit` saves them: Salts for data committed whole, ShardSalts for shards."""
-        return self.salts if self.sharded else Salts(self.salts.shards[0], self.salts.model)
+        return self.salts if self.sharded else Salts(self.salts.shards[0], self.salts.model, self.salts.scheme)
 
 
 @dataclass(frozen=True)
@@ -72,13 +83,13 @@ class Plan:
 
     def shard_input(self, index: int) -> dict[str, Any]:
         """ezkl's input file contents for one shard."""
-        return circuit.input_json(self.committed.data_vecs[index], self.committed.model_vec, self.r.astype(np.float64).ravel())
+        return circuit.input_json(self.committed.data_vecs[index], self.committed.model_vec, direction_column(self.r))
 
 
 def make_spec(
     model: nn.Module, data: Dataset, *, threshold: float, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS,
     input_scale: int = DEFAULT_INPUT_SCALE, reveal_value: bool = True, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, shard: bool = False,
+    direction: str = DEFAULT_FAMILY, shard: bool = False, commitment: str = POSEIDON,
 ) -> CircuitSpec:
     """The uncalibrated circuit spec for this model and data (data: one shard's worth of samples)."""
     model = check_compatible(model, data.x, data.num_classes)
@@ -86,7 +97,7 @@ def make_spec(
         layers=layer_configs(model), input_shape=tuple(int(v) for v in data.x.shape[1:]),
         num_classes=data.num_classes, num_params=int(flat_params(model).size), n_samples=len(data),
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
-        input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard,
+        input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
     )
 
 
@@ -108,37 +119,55 @@ def shard_data(data: Dataset, index: int, shard_size: int) -> Dataset:
     return data.subset(np.arange(index * shard_size, (index + 1) * shard_size))
 
 
-def _shard_salts(salts: Salts | ShardSalts | None, n_shards: int, salted: bool) -> ShardSalts:
+def _shard_salts(salts: Salts | ShardSalts | None, n_shards: int, salted: bool, scheme: str) -> ShardSalts:
     if salts is None:
-        return ShardSalts.fresh(n_shards) if salted else ShardSalts((), ((),) * n_shards)
+        return ShardSalts.fresh(n_shards, scheme) if salted else ShardSalts((), ((),) * n_shards, scheme)
     if isinstance(salts, Salts):
-        salts = ShardSalts(salts.model, (salts.data,))
+        salts = ShardSalts(salts.model, (salts.data,), salts.scheme)
+    if salts.scheme != scheme:
+        raise InputError(f"the salts are for {salts.scheme} commitments, the circuit commits with {scheme}")
     if len(salts.shards) != n_shards:
         raise InputError(f"the salts are for {len(salts.shards)} shards, the data makes {n_shards}")
     return salts
 
 
+def provisional_committer(column: Column) -> str:
+    """A stand-in commitment (SHA-256 of the column) for calibrating a kzg/v1 circuit before its key exists.
+
+    Calibration needs inputs, and a kzg/v1 direction needs the KZG commitments, which need the key. The
+    circuit is therefore calibrated along the direction these stand-ins give; it is never published.
+    """
+    return "0x" + hashlib.sha256(json.dumps(column).encode()).hexdigest()
+
+
 def commit(
     model: nn.Module, data: Dataset, *, shard_size: int | None = None, salts: Salts | ShardSalts | None = None,
-    input_scale: int = DEFAULT_INPUT_SCALE, salted: bool = True,
+    input_scale: int = DEFAULT_INPUT_SCALE, salted: bool = True, scheme: str = POSEIDON, committer: Committer | None = None,
 ) -> Committed:
-    """Commit to the model and to the data, whole (shard_size None) or in shards of shard_size samples."""
+    """Commit to the model and to the data, whole (shard_size None) or in shards of shard_size samples.
+
+    committer: how a column becomes its commitment; Poseidon by default. kzg/v1 needs one made from the
+    circuit's key and SRS (the pipeline makes it after setup).
+    """
     model = check_compatible(model, data.x, data.num_classes)
     size = len(data) if shard_size is None else shard_size
     n_shards = shard_count(len(data), size)
-    salts = _shard_salts(salts, n_shards, salted)
-    model_vec = model_vector(flat_params(model), salts.model, input_scale)
-    data_vecs = tuple(data_vector(shard_data(data, s, size), salts.shards[s], input_scale) for s in range(n_shards))
-    shard_commitments = tuple(commit_vector(v, input_scale) for v in data_vecs)
-    return Committed(salts, shard_size is not None, size, data_vecs, model_vec, shard_commitments,
-                     commit_vector(model_vec, input_scale))
+    if committer is None:
+        if scheme == KZG:
+            raise InputError("kzg/v1 commitments exist only once the circuit's key does: prove (or plan with a committer) makes them")
+        committer = lambda column: commit_vector(column, input_scale)  # noqa: E731
+    salts = _shard_salts(salts, n_shards, salted, scheme)
+    model_vec = model_vector(flat_params(model), salts.model, input_scale, scheme)
+    data_vecs = tuple(data_vector(shard_data(data, s, size), salts.shards[s], input_scale, scheme) for s in range(n_shards))
+    return Committed(salts, shard_size is not None, size, data_vecs, model_vec, tuple(committer(v) for v in data_vecs),
+                     committer(model_vec))
 
 
 def plan(
     model: nn.Module, data: Dataset, *, threshold: float = 0.0, shard_size: int | None = None, sample: int | None = None,
     epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
     input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | ShardSalts | None = None, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, spec: CircuitSpec | None = None,
+    direction: str = DEFAULT_FAMILY, spec: CircuitSpec | None = None, commitment: str = POSEIDON, committer: Committer | None = None,
 ) -> Plan:
     """Commit, fix one shard's circuit spec, derive the committed direction and measure the float metric over all data.
 
@@ -151,9 +180,10 @@ def plan(
     if spec is None:
         spec = make_spec(model, data.head(size), threshold=threshold, epsilon=epsilon, n_directions=n_directions,
                          input_scale=input_scale, reveal_value=shard_size is None, metric=metric, direction=direction,
-                         shard=shard_size is not None and sample is None)
+                         shard=shard_size is not None and sample is None, commitment=commitment)
     _check_spec_fits(spec, model, data.head(size))
-    committed = commit(model, data, shard_size=shard_size, salts=salts, input_scale=spec.input_scale, salted=spec.salted)
+    committed = commit(model, data, shard_size=shard_size, salts=salts, input_scale=spec.input_scale, salted=spec.salted,
+                       scheme=spec.commitment, committer=committer)
     r = committed_directions(spec, committed.model_commitment, committed.data_commitment, nonce)
     return Plan(committed, spec, nonce, r, float_metric(spec, model, data, r))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._internal.io import atomic_write_json, canonical_json, read_json
+from .commitments import POSEIDON, check_scheme
 from .direction import RADEMACHER_ABS, check_family
 from .errors import CertificateError, InputError
 from .metric import DS, bound_coefficient, check_metric
@@ -69,11 +70,15 @@ class CircuitSpec:
     # ones of specs written before they were named, so an older certificate reads as what it proved.
     metric: str = DS
     direction: str = RADEMACHER_ABS
+    # How the inputs are committed (zkcert.commitments): Poseidon hashes in-circuit, or KZG-committed
+    # columns. The default is that of specs written before the scheme was named.
+    commitment: str = POSEIDON
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != SPEC_SCHEMA:
             raise CertificateError(f"circuit spec schema {self.schema!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
+        check_scheme(self.commitment)
         for name in ("n_samples", "n_directions", "num_classes", "num_params"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
@@ -125,8 +130,12 @@ class CircuitSpec:
         return "logrows" in self.run_args
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON form (tuples become lists)."""
-        return _jsonable(dataclasses.asdict(self))
+        """Plain JSON form (tuples become lists); the default commitment scheme is left out, so specs (and their
+        digests, which key caches and pinned fingerprints) written before the scheme was named are unchanged."""
+        obj = _jsonable(dataclasses.asdict(self))
+        if obj.get("commitment") == POSEIDON:
+            del obj["commitment"]
+        return obj
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "CircuitSpec":
@@ -177,11 +186,14 @@ class AggregationSpec:
     reveal_value: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
     metric: str = DS
+    # The shards' scheme: under kzg/v1 the hashed partials carry field-element salts.
+    commitment: str = POSEIDON
     schema: str = AGGREGATION_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != AGGREGATION_SCHEMA:
             raise CertificateError(f"aggregation spec schema {self.schema!r} is not {AGGREGATION_SCHEMA!r}; upgrade zkcert")
+        check_scheme(self.commitment)
         if int(self.n_shards) < 1:
             raise InputError(f"n_shards must be positive, got {self.n_shards}")
         check_metric(self.metric)

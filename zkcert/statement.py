@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .challenge import challenge, exceeding_bound
-from .commitments import shard_root
+from .commitments import POSEIDON, commitment_hex_len, shard_root
 from .errors import CertificateError
 from .metric import METRIC_NAMES, bound_coefficient
 from .spec import AggregationSpec, CircuitSpec
@@ -29,7 +29,8 @@ SHARDED_SCHEMA = "zkcert-sharded-statement/v1"
 SAMPLED_SCHEMA = "zkcert-sampled-statement/v1"
 # The confidence a spot-check certificate's text states its bound at (zkcert.challenge has any other).
 STATED_CONFIDENCE = 0.95
-_COMMITMENT = re.compile(r"0x[0-9a-f]{64}")
+# A commitment is a 32-byte field element (poseidon/v1, and every shard root) or a 64-byte KZG point (kzg/v1).
+_COMMITMENT = {64: re.compile(r"0x[0-9a-f]{64}"), 128: re.compile(r"0x[0-9a-f]{128}")}
 # How each non-string field is read from JSON; every other field is taken as it is and checked on construction.
 _PARSERS = {
     "spec": CircuitSpec.from_json, "aggregation": AggregationSpec.from_json,
@@ -50,11 +51,15 @@ class _StatementForm:
     def __post_init__(self) -> None:
         if self.schema != self.SCHEMA:
             raise CertificateError(f"statement schema {self.schema!r} is not {self.SCHEMA!r}")
-        named = {"data_commitment": self.data_commitment, "model_commitment": self.model_commitment}
-        named.update({f"shard_commitments[{i}]": c for i, c in enumerate(getattr(self, "shard_commitments", ()))})
-        for name, value in named.items():
-            if not (isinstance(value, str) and _COMMITMENT.fullmatch(value)):
-                raise CertificateError(f"statement {name} {value!r} is not a 0x-prefixed 32-byte lowercase hex commitment")
+        size = commitment_hex_len(self.spec.commitment)
+        shards = getattr(self, "shard_commitments", None)
+        # With shards, C_D is the SHA-256 root over the shard commitments, whatever their scheme.
+        named = {"data_commitment": (self.data_commitment, 64 if shards is not None else size),
+                 "model_commitment": (self.model_commitment, size)}
+        named.update({f"shard_commitments[{i}]": (c, size) for i, c in enumerate(shards or ())})
+        for name, (value, digits) in named.items():
+            if not (isinstance(value, str) and _COMMITMENT[digits].fullmatch(value)):
+                raise CertificateError(f"statement {name} {value!r} is not a 0x-prefixed {digits // 2}-byte lowercase hex commitment")
         if not isinstance(self.nonce, str):
             raise CertificateError(f"statement nonce {self.nonce!r} is not a string")
         self._check_form()
@@ -69,8 +74,9 @@ class _StatementForm:
     def claim(self) -> str:
         """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every form's text."""
         s = self.spec
+        scheme = "" if s.commitment == POSEIDON else f", {s.commitment} commitments"  # older texts name no scheme
         return (f"{METRIC_NAMES[s.metric]} <= {s.threshold:g} ({s.metric}, {s.direction}, "
-                f"eps={s.epsilon:g}, K={s.n_directions}")
+                f"eps={s.epsilon:g}, K={s.n_directions}{scheme}")
 
     def subjects(self) -> str:
         """'for model <C_theta> on data <C_D>': the tail of every form's text."""
@@ -156,6 +162,8 @@ class ShardedStatement(_StatementForm):
             raise CertificateError(f"a sharded statement needs a shard circuit and {n} aggregated shards (got {agg.n_shards})")
         if agg.metric != s.metric:
             raise CertificateError(f"the aggregation applies metric {agg.metric}, the shards compute {s.metric}")
+        if agg.commitment != s.commitment:
+            raise CertificateError(f"the aggregation reads {agg.commitment} partials, the shards commit with {s.commitment}")
         expected = bound_coefficient(s.metric, s.threshold, self.n_samples, s.n_directions, s.epsilon)
         if abs(agg.bound - expected) > 1e-12 * max(1.0, expected):
             raise CertificateError(f"the aggregation's bound {agg.bound:g} is not the statement's {expected:g} ({s.metric})")

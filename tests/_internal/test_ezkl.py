@@ -32,3 +32,12 @@ def test_witness_view_and_output_scales():
     assert view.outputs == ((FELT,), (FELT, FELT)) and view.input_hashes == (FELT, FELT)
     assert _ezkl.WitnessView.from_json({"outputs": [], "processed_inputs": None}).input_hashes == ()
     assert _ezkl.settings_output_scales({"model_output_scales": [0, 12, 12]}) == [0, 12, 12]
+
+
+def test_committed_points_come_from_the_verified_proof_bytes_not_hex_proof():
+    proof = {"instances": [[FELT]], "proof": list(range(192)) + [0] * 8, "hex_proof": "0x" + "ff" * 200}
+    points = _ezkl.ProofView.from_json(proof).leading_points(3)
+    assert points == tuple("0x" + bytes(range(64 * i, 64 * (i + 1))).hex() for i in range(3))
+    # A malformed byte list reads as no transcript (ezkl.verify then fails the 'proof' check first).
+    with pytest.raises(InputError, match="fewer than 3 committed points"):
+        _ezkl.ProofView.from_json({**proof, "proof": "ab"}).leading_points(3)

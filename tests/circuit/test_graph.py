@@ -15,7 +15,7 @@ from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json
 from zkcert.models import small_cnn
 from zkcert.direction import FAMILIES, family_directions
-from zkcert.commitments import SALT_LEN
+from zkcert.commitments import KZG, KZG_SALT_LEN, POSEIDON, SALT_LEN
 from zkcert.metric import DS, METRICS, RDS, flat_params, mean_loss, second_differences
 from zkcert.spec import AggregationSpec
 from zkcert.owner import make_spec, plan
@@ -114,4 +114,5 @@ def test_output_layout_per_metric(metric, reveal, names, tiny_mlp, tiny_data):
     spec = make_spec(tiny_mlp, tiny_data, threshold=1.0, epsilon=0.125, n_directions=1, input_scale=10, metric=metric, reveal_value=reveal)
     assert circuit.output_names(spec) == names
     assert circuit.output_names(AggregationSpec(3, 1.0, 10, reveal_value=reveal, metric=metric)) == names
-    assert circuit.shard_output_len(metric) == (1 if metric == DS else 2) + SALT_LEN  # sums and the data salt
+    assert circuit.shard_output_len(metric, POSEIDON) == (1 if metric == DS else 2) + SALT_LEN  # sums and the data salt
+    assert circuit.shard_output_len(metric, KZG) == (1 if metric == DS else 2) + KZG_SALT_LEN

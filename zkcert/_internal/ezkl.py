@@ -31,6 +31,7 @@ __all__ = [
     "verify",
     "gen_srs",
     "poseidon",
+    "kzg_commit",
     "to_felts",
     "felt_to_float",
     "felt_hex_to_int",
@@ -135,9 +136,12 @@ def compile_circuit(onnx_path: Path, compiled_path: Path, settings_path: Path) -
 
 
 @_guard("gen_witness")
-def gen_witness(input_path: Path, compiled_path: Path, witness_path: Path) -> dict[str, Any]:
-    """Run the quantized forward pass; returns the witness dict."""
-    return ezkl.gen_witness(str(input_path), str(compiled_path), str(witness_path))
+def gen_witness(input_path: Path, compiled_path: Path, witness_path: Path, vk_path: Path | None = None,
+                srs_path: Path | None = None) -> dict[str, Any]:
+    """Run the quantized forward pass; returns the witness dict (KZG-committed inputs need the vk and SRS)."""
+    if vk_path is None:
+        return ezkl.gen_witness(str(input_path), str(compiled_path), str(witness_path))
+    return ezkl.gen_witness(str(input_path), str(compiled_path), str(witness_path), str(vk_path), str(srs_path))
 
 
 @_guard("setup")
@@ -178,6 +182,14 @@ def poseidon(felts: list[str]) -> str:
     return ezkl.poseidon_hash(felts)[0]
 
 
+@_guard("kzg_commit")
+def kzg_commit(felts: list[str], vk_path: Path, settings_path: Path, srs_path: Path) -> list[str]:
+    """KZG points of a column of field elements, each as 0x || x || y (big-endian hex), the encoding proofs carry."""
+    points = ezkl.kzg_commit(felts, str(vk_path), str(settings_path), str(srs_path))
+    # ezkl gives x and y as little-endian hex; a proof's transcript writes each point as x || y big-endian.
+    return ["0x" + bytes.fromhex(p.x)[::-1].hex() + bytes.fromhex(p.y)[::-1].hex() for p in points]
+
+
 @_guard("float_to_felt")
 def to_felts(values: list[float], scale: int) -> list[str]:
     """Quantize floats to field elements at 2**scale exactly as ezkl's witness generation does."""
@@ -198,11 +210,15 @@ def felt_hex_to_int(felt: str) -> int:
 # ezkl's file layouts are read here and nowhere else.
 
 
+_POINT_BYTES = 64
+
+
 @dataclass(frozen=True)
 class ProofView:
-    """A proof file's public instances: ezkl writes one column of 32-byte hex field elements."""
+    """A proof file's public instances (one column of 32-byte hex field elements) and its transcript bytes."""
 
     instances: tuple[str, ...]
+    transcript: bytes = b""
 
     @classmethod
     def from_json(cls, obj: Any, *, what: str = "proof") -> "ProofView":
@@ -212,7 +228,22 @@ class ProofView:
         column = obj["instances"][0]
         if not isinstance(column, list) or not all(isinstance(v, str) and _FELT.fullmatch(v) for v in column):
             raise InputError(f"{what}'s instances are not a list of 32-byte hex field elements")
-        return cls(tuple(column))
+        # The "proof" byte list is what ezkl.verify checks; "hex_proof" is only a copy, so it is never read.
+        # A malformed one is left to ezkl.verify (the 'proof' check) and reads here as no transcript.
+        raw = obj.get("proof")
+        valid = isinstance(raw, list) and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in raw)
+        return cls(tuple(column), bytes(raw) if valid else b"")
+
+    def leading_points(self, n: int) -> tuple[str, ...]:
+        """The first n G1 points of the transcript, each as 0x || x || y (big-endian hex).
+
+        With KZG-committed ("polycommit") inputs the prover's first messages are the inputs'
+        commitments, in input order; ezkl writes no other copy of them in the proof file. The
+        verifier reads them here, from the bytes ezkl.verify checks the proof against.
+        """
+        if len(self.transcript) < n * _POINT_BYTES:
+            raise InputError(f"the proof holds fewer than {n} committed points")
+        return tuple("0x" + self.transcript[i * _POINT_BYTES : (i + 1) * _POINT_BYTES].hex() for i in range(n))
 
 
 @dataclass(frozen=True)

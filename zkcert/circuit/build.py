@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from .._internal import ezkl as _ezkl
 from .._internal.cache import cache_dir
 from .._internal.io import atomic_write_json, read_json, sha256_file
 from ..errors import CircuitError
 from ..metric import value_from_sums
-from ..spec import RUN_ARGS, AnySpec, CircuitSpec
+from ..commitments import KZG, Column
+from ..spec import RUN_ARGS, AggregationSpec, AnySpec, CircuitSpec
 from ..srs import Srs
 from .graph import export_onnx
 
@@ -27,8 +27,13 @@ __all__ = [
 # Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
 # fixed parameters (eps, the bound) go into the key, and the flag is a public output. A shard's only
 # output, (partial numerator, salt), leaves as a Poseidon hash so the verifier never sees the partial.
+# Under kzg/v1 the inputs are KZG-committed columns instead (no rows per element), and ezkl's input range
+# checks are off because the salts are full field elements (zkcert.commitments says what that gives up).
 _VISIBILITY = {"input_visibility": "hashed", "output_visibility": "public", "param_visibility": "fixed"}
 _SHARD_VISIBILITY = {**_VISIBILITY, "output_visibility": "hashed"}
+_KZG = {"input_visibility": "polycommit", "ignore_range_check_inputs_outputs": True}
+# The aggregation of kzg/v1 shards hashes partials that carry field-element salts: no range check on them either.
+_KZG_AGGREGATION = {"ignore_range_check_inputs_outputs": True}
 BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier": 1}
 
 
@@ -59,15 +64,17 @@ def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | Non
     return outputs[0], value
 
 
-def input_json(data_vec: np.ndarray, model_vec: np.ndarray, r_vec: np.ndarray) -> dict[str, Any]:
-    """ezkl's input file contents for the three vectors."""
-    return {"input_data": [np.asarray(v, dtype=np.float64).ravel().tolist() for v in (data_vec, model_vec, r_vec)]}
+def input_json(data_col: Column, model_col: Column, direction_col: Column) -> dict[str, Any]:
+    """ezkl's input file contents for the three columns."""
+    return {"input_data": [list(data_col), list(model_col), list(direction_col)]}
 
 
 def ezkl_run_args(spec: AnySpec) -> dict[str, Any]:
     """ezkl's run arguments for a spec: the base ones, both scales at the spec's input scale, the spec's own
-    (lookup range, logrows) and the input visibility (hashed data and model; shards also hash their outputs)."""
+    (lookup range, logrows) and the visibility (hashed or KZG-committed inputs; shards also hash their outputs)."""
     visibility = _SHARD_VISIBILITY if getattr(spec, "shard", False) else _VISIBILITY
+    if spec.commitment == KZG:
+        visibility = {**visibility, **(_KZG_AGGREGATION if isinstance(spec, AggregationSpec) else _KZG)}
     return {**BASE_RUN_ARGS, "input_scale": spec.input_scale, "param_scale": spec.input_scale, **spec.run_args, **visibility}
 
 

@@ -1,8 +1,8 @@
 """The circuit's graph: the sharpness computation as a torch module, and its ONNX export.
 
-The graph's inputs are the three committed vectors of zkcert.commitments (data, model, direction
-signs), all with ezkl's "hashed" visibility so their Poseidon hashes are the proof's first public
-instances. It computes, in fixed point,
+The graph's inputs are the three committed columns of zkcert.commitments (data, model, direction
+signs), hashed in-circuit (poseidon/v1: their hashes are the proof's first public instances) or
+KZG-committed (kzg/v1: their points are the proof's first messages). It computes, in fixed point,
     numerator = sum_k [L(theta + eps d_k) + L(theta - eps d_k)] - 2 K L(theta),
 with L the summed cross-entropy (max subtracted before exp, so the log argument is at least 1) and d_k
 of the spec's direction family (zkcert.direction: r_k * |theta| formed per parameter, or row-sign's
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..commitments import SALT_LEN
+from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
 from ..errors import CircuitError
 from ..metric import DS
@@ -167,7 +167,7 @@ class SharpnessGraph(nn.Module):
         sums = [numerator] if s.metric == DS else [numerator, base.reshape(1, 1)]
         if s.shard:
             # The data salt rides along so that the hashed partial cannot be found by trying values.
-            return (torch.cat([*sums, data[:, -SALT_LEN:]], dim=1),)
+            return (torch.cat([*sums, data[:, -salt_len(s.commitment):]], dim=1),)
         return _flagged(sums, s.bound, s.reveal_value)
 
 
@@ -198,9 +198,9 @@ def sum_count(metric: str) -> int:
     return 1 if metric == DS else 2
 
 
-def shard_output_len(metric: str) -> int:
+def shard_output_len(metric: str, commitment: str) -> int:
     """Field elements a shard circuit hashes into its one output: its sums and the data salt."""
-    return sum_count(metric) + SALT_LEN
+    return sum_count(metric) + salt_len(commitment)
 
 
 def output_names(spec: AnySpec) -> list[str]:
@@ -213,7 +213,7 @@ def output_names(spec: AnySpec) -> list[str]:
 
 def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
     """Lengths of the data, model and direction vectors."""
-    salt = SALT_LEN if spec.salted else 0
+    salt = salt_len(spec.commitment) if spec.salted else 0
     n = spec.n_samples
     signs = sign_length(spec.direction, spec.layers, spec.num_params)
     return n * (spec.features + spec.num_classes) + salt, spec.num_params + salt, spec.n_directions * signs
@@ -223,7 +223,7 @@ def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str
     """(module, dummy inputs, input names, output names) of either kind of spec."""
     if isinstance(spec, AggregationSpec):
         names = [f"shard{i}" for i in range(spec.n_shards)]
-        dummies = tuple(torch.zeros(1, shard_output_len(spec.metric)) for _ in names)
+        dummies = tuple(torch.zeros(1, shard_output_len(spec.metric, spec.commitment)) for _ in names)
         return AggregationGraph(spec), dummies, names, output_names(spec)
     dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
     return SharpnessGraph(spec), dummies, ["data", "model", "direction"], output_names(spec)

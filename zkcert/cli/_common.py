@@ -41,6 +41,7 @@ SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default
 SCALE = typer.Option(DEFAULT_INPUT_SCALE, "--input-scale", help="Fixed-point scale 2**s of the circuit; the commitments quantize at it, so commit and prove must agree.")
 METRIC = typer.Option(None, "--metric", help="Certified metric: rds/v1 (directional sharpness / mean training loss) or ds/v1 (raw); default: zkcert's.")
 DIRECTION = typer.Option(None, "--direction", help="Direction family: rademacher-abs/v1 or row-sign/v1; default: zkcert's.")
+COMMITMENT = typer.Option("poseidon/v1", "--commitment", help="Commitment scheme: poseidon/v1 (hashed in-circuit, published before proving with zkcert commit) or kzg/v1 (KZG-committed columns, no rows per input: made by prove after setup and written to OUT.commitments.json).")
 SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
 
 

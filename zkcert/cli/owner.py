@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ..commitments import KZG
 from ..errors import InputError
 from ._common import (
-    DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, app, console,
+    COMMITMENT, DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, app, console,
     err_console, load_inputs, named, print_json, read_salts,
 )
 
@@ -110,6 +111,8 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     from ..api import published_json
 
     m, d = load_inputs(model, data, samples)
+    if salts is not None and read_salts(salts, sharded=shard_size is not None).scheme == KZG:
+        raise InputError("kzg/v1 commitments depend on the circuit's key and SRS: zkcert prove --commitment kzg/v1 makes and writes them")
     c = commit_(m, d, shard_size=shard_size, salts=read_salts(salts, sharded=shard_size is not None), input_scale=input_scale)
     public = published_json(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None)
     atomic_write_json(out / "commitments.json", public)
@@ -126,7 +129,9 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
           srs: Path | None = SRS, input_scale: int = SCALE,
           include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned)."),
-          shard_size: int | None = SHARD_SIZE,
+          shard_size: str | None = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples (one proof each plus an aggregation proof), or 'auto': the most that fit --max-memory."),
+          max_memory: float = typer.Option(12.0, "--max-memory", help="Memory budget per proof in GB, for --shard-size auto."),
+          commitment: str = COMMITMENT,
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
           ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
           work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work)."),
@@ -139,15 +144,40 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
         raise InputError("--sample picks shards to prove: give --shard-size too")
     m, d = load_inputs(model, data, samples)
     owner_salts = read_salts(salts, sharded=shard_size is not None)
-    if shard_size is not None:  # a bad shard or sample size is a one-line error, before any progress bar
-        n_shards = shard_count(len(d), shard_size)
+    size = _shard_size(shard_size)
+    if isinstance(size, int):  # a bad shard or sample size is a one-line error, before any progress bar
+        n_shards = shard_count(len(d), size)
         if sample is not None:
             check_sample_size(n_shards, sample)
     result = _prove_with_progress(
-        m, d, threshold=threshold, shard_size=shard_size, sample=sample, out=out, epsilon=epsilon, n_directions=directions,
+        m, d, threshold=threshold, shard_size=size, sample=sample, max_memory_gb=max_memory, out=out, epsilon=epsilon, n_directions=directions,
         nonce=nonce, salts=owner_salts, srs_path=srs, input_scale=input_scale, include_srs=include_srs,
-        workers=workers, ray_address=ray_address, work_dir=work, **named(metric, direction))
+        workers=workers, ray_address=ray_address, work_dir=work, commitment=commitment, **named(metric, direction))
     _print_proved(result, sharded=shard_size is not None, sampled=sample is not None, work=work or Path(f"{out}.work"))
+    if commitment == KZG:
+        _publish_kzg(result, Path(f"{out}.commitments.json"), Path(f"{out}.salts.json"))
+
+
+def _publish_kzg(result: ProveResult, path: Path, salts_path: Path) -> None:
+    """kzg/v1: the commitments exist only after setup, so prove writes the file the owner publishes (and the salts)."""
+    from .._internal.io import atomic_write_json
+    from ..api import published_json
+
+    st = result.manifest.statement
+    atomic_write_json(path, published_json(st.data_commitment, st.model_commitment, getattr(st, "shard_commitments", None)))
+    if result.salts is not None:
+        atomic_write_json(salts_path, result.salts.to_json(), private=True)
+    typer.echo(f"wrote {path} (publish it: verifiers check the certificate against it) and {salts_path} (keep private)")
+
+
+def _shard_size(text: str | None) -> int | str | None:
+    """--shard-size: a positive number of samples, 'auto', or not given."""
+    if text is None or text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--shard-size {text!r} is neither a number of samples nor 'auto'") from None
 
 
 def _prove_with_progress(m: nn.Module, d: Dataset, **kwargs: Any) -> ProveResult:

@@ -10,7 +10,7 @@ from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json
 from .._internal.measure import Steps
-from ..commitments import felt_hex
+from ..commitments import KZG, felt_hex
 from ..errors import CircuitError, ThresholdExceeded
 from ..metric import bound_coefficient
 from ..spec import AggregationSpec, CircuitSpec
@@ -30,9 +30,17 @@ class Aggregation:
     value: float | None
 
 
-def aggregation_inputs(outputs: list[list[str]], scale: int) -> dict[str, Any]:
-    """The aggregation circuit's input file: each shard's output field elements, dequantized at its scale."""
-    return {"input_data": [[_ezkl.felt_to_float(f, scale) for f in out] for out in outputs]}
+def aggregation_inputs(outputs: list[list[str]], scale: int, n_sums: int | None = None) -> dict[str, Any]:
+    """The aggregation circuit's input file: each shard's output field elements, dequantized at its scale.
+
+    With n_sums (kzg/v1), only the first n_sums elements are dequantized: the rest are field-element
+    salts, which no float holds, and are passed as the field elements themselves.
+    """
+    def column(out: list[str]) -> list[float | str]:
+        cut = len(out) if n_sums is None else n_sums
+        return [_ezkl.felt_to_float(f, scale) for f in out[:cut]] + list(out[cut:])
+
+    return {"input_data": [column(out) for out in outputs]}
 
 
 def aggregate(
@@ -43,11 +51,12 @@ def aggregate(
     scale = _ezkl.settings_output_scales(files.settings_json())[0]
     n_total = spec.n_samples * len(outcomes)
     bound = bound_coefficient(spec.metric, spec.threshold, n_total, spec.n_directions, spec.epsilon)
-    inputs = aggregation_inputs([o.outputs for o in outcomes], scale)
+    kzg = spec.commitment == KZG
+    inputs = aggregation_inputs([o.outputs for o in outcomes], scale, circuit.sum_count(spec.metric) if kzg else None)
     with steps.step("aggregate"):
         say("proving the aggregation")
         (tmp / "agg").mkdir()
-        agg = circuit.calibrate_spec(AggregationSpec(len(outcomes), bound, scale, metric=spec.metric), inputs, tmp / "agg",
+        agg = circuit.calibrate_spec(AggregationSpec(len(outcomes), bound, scale, metric=spec.metric, commitment=spec.commitment), inputs, tmp / "agg",
                                      max_logrows=min(max_logrows, spec.logrows or max_logrows))
         # One SRS serves both circuits. ezkl can shrink a larger SRS to a smaller circuit, but it does so
         # on every setup, prove and verify (measured: about 35 s each at logrows 17 on 2 cores), so the
@@ -57,7 +66,7 @@ def aggregate(
         agg_vk, agg_pk = circuit.keys_for(agg_files, srs)
         atomic_write_json(tmp / "agg-input.json", inputs)
         witness = _ezkl.gen_witness(tmp / "agg-input.json", agg_files.compiled, tmp / "agg-witness.json")
-        linked = [felt_hex(circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof).instances).outputs[0]) for o in outcomes]
+        linked = [felt_hex(circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof)).outputs[0]) for o in outcomes]
         if [felt_hex(h) for h in _ezkl.WitnessView.from_json(witness).input_hashes] != linked:
             raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
         flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total)

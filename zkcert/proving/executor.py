@@ -20,6 +20,7 @@ from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json, read_json, sha256_file
 from .._internal.measure import Steps
+from ..commitments import KZG
 from ..errors import InputError
 from ..srs import Srs
 from ..spec import CircuitSpec
@@ -59,14 +60,16 @@ def prove_shard(job: ShardJob) -> ShardOutcome:
     spec = CircuitSpec.from_json(job.spec_json)
     files = circuit.compile_spec(spec, cache=job.cache)  # the caller's cache, where setup already put the keys
     srs = Srs(Path(job.srs_path), sha256_file(job.srs_path), locally_generated=False)
-    _vk, pk = circuit.keys_for(files, srs)
+    vk, pk = circuit.keys_for(files, srs)
+    # KZG-committed inputs: the witness holds their points, which need the key and the SRS.
+    keyed = (vk, srs.path) if spec.commitment == KZG else ()
     steps = Steps()
     start = time.perf_counter()
     # The input and witness hold the private data in clear: a private temporary folder, removed after.
     with tempfile.TemporaryDirectory(prefix="zkcert-shard-") as tmp, steps.step("prove"):
         work = Path(tmp)
         atomic_write_json(work / "input.json", job.input_json)
-        witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
+        witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json", *keyed)
         _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
         proof = read_json(work / "proof.json", what="proof")
     return ShardOutcome(

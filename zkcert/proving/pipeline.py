@@ -8,6 +8,7 @@ then per form: the flag of each proof (single proof, spot check) or the aggregat
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +25,18 @@ from ..certificate import (
     write_certificate,
 )
 from ..challenge import challenge, check_sample_size
-from ..commitments import Salts, ShardSalts
+from ..commitments import KZG, POSEIDON, Salts, ShardSalts, kzg_commitment
 from ..data import Dataset
 from ..direction import DEFAULT_FAMILY
 from ..errors import CircuitError, InputError, ThresholdExceeded
 from ..metric import DEFAULT_METRIC
-from ..owner import Plan, plan, shard_count, shard_metrics
+from ..owner import Plan, plan, provisional_committer, shard_count, shard_metrics
 from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
 from ..srs import Srs, resolve_srs
 from ..statement import AnyStatement, SampledStatement, ShardedStatement, Statement
 from .aggregate import aggregate
 from .executor import ShardJob, ShardOutcome, run_jobs
+from .sizing import choose_shard_size
 from .work import WorkFolder
 
 __all__ = ["ProveResult", "prove", "check_output_folder", "relative_gap"]
@@ -50,6 +52,9 @@ class ProveResult:
     certificate: Path
     manifest: Manifest
     steps: list[dict[str, object]]
+    # The private salts behind the commitments (as `zkcert commit` saves them): keep them to re-prove or
+    # to let an auditor re-commit. Under kzg/v1 prove drew them itself, so this is their only copy.
+    salts: Salts | ShardSalts | None = None
 
 
 def check_output_folder(out: str | Path) -> None:
@@ -65,12 +70,13 @@ def relative_gap(circuit_value: float | None, float_value: float) -> float | Non
 
 
 def prove(
-    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, shard_size: int | None = None,
+    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, shard_size: int | str | None = None,
     sample: int | None = None, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
     input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
     spec: CircuitSpec | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
     work_dir: str | Path | None = None, max_logrows: int = 20, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, say: Say | None = None, tick: Tick | None = None,
+    direction: str = DEFAULT_FAMILY, commitment: str = POSEIDON, max_memory_gb: float = 12.0, say: Say | None = None,
+    tick: Tick | None = None,
 ) -> ProveResult:
     """Prove that the model's metric on data is at most threshold and write the certificate folder `out`.
 
@@ -79,10 +85,21 @@ def prove(
     bound to their sum; with `sample` M, only the M shards a challenge picks are proved, each against T
     (a spot check). A sharded run keeps salts and finished shards in work_dir (default `<out>.work`)
     and resumes from it. Raises ThresholdExceeded (and writes nothing) when the float or the
-    fixed-point metric is above T. Shards run in a process pool (or on Ray at ray_address): call it
+    fixed-point metric is above T. shard_size "auto": the largest S dividing N whose shard circuit fits
+    max_memory_gb (zkcert.proving.sizing). commitment: poseidon/v1 (the default) or kzg/v1 (zkcert.commitments;
+    its commitments are published in the certificate, made after setup). Shards run in a process pool (or on Ray at ray_address): call it
     from under `if __name__ == "__main__":` in a script.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
+    steps = Steps()
+    if shard_size == "auto":
+        with steps.step("size"):
+            say(f"choosing the shard size for a {max_memory_gb:g} GB memory budget")
+            shard_size = choose_shard_size(model, data, max_memory_gb=max_memory_gb, threshold=threshold, sample=sample,
+                                           epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric,
+                                           direction=direction, commitment=spec.commitment if spec is not None else commitment)
+    if isinstance(shard_size, str):
+        raise InputError(f"shard size {shard_size!r} is neither a number of samples nor 'auto'")
     if sample is not None:
         if shard_size is None:
             raise InputError("a spot check (sample) proves shards: give a shard size too")
@@ -90,29 +107,37 @@ def prove(
     elif shard_size is not None:
         shard_count(len(data), shard_size)  # fail before creating the work folder
     check_output_folder(out)
-    steps = Steps()
     with tempfile.TemporaryDirectory(prefix="zkcert-prove-") as tmp:
         tmpdir = Path(tmp)
         work = WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work") if shard_size else tmpdir / "work")
-        with steps.step("commit"):
-            say("committing to the data and the model")
-            p = plan(model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
-                     n_directions=n_directions, nonce=nonce, input_scale=input_scale, salts=salts or work.salts(),
-                     metric=metric, direction=direction, spec=spec)
-            work.save_plan(p)
+        salts = salts or work.salts()
+        plan_with = functools.partial(
+            plan, model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
+            n_directions=n_directions, nonce=nonce, input_scale=input_scale, metric=metric, direction=direction,
+            commitment=commitment)
+        build = functools.partial(_circuit, tmpdir=tmpdir, max_logrows=max_logrows, srs_path=srs_path, steps=steps, say=say)
+        if (spec.commitment if spec is not None else commitment) == KZG:
+            # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
+            # shard, since the challenge is not known yet) along a stand-in direction, then set up.
+            draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
+            spec, files, srs, vk = build(draft.spec, [draft.shard_input(i) for i in range(draft.committed.n_shards)])
+            with steps.step("commit"):
+                say("committing to the data and the model (KZG, with the circuit's key)")
+                scale, settings = spec.input_scale, files.settings
+                p = plan_with(salts=draft.committed.salts, spec=spec,
+                              committer=lambda column: kzg_commitment(column, scale, vk, settings, srs.path))
+                work.save_plan(p)
+            chosen = _chosen(p, nonce, sample)
+            checked = _check_float(model, data, p, chosen, sample is not None)
+        else:
+            with steps.step("commit"):
+                say("committing to the data and the model")
+                p = plan_with(salts=salts, spec=spec)
+                work.save_plan(p)
+            chosen = _chosen(p, nonce, sample)
+            checked = _check_float(model, data, p, chosen, sample is not None)
+            spec, files, srs, vk = build(p.spec, [p.shard_input(i) for i in chosen])
         c = p.committed
-        chosen = challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
-        checked = _check_float(model, data, p, chosen, sample is not None)
-        spec = p.spec
-        if not spec.calibrated:
-            with steps.step("calibrate"):
-                say("calibrating the circuit")
-                spec = circuit.calibrate_spec(spec, [p.shard_input(i) for i in chosen], tmpdir, max_logrows=max_logrows)
-        with steps.step("setup"):
-            say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
-            files = circuit.compile_spec(spec)
-            srs = resolve_srs(spec.logrows or 0, srs_path)
-            vk, _pk = circuit.keys_for(files, srs)
         outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)
         with steps.step("verify"):
             for o in outcomes:
@@ -138,7 +163,28 @@ def prove(
             out, payload,
             lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
         )
-    return ProveResult(cert, Manifest.load(cert), steps.to_json())
+    return ProveResult(cert, Manifest.load(cert), steps.to_json(), p.committed.saved_salts())
+
+
+def _chosen(p: Plan, nonce: str, sample: int | None) -> tuple[int, ...]:
+    """The shards to prove: every one, or those the challenge picks for a spot check."""
+    c = p.committed
+    return challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
+
+
+def _circuit(spec: CircuitSpec, inputs: list[dict[str, Any]], *, tmpdir: Path, max_logrows: int, srs_path: str | Path | None,
+             steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
+    """Calibrate the spec on the inputs (unless it is pinned), compile it and make its keys: (spec, files, SRS, vk)."""
+    if not spec.calibrated:
+        with steps.step("calibrate"):
+            say("calibrating the circuit")
+            spec = circuit.calibrate_spec(spec, inputs, tmpdir, max_logrows=max_logrows)
+    with steps.step("setup"):
+        say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
+        files = circuit.compile_spec(spec)
+        srs = resolve_srs(spec.logrows or 0, srs_path)
+        vk, _pk = circuit.keys_for(files, srs)
+    return spec, files, srs, vk
 
 
 def _check_float(model: nn.Module, data: Dataset, p: Plan, chosen: tuple[int, ...], spot_check: bool) -> dict[int, float]:
@@ -181,7 +227,7 @@ def _prove_chosen(
 
 def _check_commitments(p: Plan, spec: CircuitSpec, outcome: ShardOutcome) -> None:
     """A proof commits to the planned shard and model: anything else is a bug, caught before it is published."""
-    inst = circuit.read_instances(spec, _ezkl.ProofView.from_json(outcome.proof).instances)
+    inst = circuit.read_instances(spec, _ezkl.ProofView.from_json(outcome.proof))
     c = p.committed
     if inst.data_commitment != c.shard_commitments[outcome.index] or inst.model_commitment != c.model_commitment:
         raise CircuitError(f"proof {outcome.index} commits to other data or model than planned: please report this")
@@ -193,7 +239,7 @@ def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[
     settings = files.settings_json()
     value = None
     for o in outcomes:
-        outputs = circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof).instances).outputs
+        outputs = circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof)).outputs
         flag, value = circuit.flag_and_value(spec, circuit.decode_outputs(outputs, settings))
         if flag != 1.0:
             if spot_check:

@@ -75,13 +75,13 @@ def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult
     if isinstance(st, SampledStatement):
         check_challenge(run, manifest, form)                                                     # 1 (which proofs)
     run.at("certificate-format")
-    felts = {name: load_proof(run, name) for c in form.circuits for name in c.proofs}              # 1
+    proofs = {name: load_proof(run, name) for c in form.circuits for name in c.proofs}             # 1
     srs = trusted_srs(run, manifest, trust)                                                      # 3 (needed by 2)
     keys = [trusted_key(run, run.folder / c.vk_file, c.spec, srs, trust) for c in form.circuits]  # 2
     for c, (vk, files) in zip(form.circuits, keys):
         verify_proofs(run, c.proofs, files, vk, srs, c.what)                                     # 4
     settings = {name: files.settings_json() for c, (_vk, files) in zip(form.circuits, keys) for name in c.proofs}
-    found = {name: instances(run, c.spec, name, felts[name]) for c in form.circuits for name in c.proofs}  # 5
+    found = {name: instances(run, c.spec, name, proofs[name]) for c in form.circuits for name in c.proofs}  # 5
     run.at("flag")
     metric = None
     for name in form.flag_proofs:
@@ -94,7 +94,8 @@ def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult
     c_data = first.data_commitment if isinstance(st, Statement) else st.data_commitment
     c_model = first.model_commitment
     check_anchors(run, c_data, c_model, st.nonce)                                                # 5
-    h_dir = direction_hash(st.spec, c_model, c_data, st.nonce)
+    run.at("direction")
+    h_dir = direction_hash(st.spec, c_model, c_data, st.nonce, keys[0][1], keys[0][0], srs)
     check_proof_inputs(run, {n: (found[n], listed or c_data) for n, listed in form.listed.items()}, c_model, h_dir)
     if len(form.circuits) > 1:
         check_shard_link(run, form, found)

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 
 from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import read_json, sha256_file
 from ..certificate import MANIFEST, SRS_FILE, Manifest
-from ..commitments import commit_vector
+from ..commitments import KZG, commit_vector, direction_column, kzg_commitment
 from ..direction import committed_directions
 from ..errors import CertificateError, InputError, MissingAnchors, UntrustedSrs, VerificationError, ZkcertError
 from ..spec import AnySpec, CircuitSpec
@@ -107,13 +106,13 @@ def require_anchors(run: Run, unanchored: bool) -> None:
     run.not_checked.extend(missing)
 
 
-def load_proof(run: Run, name: str) -> tuple[str, ...]:
-    """Step 1 for a proof file: bounded size, well formed; returns its public instances."""
+def load_proof(run: Run, name: str) -> _ezkl.ProofView:
+    """Step 1 for a proof file: bounded size, well formed; returns its instances and transcript."""
     path = run.folder / name
     if path.is_file() and (size := path.stat().st_size) > MAX_PROOF_BYTES:
         raise fail("certificate-format", f"{name} is {size} bytes, above the {MAX_PROOF_BYTES}-byte limit")
     try:
-        return _ezkl.ProofView.from_json(read_json(path, what="proof"), what=name).instances
+        return _ezkl.ProofView.from_json(read_json(path, what="proof"), what=name)
     except InputError as exc:
         raise fail("certificate-format", str(exc)) from None
 
@@ -181,11 +180,11 @@ def verify_proofs(run: Run, names: Iterable[str], files: circuit.CircuitFiles, v
             raise fail("proof", f"{name} does not verify against the statement's {what}")
 
 
-def instances(run: Run, spec: AnySpec, name: str, felts: tuple[str, ...]) -> circuit.Instances:
+def instances(run: Run, spec: AnySpec, name: str, proof: _ezkl.ProofView) -> circuit.Instances:
     """Step 5: the proof's instances have the spec's layout."""
     run.at("instances")
     try:
-        return circuit.read_instances(spec, felts)
+        return circuit.read_instances(spec, proof)
     except ZkcertError as exc:
         raise fail("instances", f"{name}: {exc}") from None
 
@@ -204,10 +203,14 @@ def check_anchors(run: Run, c_data: str, c_model: str, used_nonce: str) -> None:
         raise fail("nonce", f"the certificate used nonce {used_nonce!r}, you issued {given['nonce']!r}")
 
 
-def direction_hash(spec: CircuitSpec, c_model: str, c_data: str, nonce: str) -> str:
-    """Poseidon hash of the direction recomputed from the seed, as the circuit hashes it."""
-    r = committed_directions(spec, c_model, c_data, nonce)
-    return commit_vector(r.astype(np.float64).ravel(), spec.input_scale)
+def direction_hash(spec: CircuitSpec, c_model: str, c_data: str, nonce: str, files: circuit.CircuitFiles, vk: Path,
+                   srs: Srs) -> str:
+    """The commitment to the direction recomputed from the seed, as the proof carries it (Poseidon hash or KZG point)."""
+    column = direction_column(committed_directions(spec, c_model, c_data, nonce))
+    if spec.commitment == KZG:
+        # Deterministic (the column is unblinded): the same signs under the same key and SRS give the same point.
+        return kzg_commitment(column, spec.input_scale, vk, files.settings, srs.path)
+    return commit_vector(column, spec.input_scale)
 
 
 def check_proof_inputs(run: Run, proofs: dict[str, tuple[circuit.Instances, str]], c_model: str, h_dir: str) -> None:

@@ -1,0 +1,99 @@
+"""MNIST benchmark: a 784-32-10 MLP certified on MNIST-5k training samples with kzg/v1 commitments, in shards.
+
+The statement is rds/v1 along one row-sign/v1 direction (no per-parameter arithmetic in the circuit)
+at eps 2**-6 and scale 2**10; data and theta are KZG-committed columns (zkcert.commitments, kzg/v1),
+so the circuit pays rows per sample, not per parameter or per hashed input. The Poseidon (v1) circuit
+of this model needs logrows 21 even at N = 1 (results/proving/rows.md, v2-polycommit-prototype.md),
+beyond this machine, so it has no row here.
+
+Each configuration runs in its own subprocess (peak memory is its own) and records calibrate, setup,
+commit, per-shard proving, aggregation and verification times, the peak RSS, and the gap between the
+circuit's and the float metric. Writes results/proving/mnist.csv and mnist.md.
+
+    python benchmarks/proving/mnist.py --samples 48 --shard-size 24      # about 6 minutes on 2 cores
+    python benchmarks/proving/mnist.py --samples 1000 --shard-size 25    # the issue's target: about 1 hour
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from report import MACHINE, run_configs, write_table
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "proving"
+STATEMENT = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilon": 2.0**-6, "input_scale": 10,
+             "commitment": "kzg/v1"}
+COLUMNS = ["samples", "shard_size", "shards", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
+           "calibrate_s", "setup_s", "commit_s", "prove_s", "prove_per_shard_s", "aggregate_s", "verify_s", "verifier_s",
+           "samples_per_prove_s", "peak_rss_mb", "wall_s"]
+
+
+def run_one(config: dict) -> dict:
+    """Train (seeded, 2 epochs on mnist5k's train split), prove and verify one configuration; returns its row."""
+    import torch
+
+    from zkcert import circuit, prove, verify
+    from zkcert.data import load_bundled
+    from zkcert.models import mlp
+    from zkcert.training import TrainConfig, train
+
+    train_set = load_bundled("mnist5k", "train")
+    torch.manual_seed(0)
+    model = train(mlp(784, [32], 10), train_set, TrainConfig(epochs=2, seed=0))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = prove(model, train_set.head(config["samples"]), threshold=1e6, out=Path(tmp) / "cert", nonce="bench",
+                       shard_size=config["shard_size"], workers=1, **STATEMENT)
+        wall = time.perf_counter() - start
+        st = result.manifest.statement
+        t = time.perf_counter()
+        verify(result.certificate, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce="bench",
+               allow_untrusted_srs=True)
+        verifier = time.perf_counter() - t  # keys cached here: this is checking, not rebuilding the key
+    steps = {s["step"]: s for s in result.steps}
+    rep = result.manifest.reported
+    shards = rep["shards"]
+    prove_s = steps["prove"]["seconds"]
+    return {
+        "samples": config["samples"], "shard_size": config["shard_size"], "shards": len(shards), "logrows": st.spec.logrows,
+        "rows": circuit.compile_spec(st.spec).settings_json()["num_rows"],
+        "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
+        "relative_gap": round(rep["relative_gap"], 5),
+        **{f"{k}_s": round(steps[k]["seconds"], 1) for k in ("calibrate", "setup", "commit", "prove", "aggregate", "verify")},
+        "prove_per_shard_s": round(sorted(s["seconds"] for s in shards)[len(shards) // 2], 1),
+        "verifier_s": round(verifier, 2), "samples_per_prove_s": round(config["samples"] / prove_s, 3),
+        "peak_rss_mb": round(max([s["peak_rss_mb"] for s in result.steps] + [s["peak_rss_mb"] for s in shards])),
+        "wall_s": round(wall, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, nargs="+", default=[48])
+    parser.add_argument("--shard-size", type=int, default=24)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+    rows = run_configs(__file__, [{"samples": n, "shard_size": args.shard_size} for n in args.samples])
+    header = [
+        "# MNIST 784-32-10 with kzg/v1 commitments", "",
+        MACHINE + "one subprocess per row, shards proved one at a time (workers=1). Statement: rds/v1, one row-sign/v1 "
+        "direction, eps 2**-6, scale 2**10, kzg/v1 commitments. Times in seconds, memory in MB (peak RSS of the proving "
+        "process or a shard worker, whichever is larger). prove_s is all shards; prove_per_shard_s their median; "
+        "verifier_s is zkcert.verify with the keys already cached (a fresh verifier also rebuilds the key: one setup). "
+        "wall_s is the whole prove call. relative_gap is |circuit - float| / |float|.",
+    ]
+    write_table(OUT, "mnist", COLUMNS, rows, header)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()

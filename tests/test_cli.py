@@ -60,6 +60,8 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
         (["verify", "no-such-folder"], 1, "certificate folder not found"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], 3, "do not split into shards"),
         (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], 3, "do not split into shards"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "4", "-t", "9", "-o", "out", "--shard-size", "two"], 3,
+         "neither a number of samples nor 'auto'"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--commitment", "sha/v9"], 3,
          "unknown commitment scheme 'sha/v9'"),
         (["commit", "-m", "{model}", "-d", "digits", "-n", "2", "--salts", "kzg-salts.json"], 3, "zkcert prove --commitment kzg/v1"),

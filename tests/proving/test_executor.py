@@ -45,6 +45,8 @@ def test_several_jobs_run_in_worker_processes():
     outcomes = list(run_jobs([_job(i) for i in range(3)], workers=2, fn=_fake))
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert all(o.node != str(os.getpid()) for o in outcomes)
+    # One shard per worker process, so each shard's peak memory is its own process's (executor.run_jobs).
+    assert len({o.node for o in outcomes}) == 3
 
 
 @pytest.mark.parametrize("workers", [0, -1])

@@ -23,7 +23,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
@@ -144,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {r.measure} | {r.family} | {r.threshold:.4g} | {r.method} ({r.n_honest_selection}) | "
                      f"{r.fpr_confirmation:.2f} of {r.n_honest_confirmation} | {r.detect_deviated:.2f} of {r.n_deviated} | "
                      f"{r.detect_poor:.2f} of {r.n_poor} |")
-    lines += ["", f"## Every candidate on the confirmation half (in selection-half order)", "",
+    lines += ["", "## Every candidate on the confirmation half (in selection-half order)", "",
               _fmt_table(confirmation.set_index("measure").loc[list(selection.sort_values("primary", ascending=False).measure)]
                          .reset_index(), families), ""]
     (out / "confirmation.md").write_text("\n".join(lines))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from zkcert._internal import ezkl as _ezkl
 from zkcert.proving.aggregate import aggregation_inputs
 
@@ -9,3 +11,28 @@ from zkcert.proving.aggregate import aggregation_inputs
 def test_aggregation_inputs_round_trip_the_shard_outputs():
     outputs = [_ezkl.to_felts([1.5, 2.25, 3.0], 10), _ezkl.to_felts([-0.5, 0.0, 7.0], 10)]
     assert aggregation_inputs(outputs, 10) == {"input_data": [[1.5, 2.25, 3.0], [-0.5, 0.0, 7.0]]}
+
+
+def test_aggregation_cannot_be_built_for_a_threshold_far_above_the_metric(tmp_path):
+    """Found by the 1,000-sample MNIST run: 50 rds/v1 shards at T = 1e6 cannot be aggregated; T = 100 can."""
+    import secrets
+
+    from zkcert import circuit
+    from zkcert._internal import ezkl as _ezkl
+    from zkcert.errors import CircuitError
+    from zkcert.metric import bound_coefficient
+    from zkcert.proving.aggregate import aggregation_inputs
+    from zkcert.spec import AggregationSpec
+
+    outs = [[_ezkl.to_felts([0.6], 10)[0], _ezkl.to_felts([6.0], 10)[0]]
+            + [secrets.randbelow(2**250).to_bytes(32, "little").hex() for _ in range(4)] for _ in range(50)]
+    inputs = aggregation_inputs(outs, 10, 2)
+
+    def calibrate(threshold: float, folder: str):
+        spec = AggregationSpec(50, bound_coefficient("rds/v1", threshold, 1000, 1, 0.125), 10, metric="rds/v1", commitment="kzg/v1")
+        (tmp_path / folder).mkdir()
+        return circuit.calibrate_spec(spec, inputs, tmp_path / folder, max_logrows=18)
+
+    assert calibrate(100.0, "ok").calibrated
+    with pytest.raises(CircuitError):
+        calibrate(1e6, "overflow")

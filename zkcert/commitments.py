@@ -23,7 +23,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from .errors import CircuitError, InputError
 __all__ = [
     "POSEIDON", "KZG", "SCHEMES", "SALT_LEN", "KZG_SALT_LEN", "FIELD_MODULUS", "Salts", "ShardSalts", "parse_salts",
     "Commitments", "Column", "data_vector", "model_vector", "direction_column", "commit_vector", "kzg_commitment",
-    "column_felts", "felt_hex", "shard_root", "check_representable", "check_scheme", "salt_len", "commitment_hex_len",
+    "column_felts", "column_committer", "felt_hex", "shard_root", "check_representable", "check_scheme", "salt_len", "commitment_hex_len",
 ]
 
 POSEIDON = "poseidon/v1"
@@ -218,7 +218,8 @@ def felt_hex(little_endian_hex: str) -> str:
 
 def column_felts(column: Sequence[float | str], scale: int) -> list[str]:
     """The column's field elements as ezkl quantizes them (salt elements under kzg/v1 are already field elements)."""
-    return [v if isinstance(v, str) else _ezkl.to_felts([v], scale)[0] for v in column]
+    quantized = iter(_ezkl.to_felts([v for v in column if not isinstance(v, str)], scale))
+    return [v if isinstance(v, str) else next(quantized) for v in column]
 
 
 def commit_vector(column: Sequence[float | str] | np.ndarray, scale: int) -> str:
@@ -234,6 +235,16 @@ def kzg_commitment(column: Sequence[float | str], scale: int, vk: Path, settings
         # ezkl splits a column longer than 2**logrows (less its blinding rows) over several points.
         raise CircuitError(f"a column of {len(column)} values needs {len(points)} KZG points at this logrows; zkcert commits to one")
     return points[0]
+
+
+def column_committer(scheme: str, scale: int, key: tuple[Path, Path, Path] | None = None) -> Callable[[Column], str]:
+    """How a column becomes its commitment under a scheme: Poseidon, or the KZG point under key = (vk, settings, SRS)."""
+    if check_scheme(scheme) == POSEIDON:
+        return lambda column: commit_vector(column, scale)
+    if key is None:
+        raise InputError("kzg/v1 commitments exist only once the circuit's key does: prove (or plan with a committer) makes them")
+    vk, settings, srs = key
+    return lambda column: kzg_commitment(column, scale, vk, settings, srs)
 
 
 SHARD_ROOT_DOMAIN = b"zkcert/shards/v1"

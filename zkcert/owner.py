@@ -17,7 +17,7 @@ from torch import nn
 
 from . import circuit
 from .commitments import (
-    KZG, POSEIDON, Column, Commitments, Salts, ShardSalts, commit_vector, data_vector, direction_column, model_vector, shard_root,
+    POSEIDON, Column, Commitments, Salts, ShardSalts, column_committer, data_vector, direction_column, model_vector, shard_root,
 )
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, committed_directions, family_directions
@@ -152,10 +152,7 @@ def commit(
     model = check_compatible(model, data.x, data.num_classes)
     size = len(data) if shard_size is None else shard_size
     n_shards = shard_count(len(data), size)
-    if committer is None:
-        if scheme == KZG:
-            raise InputError("kzg/v1 commitments exist only once the circuit's key does: prove (or plan with a committer) makes them")
-        committer = lambda column: commit_vector(column, input_scale)  # noqa: E731
+    committer = committer or column_committer(scheme, input_scale)
     salts = _shard_salts(salts, n_shards, salted, scheme)
     model_vec = model_vector(flat_params(model), salts.model, input_scale, scheme)
     data_vecs = tuple(data_vector(shard_data(data, s, size), salts.shards[s], input_scale, scheme) for s in range(n_shards))

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-
 from .._internal import ezkl as _ezkl
 from .._internal.cache import cache_dir
 from .._internal.io import atomic_write_json, read_json, sha256_file
+from ..commitments import KZG, Column
 from ..errors import CircuitError
 from ..metric import value_from_sums
-from ..commitments import KZG, Column
 from ..spec import RUN_ARGS, AggregationSpec, AnySpec, CircuitSpec
 from ..srs import Srs
 from .graph import export_onnx

@@ -111,9 +111,10 @@ def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     from ..api import published_json
 
     m, d = load_inputs(model, data, samples)
-    if salts is not None and read_salts(salts, sharded=shard_size is not None).scheme == KZG:
+    owner_salts = read_salts(salts, sharded=shard_size is not None)
+    if owner_salts is not None and owner_salts.scheme == KZG:
         raise InputError("kzg/v1 commitments depend on the circuit's key and SRS: zkcert prove --commitment kzg/v1 makes and writes them")
-    c = commit_(m, d, shard_size=shard_size, salts=read_salts(salts, sharded=shard_size is not None), input_scale=input_scale)
+    c = commit_(m, d, shard_size=shard_size, salts=owner_salts, input_scale=input_scale)
     public = published_json(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None)
     atomic_write_json(out / "commitments.json", public)
     atomic_write_json(out / "salts.json", c.saved_salts().to_json(), private=True)

@@ -25,7 +25,7 @@ from ..certificate import (
     write_certificate,
 )
 from ..challenge import challenge, check_sample_size
-from ..commitments import KZG, POSEIDON, Salts, ShardSalts, kzg_commitment
+from ..commitments import KZG, POSEIDON, Salts, ShardSalts, column_committer
 from ..data import Dataset
 from ..direction import DEFAULT_FAMILY
 from ..errors import CircuitError, InputError, ThresholdExceeded
@@ -92,12 +92,13 @@ def prove(
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
     steps = Steps()
+    scheme = spec.commitment if spec is not None else commitment
     if shard_size == "auto":
         with steps.step("size"):
             say(f"choosing the shard size for a {max_memory_gb:g} GB memory budget")
             shard_size = choose_shard_size(model, data, max_memory_gb=max_memory_gb, threshold=threshold, sample=sample,
                                            epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric,
-                                           direction=direction, commitment=spec.commitment if spec is not None else commitment)
+                                           direction=direction, commitment=scheme)
     if isinstance(shard_size, str):
         raise InputError(f"shard size {shard_size!r} is neither a number of samples nor 'auto'")
     if sample is not None:
@@ -116,26 +117,21 @@ def prove(
             n_directions=n_directions, nonce=nonce, input_scale=input_scale, metric=metric, direction=direction,
             commitment=commitment)
         build = functools.partial(_circuit, tmpdir=tmpdir, max_logrows=max_logrows, srs_path=srs_path, steps=steps, say=say)
-        if (spec.commitment if spec is not None else commitment) == KZG:
+        committer = None
+        if scheme == KZG:
             # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
             # shard, since the challenge is not known yet) along a stand-in direction, then set up.
             draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
             spec, files, srs, vk = build(draft.spec, [draft.shard_input(i) for i in range(draft.committed.n_shards)])
-            with steps.step("commit"):
-                say("committing to the data and the model (KZG, with the circuit's key)")
-                scale, settings = spec.input_scale, files.settings
-                p = plan_with(salts=draft.committed.salts, spec=spec,
-                              committer=lambda column: kzg_commitment(column, scale, vk, settings, srs.path))
-                work.save_plan(p)
-            chosen = _chosen(p, nonce, sample)
-            checked = _check_float(model, data, p, chosen, sample is not None)
-        else:
-            with steps.step("commit"):
-                say("committing to the data and the model")
-                p = plan_with(salts=salts, spec=spec)
-                work.save_plan(p)
-            chosen = _chosen(p, nonce, sample)
-            checked = _check_float(model, data, p, chosen, sample is not None)
+            salts = draft.committed.salts
+            committer = column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
+        with steps.step("commit"):
+            say("committing to the data and the model" + (" (KZG, with the circuit's key)" if committer else ""))
+            p = plan_with(salts=salts, spec=spec, committer=committer)
+            work.save_plan(p)
+        chosen = _chosen(p, nonce, sample)
+        checked = _check_float(model, data, p, chosen, sample is not None)
+        if scheme != KZG:
             spec, files, srs, vk = build(p.spec, [p.shard_input(i) for i in chosen])
         c = p.committed
         outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)

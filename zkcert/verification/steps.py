@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-
 from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import read_json, sha256_file
 from ..certificate import MANIFEST, SRS_FILE, Manifest
-from ..commitments import KZG, commit_vector, direction_column, kzg_commitment
+from ..commitments import column_committer, direction_column
 from ..direction import committed_directions
 from ..errors import CertificateError, InputError, MissingAnchors, UntrustedSrs, VerificationError, ZkcertError
 from ..spec import AnySpec, CircuitSpec
@@ -206,11 +205,9 @@ def check_anchors(run: Run, c_data: str, c_model: str, used_nonce: str) -> None:
 def direction_hash(spec: CircuitSpec, c_model: str, c_data: str, nonce: str, files: circuit.CircuitFiles, vk: Path,
                    srs: Srs) -> str:
     """The commitment to the direction recomputed from the seed, as the proof carries it (Poseidon hash or KZG point)."""
-    column = direction_column(committed_directions(spec, c_model, c_data, nonce))
-    if spec.commitment == KZG:
-        # Deterministic (the column is unblinded): the same signs under the same key and SRS give the same point.
-        return kzg_commitment(column, spec.input_scale, vk, files.settings, srs.path)
-    return commit_vector(column, spec.input_scale)
+    # Under kzg/v1 deterministic too (the column is unblinded): the same signs under the same key and SRS give the same point.
+    commit = column_committer(spec.commitment, spec.input_scale, (vk, files.settings, srs.path))
+    return commit(direction_column(committed_directions(spec, c_model, c_data, nonce)))
 
 
 def check_proof_inputs(run: Run, proofs: dict[str, tuple[circuit.Instances, str]], c_model: str, h_dir: str) -> None:

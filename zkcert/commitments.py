@@ -34,7 +34,7 @@ from .errors import CircuitError, InputError
 __all__ = [
     "POSEIDON", "KZG", "SCHEMES", "SALT_LEN", "KZG_SALT_LEN", "FIELD_MODULUS", "Salts", "ShardSalts", "parse_salts",
     "Commitments", "Column", "data_vector", "model_vector", "direction_column", "commit_vector", "kzg_commitment",
-    "column_felts", "column_committer", "felt_hex", "shard_root", "check_representable", "check_scheme", "salt_len", "commitment_hex_len",
+    "column_felts", "column_committer", "felt_hex", "shard_root", "check_representable", "check_scheme", "salt_len", "salt_elements", "commitment_hex_len",
 ]
 
 POSEIDON = "poseidon/v1"
@@ -170,7 +170,8 @@ class Commitments:
         return {"data_commitment": self.data, "model_commitment": self.model}
 
 
-def _salt_elements(salt: tuple[int, ...], scale: int, scheme: str) -> Column:
+def salt_elements(salt: tuple[int, ...], scale: int, scheme: str) -> Column:
+    """A salt as a column's tail: field elements (kzg/v1) or floats that quantize to the integers at scale."""
     if scheme == KZG:
         return [v.to_bytes(32, "little").hex() for v in salt]
     # Dividing by 2**scale makes ezkl's quantization (round(v * 2**scale)) return the integer exactly.
@@ -179,7 +180,7 @@ def _salt_elements(salt: tuple[int, ...], scale: int, scheme: str) -> Column:
 
 def _column(values: np.ndarray, salt: tuple[int, ...], scale: int, scheme: str) -> Column:
     # float32 first: ezkl reads its inputs as float32, so the committed values are those.
-    return np.asarray(values, dtype=np.float32).ravel().astype(np.float64).tolist() + _salt_elements(salt, scale, scheme)
+    return np.asarray(values, dtype=np.float32).ravel().astype(np.float64).tolist() + salt_elements(salt, scale, scheme)
 
 
 # ezkl quantizes an input v to round(v * 2**scale) and range-checks it below 2**27 (see SALT_BITS).

@@ -22,13 +22,13 @@ from .commitments import (
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, committed_directions, family_directions
 from .errors import InputError
-from .metric import DEFAULT_METRIC, flat_params, sharpness
+from .metric import DEFAULT_METRIC, DS, flat_params, per_sample_losses, second_differences, sharpness
 from .models import check_compatible, layer_configs
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
 
 __all__ = [
     "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "float_metric", "shard_data", "shard_count", "shard_metrics",
-    "provisional_committer",
+    "shard_sums", "provisional_committer",
 ]
 
 # Turns one input column into its published commitment: Poseidon (poseidon/v1, the default) or, once the
@@ -189,6 +189,19 @@ def shard_metrics(model: nn.Module, data: Dataset, p: Plan, indices: tuple[int, 
     """The float metric of each listed shard, along the plan's direction."""
     size = p.committed.shard_size
     return {i: float_metric(p.spec, model, shard_data(data, i, size), p.r) for i in indices}
+
+
+def shard_sums(model: nn.Module, data: Dataset, p: Plan) -> list[list[float]]:
+    """Each shard's float partial sums as its circuit outputs them: the numerator, and the summed loss for rds/v1."""
+    spec, size = p.spec, p.committed.shard_size
+    d = family_directions(spec.direction, p.r, flat_params(model), spec.layers)
+    numerators = second_differences(model, data, d, spec.epsilon).sum(axis=0)
+    losses = per_sample_losses(model, data, flat_params(model)).detach().numpy()
+    sums = []
+    for s in range(p.committed.n_shards):
+        cut = slice(s * size, (s + 1) * size)
+        sums.append([float(numerators[cut].sum())] + ([] if spec.metric == DS else [float(losses[cut].sum())]))
+    return sums
 
 
 def _check_spec_fits(spec: CircuitSpec, model: nn.Module, shard: Dataset) -> None:

@@ -36,3 +36,24 @@ def test_aggregation_cannot_be_built_for_a_threshold_far_above_the_metric(tmp_pa
     assert calibrate(100.0, "ok").calibrated
     with pytest.raises(CircuitError):
         calibrate(1e6, "overflow")
+
+
+@pytest.mark.parametrize("commitment", ["poseidon/v1", "kzg/v1"])
+def test_a_sharded_prove_stops_before_setup_when_its_aggregation_cannot_be_built(
+    commitment, proof_mlp, digits_train, tmp_path, monkeypatch,
+):
+    """The check runs on the float shard sums after calibration: no keys are made, no shard is proved."""
+    from certs import TINY
+    from zkcert import circuit
+    from zkcert.errors import CircuitError
+    from zkcert.proving import prove
+
+    def no_setup(*_args, **_kwargs):
+        raise AssertionError("keys were generated before the aggregation was checked")
+
+    monkeypatch.setattr(circuit, "keys_for", no_setup)
+    with pytest.raises(CircuitError, match="aggregation circuit cannot be built for T = 1e\\+12 over 2 shards"):
+        prove(proof_mlp, digits_train.head(4), threshold=1e12, shard_size=2, out=tmp_path / "cert",
+              work_dir=tmp_path / "work", workers=1, commitment=commitment, **TINY)
+    assert not (tmp_path / "cert").exists()
+    assert not list((tmp_path / "work").glob("*proof*"))

@@ -2,7 +2,8 @@
 
 Steps (each timed in the result's `steps`): commit (owner.plan), the float check against T,
 calibrate (on every shard to be proved: one circuit must hold them all), setup (compile and keys,
-cached), prove (the chosen shards, resumable through the work folder), verify (every fresh proof),
+cached; a sharded certificate first checks that its aggregation circuit calibrates on the float
+shard sums), prove (the chosen shards, resumable through the work folder), verify (every fresh proof),
 then per form: the flag of each proof (single proof, spot check) or the aggregation proof (shards).
 """
 
@@ -12,7 +13,7 @@ import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from torch import nn
 
@@ -30,11 +31,11 @@ from ..data import Dataset
 from ..direction import DEFAULT_FAMILY
 from ..errors import CircuitError, InputError, ThresholdExceeded
 from ..metric import DEFAULT_METRIC
-from ..owner import Plan, plan, provisional_committer, shard_count, shard_metrics
+from ..owner import Plan, plan, provisional_committer, shard_count, shard_metrics, shard_sums
 from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
 from ..srs import Srs, resolve_srs
 from ..statement import AnyStatement, SampledStatement, ShardedStatement, Statement
-from .aggregate import aggregate
+from .aggregate import aggregate, check_aggregation
 from .executor import ShardJob, ShardOutcome, run_jobs
 from .sizing import choose_shard_size
 from .work import WorkFolder
@@ -116,13 +117,16 @@ def prove(
             plan, model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
             n_directions=n_directions, nonce=nonce, input_scale=input_scale, metric=metric, direction=direction,
             commitment=commitment)
-        build = functools.partial(_circuit, tmpdir=tmpdir, max_logrows=max_logrows, srs_path=srs_path, steps=steps, say=say)
+        # Sharded certificates check their aggregation circuit before setup, so that no proving is lost to it.
+        check_agg = model if shard_size is not None and sample is None else None
+        build = functools.partial(_circuit, model=check_agg, data=data, tmpdir=tmpdir, max_logrows=max_logrows,
+                                  srs_path=srs_path, steps=steps, say=say)
         committer = None
         if scheme == KZG:
             # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
             # shard, since the challenge is not known yet) along a stand-in direction, then set up.
             draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
-            spec, files, srs, vk = build(draft.spec, [draft.shard_input(i) for i in range(draft.committed.n_shards)])
+            spec, files, srs, vk = build(draft, range(draft.committed.n_shards))
             salts = draft.committed.salts
             committer = column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
         with steps.step("commit"):
@@ -132,7 +136,7 @@ def prove(
         chosen = _chosen(p, nonce, sample)
         checked = _check_float(model, data, p, chosen, sample is not None)
         if scheme != KZG:
-            spec, files, srs, vk = build(p.spec, [p.shard_input(i) for i in chosen])
+            spec, files, srs, vk = build(p, chosen)
         c = p.committed
         outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)
         with steps.step("verify"):
@@ -168,16 +172,23 @@ def _chosen(p: Plan, nonce: str, sample: int | None) -> tuple[int, ...]:
     return challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
 
 
-def _circuit(spec: CircuitSpec, inputs: list[dict[str, Any]], *, tmpdir: Path, max_logrows: int, srs_path: str | Path | None,
-             steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
-    """Calibrate the spec on the inputs (unless it is pinned), compile it and make its keys: (spec, files, SRS, vk)."""
+def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: Dataset, tmpdir: Path, max_logrows: int,
+             srs_path: str | Path | None, steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
+    """Calibrate the plan's spec on the listed shards (unless it is pinned), compile it and make its keys: (spec, files, SRS, vk).
+
+    With a model, the aggregation circuit is checked on its float shard sums between compiling and setup.
+    """
+    spec = p.spec
     if not spec.calibrated:
         with steps.step("calibrate"):
             say("calibrating the circuit")
-            spec = circuit.calibrate_spec(spec, inputs, tmpdir, max_logrows=max_logrows)
+            spec = circuit.calibrate_spec(spec, [p.shard_input(i) for i in indices], tmpdir, max_logrows=max_logrows)
     with steps.step("setup"):
         say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
         files = circuit.compile_spec(spec)
+        if model is not None:
+            say("checking that the aggregation circuit can be built (before any shard is proved)")
+            check_aggregation(spec, files, shard_sums(model, data, p), p.committed.salts, tmpdir / "agg-check", max_logrows)
         srs = resolve_srs(spec.logrows or 0, srs_path)
         vk, _pk = circuit.keys_for(files, srs)
     return spec, files, srs, vk

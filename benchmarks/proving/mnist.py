@@ -35,6 +35,49 @@ COLUMNS = ["samples", "shard_size", "shards", "logrows", "rows", "float_metric",
            "samples_per_prove_s", "peak_rss_mb", "setup_peak_mb", "shard_peak_mb", "aggregate_peak_mb", "wall_s"]
 
 
+def work_folder(config: dict) -> Path:
+    """Where a configuration keeps its salts and finished shards (kept after the run: it also feeds the shard plot)."""
+    return Path(tempfile.gettempdir()) / f"zkcert-mnist-{config['samples']}-{config['shard_size']}.work"
+
+
+def shard_records(work: Path) -> list[dict]:
+    """Each proved shard's index, seconds and peak RSS, from the work folder's records."""
+    records = [json.loads(f.read_text()) for f in sorted(work.glob("shard-[0-9][0-9][0-9][0-9].json"))]
+    return [{"index": r["index"], "seconds": round(r["seconds"], 1), "peak_gb": round(r["peak_rss_mb"] / 1024, 2)} for r in records]
+
+
+def plot_shards(records: list[dict], budget_gb: float, title: str, path: Path) -> None:
+    """Per-shard proving time and peak memory against the issue's 12 GB budget."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    idx = [r["index"] for r in records]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.plot(idx, [r["seconds"] for r in records], "o-", ms=3)
+    a.set(xlabel="shard", ylabel="seconds (worker start to proof)", title="proving time per shard", ylim=(0, None))
+    b.plot(idx, [r["peak_gb"] for r in records], "o-", ms=3, label="peak RSS of the shard's worker")
+    b.axhline(budget_gb, color="red", ls="--", label=f"{budget_gb:g} GB budget")
+    b.set(xlabel="shard", ylabel="GB", title="peak memory per shard", ylim=(0, None))
+    b.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_shards(config: dict) -> list[str]:
+    """mnist-<N>-shards.csv and .png from the configuration's work folder; the markdown lines that show them."""
+    records = shard_records(work_folder(config))
+    if not records:
+        return []
+    stem = f"mnist-{config['samples']}-shards"
+    write_table(OUT, stem, ["index", "seconds", "peak_gb"], records, [f"# Shards of the {config['samples']}-sample run"])
+    plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['shard_size']}", OUT / f"{stem}.png")
+    return ["", f"Per shard ([{stem}.csv]({stem}.csv)): ![per-shard time and memory]({stem}.png)"]
+
+
 def run_one(config: dict) -> dict:
     """Train (seeded, 2 epochs on mnist5k's train split), prove and verify one configuration; returns its row."""
     import torch
@@ -52,7 +95,7 @@ def run_one(config: dict) -> dict:
         # T = 100, not a huge T: 50 shards at T = 1e6 were all proved and then the aggregation could not be
         # built (its comparison overflowed; results/proving/mnist-1000-failed.md). The work folder lives
         # outside the temporary folder so that an interrupted or failed run resumes instead of re-proving.
-        work = Path(tempfile.gettempdir()) / f"zkcert-mnist-{config['samples']}-{config['shard_size']}.work"
+        work = work_folder(config)
         result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=Path(tmp) / "cert", nonce="bench",
                        shard_size=config["shard_size"], workers=1, work_dir=work, **STATEMENT)
         wall = time.perf_counter() - start
@@ -85,11 +128,17 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="+", default=[48])
     parser.add_argument("--shard-size", type=int, default=24)
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--plot-only", action="store_true", help="only redraw the per-shard tables and plots from the work folders")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(json.loads(args.one))))
         return
-    rows = run_configs(__file__, [{"samples": n, "shard_size": args.shard_size} for n in args.samples])
+    configs = [{"samples": n, "shard_size": args.shard_size} for n in args.samples]
+    if args.plot_only:
+        for config in configs:
+            write_shards(config)
+        return
+    rows = run_configs(__file__, configs)
     header = [
         "# MNIST 784-32-10 with kzg/v1 commitments", "",
         MACHINE + "one subprocess per row, shards proved one at a time (workers=1). Statement: rds/v1, one row-sign/v1 "
@@ -98,7 +147,8 @@ def main() -> None:
         "verifier_s is zkcert.verify with the keys already cached (a fresh verifier also rebuilds the key: one setup). "
         "wall_s is the whole prove call. relative_gap is |circuit - float| / |float|.",
     ]
-    write_table(OUT, f"mnist-{'-'.join(map(str, args.samples))}", COLUMNS, rows, header)
+    footer = [line for config in configs for line in write_shards(config)]
+    write_table(OUT, f"mnist-{'-'.join(map(str, args.samples))}", COLUMNS, rows, header, footer)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,28 @@ def test_every_shard_proof_carries_the_same_theta_point(kzg_cert):
     assert found[0].data_commitment != found[1].data_commitment
 
 
+def test_a_rerun_over_the_work_folder_resumes_without_proving_again(kzg_cert, proof_mlp, tmp_path, monkeypatch):
+    """Resume under kzg/v1: calibration and the KZG commitments are redone from the saved salts and must land on
+    the same circuit and points, or every finished shard would be proved again (or, worse, mismatched)."""
+    from zkcert.proving import pipeline
+
+    proved_again = []
+
+    def run_jobs(jobs, **kwargs):
+        proved_again.extend(job.index for job in jobs)
+        return iter(())
+
+    monkeypatch.setattr(pipeline, "run_jobs", run_jobs)
+    result = prove(proof_mlp, kzg_cert.data, threshold=1000.0, shard_size=2, out=tmp_path / "cert", nonce=NONCE,
+                   work_dir=kzg_cert.folder.parent / "work", workers=1, commitment=KZG, **TINY)
+    assert proved_again == []
+    before, after = Manifest.load(kzg_cert.folder).statement, result.manifest.statement
+    assert after == before
+    assert all((result.certificate / shard_proof_name(i)).read_bytes() == (kzg_cert.folder / shard_proof_name(i)).read_bytes()
+               for i in range(2))
+    assert verify(result.certificate, **_anchored(kzg_cert.folder)).anchored
+
+
 def test_swapped_shards_fail_data_commitment(kzg_cert, tmp_path):
     folder = shutil.copytree(kzg_cert.folder, tmp_path / "swapped")
     a, b = folder / shard_proof_name(0), folder / shard_proof_name(1)

@@ -22,15 +22,15 @@ from ..owner import plan, provisional_committer
 
 __all__ = ["PEAK_GB_AT_18", "peak_gb", "max_logrows_for", "choose_shard_size"]
 
-# Peak RSS of one proof at logrows 18, measured (results/proving): 12.7 GB for a kzg/v1 MNIST shard
-# worker, which loads its 5.8 GB proving key from the cache (mnist-*.md; the prototype, which proved in
-# the process that had just run setup, peaked at 11.1 GB), and 12.3 GB for the Poseidon default
-# statement (proving.md, the demo). Each logrow doubles it (5.8 GB measured at 17 for a kzg/v1 shard).
-PEAK_GB_AT_18 = {KZG: 12.7, "poseidon/v1": 12.3}
+# Peak RSS of one proof at logrows 18, measured (results/proving), in GiB (2**30 bytes, as everywhere in
+# zkcert's memory budgets): 12,733 MiB = 12.43 GiB for a kzg/v1 MNIST shard worker, which loads its 5.8 GB
+# proving key from the cache (mnist-*.md), and about 12,300 MiB for the Poseidon default statement
+# (proving.md, the demo). Each logrow doubles it (about 6 GiB measured at 17 for a kzg/v1 shard).
+PEAK_GB_AT_18 = {KZG: 12733 / 1024, "poseidon/v1": 12300 / 1024}
 
 
 def peak_gb(logrows: int, scheme: str) -> float:
-    """Expected peak memory (GB) of one proof at this many logrows."""
+    """Expected peak memory (GiB) of one proof at this many logrows."""
     return PEAK_GB_AT_18[scheme] * 2.0 ** (logrows - 18)
 
 

@@ -41,3 +41,26 @@ def test_committed_points_come_from_the_verified_proof_bytes_not_hex_proof():
     # A malformed byte list reads as no transcript (ezkl.verify then fails the 'proof' check first).
     with pytest.raises(InputError, match="fewer than 3 committed points"):
         _ezkl.ProofView.from_json({**proof, "proof": "ab"}).leading_points(3)
+
+
+@pytest.mark.prove
+def test_verify_all_gives_each_proofs_own_answer_from_worker_processes(honest_cert, tmp_path, monkeypatch):
+    """Parallel verification answers per proof, in order, as one-by-one verify() does; a worker that cannot run changes nothing."""
+    import json
+
+    from zkcert import circuit
+    from zkcert.certificate import PROOF, VK, Manifest
+    from zkcert.srs import find_srs_by_hash
+
+    folder, _ = honest_cert
+    manifest = Manifest.load(folder)
+    settings, srs = circuit.compile_spec(manifest.statement.spec).settings, find_srs_by_hash(manifest.srs["sha256"]).path
+    forged = json.loads((folder / PROOF).read_text())
+    forged["proof"][200] ^= 1
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    proofs = [folder / PROOF, tmp_path / "forged.json", folder / PROOF, folder / PROOF, tmp_path / "forged.json"]
+    expected = [True, False, True, True, False]
+    assert [_ezkl.verify(p, settings, folder / VK, srs) for p in proofs] == expected
+    assert _ezkl.verify_all(proofs, settings, folder / VK, srs, workers=2) == expected
+    monkeypatch.setattr(_ezkl.sys, "executable", "/bin/false")  # workers that exit 1 and print nothing
+    assert _ezkl.verify_all(proofs, settings, folder / VK, srs, workers=2) == expected

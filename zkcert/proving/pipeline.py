@@ -140,8 +140,9 @@ def prove(
         c = p.committed
         outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)
         with steps.step("verify"):
-            for o in outcomes:
-                if not _ezkl.verify(work.proof(o.index), files.settings, vk, srs.path):
+            fresh = _ezkl.verify_all([work.proof(o.index) for o in outcomes], files.settings, vk, srs.path)
+            for o, ok in zip(outcomes, fresh):
+                if not ok:
                     raise CircuitError(f"proof {o.index}'s fresh proof does not verify: please report this")
         if shard_size is None:
             statement: AnyStatement = Statement(spec, c.data_commitment, c.model_commitment, nonce)

@@ -174,8 +174,9 @@ def trusted_key(run: Run, shipped_vk: Path, spec: AnySpec, srs: Srs, trust: Trus
 def verify_proofs(run: Run, names: Iterable[str], files: circuit.CircuitFiles, vk: Path, srs: Srs, what: str) -> None:
     """Step 4: each named proof verifies against the key."""
     run.at("proof")
-    for name in names:
-        if not _ezkl.verify(run.folder / name, files.settings, vk, srs.path):
+    names = list(names)
+    for name, ok in zip(names, _ezkl.verify_all([run.folder / name for name in names], files.settings, vk, srs.path)):
+        if not ok:
             raise fail("proof", f"{name} does not verify against the statement's {what}")
 
 

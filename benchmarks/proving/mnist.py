@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -91,19 +92,21 @@ def run_one(config: dict) -> dict:
     torch.manual_seed(0)
     model = train(mlp(784, [32], 10), train_set, TrainConfig(epochs=2, seed=0))
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        # T = 100, not a huge T: 50 shards at T = 1e6 were all proved and then the aggregation could not be
-        # built (its comparison overflowed; results/proving/mnist-1000-failed.md). The work folder lives
-        # outside the temporary folder so that an interrupted or failed run resumes instead of re-proving.
-        work = work_folder(config)
-        result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=Path(tmp) / "cert", nonce="bench",
-                       shard_size=config["shard_size"], workers=1, work_dir=work, **STATEMENT)
-        wall = time.perf_counter() - start
-        st = result.manifest.statement
-        t = time.perf_counter()
-        verify(result.certificate, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce="bench",
-               allow_untrusted_srs=True)
-        verifier = time.perf_counter() - t  # keys cached here: this is checking, not rebuilding the key
+    # The certificate is kept beside the work folder (replaced on each run) so that it can be verified again.
+    out = work_folder(config).with_suffix(".cert")
+    shutil.rmtree(out, ignore_errors=True)
+    # T = 100, not a huge T: 50 shards at T = 1e6 were all proved and then the aggregation could not be
+    # built (its comparison overflowed; results/proving/mnist-1000-failed.md; prove now checks this before
+    # setup). The work folder is kept, so that an interrupted or failed run resumes instead of re-proving.
+    work = work_folder(config)
+    result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=out, nonce="bench",
+                   shard_size=config["shard_size"], workers=1, work_dir=work, **STATEMENT)
+    wall = time.perf_counter() - start
+    st = result.manifest.statement
+    t = time.perf_counter()
+    verify(result.certificate, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce="bench",
+           allow_untrusted_srs=True)
+    verifier = time.perf_counter() - t  # keys cached here: this is checking, not rebuilding the key
     steps = {s["step"]: s for s in result.steps}
     rep = result.manifest.reported
     shards = rep["shards"]
@@ -123,20 +126,65 @@ def run_one(config: dict) -> dict:
     }
 
 
+def verify_once(cert: str, srs: str) -> dict:
+    """One zkcert.verify of a kept certificate in this process: seconds and this process's peak RSS."""
+    import resource
+
+    from zkcert import Manifest, verify
+
+    st = Manifest.load(cert).statement
+    t = time.perf_counter()
+    result = verify(cert, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce="bench", srs_path=srs)
+    return {"seconds": round(time.perf_counter() - t, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "checks": len(result.checks)}
+
+
+def verify_kept(config: dict, repeats: int = 5) -> None:
+    """Time the verifier on the kept certificate: with the key cache warm (median of repeats), and a first-time
+    verifier with an empty key cache (it rebuilds the verifying key: one ezkl setup). Each in its own process."""
+    import os
+    import subprocess
+
+    cert = work_folder(config).with_suffix(".cert")
+    srs = json.loads((cert / "manifest.json").read_text())["srs"]
+    srs_path = str(next(Path(os.environ.get("ZKCERT_CACHE") or Path.home() / ".cache" / "zkcert").glob(f"srs/*k{srs['logrows']}.srs")))
+
+    def run(env: dict) -> dict:
+        code = f"import json, mnist; print(json.dumps(mnist.verify_once({str(cert)!r}, {srs_path!r})))"
+        done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env={**os.environ, **env},
+                              capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    warm = [run({}) for _ in range(repeats)]
+    with tempfile.TemporaryDirectory() as empty:
+        cold = run({"ZKCERT_CACHE": empty})
+    median = sorted(w["seconds"] for w in warm)[len(warm) // 2]
+    shards = json.loads((cert / "manifest.json").read_text())["statement"]
+    lines = [
+        f"# Verifying the {config['samples']}-sample MNIST certificate", "", MACHINE + "each verification in its own process.",
+        "", "| verifier | seconds | peak_rss_mb |", "|---|---|---|",
+        f"| key cache warm (median of {repeats}: {', '.join(str(w['seconds']) for w in warm)}) | {median} | {max(w['peak_rss_mb'] for w in warm)} |",
+        f"| first time: empty key cache, rebuilds the verifying key | {cold['seconds']} | {cold['peak_rss_mb']} |", "",
+        f"Every check ran ({warm[0]['checks']} named checks); shard proofs: {len(shards.get('shard_commitments', []))}.",
+    ]
+    (OUT / f"mnist-{config['samples']}-verify.md").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[48])
     parser.add_argument("--shard-size", type=int, default=24)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--plot-only", action="store_true", help="only redraw the per-shard tables and plots from the work folders")
+    parser.add_argument("--verify-only", action="store_true", help="only time the verifier on the kept certificates")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(json.loads(args.one))))
         return
     configs = [{"samples": n, "shard_size": args.shard_size} for n in args.samples]
-    if args.plot_only:
+    if args.plot_only or args.verify_only:
         for config in configs:
-            write_shards(config)
+            write_shards(config) if args.plot_only else verify_kept(config)
         return
     rows = run_configs(__file__, configs)
     header = [

@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
 STATEMENT = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilon": 0.125, "input_scale": 10,
              "commitment": "kzg/v1"}
-COLUMNS = ["samples", "shard_size", "shards", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
+COLUMNS = ["samples", "shard_size", "inner_cols", "shards", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
            "calibrate_s", "setup_s", "commit_s", "prove_s", "prove_per_shard_s", "aggregate_s", "verify_s", "verifier_s",
            "samples_per_prove_s", "peak_rss_mb", "setup_peak_mb", "shard_peak_mb", "aggregate_peak_mb", "wall_s"]
 
 
 def work_folder(config: dict) -> Path:
     """Where a configuration keeps its salts and finished shards (kept after the run: it also feeds the shard plot)."""
-    return Path(tempfile.gettempdir()) / f"zkcert-mnist-{config['samples']}-{config['shard_size']}.work"
+    return Path(tempfile.gettempdir()) / f"zkcert-mnist-{config['samples']}-{config['shard_size']}-c{config['inner_cols']}.work"
 
 
 def shard_records(work: Path) -> list[dict]:
@@ -73,7 +73,7 @@ def write_shards(config: dict) -> list[str]:
     records = shard_records(work_folder(config))
     if not records:
         return []
-    stem = f"mnist-{config['samples']}-shards"
+    stem = f"mnist-{config['samples']}-c{config['inner_cols']}-shards"
     write_table(OUT, stem, ["index", "seconds", "peak_gb"], records, [f"# Shards of the {config['samples']}-sample run"])
     plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['shard_size']}", OUT / f"{stem}.png")
     return ["", f"Per shard ([{stem}.csv]({stem}.csv)): ![per-shard time and memory]({stem}.png)"]
@@ -100,7 +100,7 @@ def run_one(config: dict) -> dict:
     # setup). The work folder is kept, so that an interrupted or failed run resumes instead of re-proving.
     work = work_folder(config)
     result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=out, nonce="bench",
-                   shard_size=config["shard_size"], workers=1, work_dir=work, **STATEMENT)
+                   shard_size=config["shard_size"], workers=1, work_dir=work, inner_cols=config["inner_cols"], **STATEMENT)
     wall = time.perf_counter() - start
     st = result.manifest.statement
     t = time.perf_counter()
@@ -112,7 +112,8 @@ def run_one(config: dict) -> dict:
     shards = rep["shards"]
     prove_s = steps["prove"]["seconds"]
     return {
-        "samples": config["samples"], "shard_size": config["shard_size"], "shards": len(shards), "logrows": st.spec.logrows,
+        "samples": config["samples"], "shard_size": config["shard_size"], "inner_cols": config["inner_cols"],
+        "shards": len(shards), "logrows": st.spec.logrows,
         "rows": circuit.compile_spec(st.spec).settings_json()["num_rows"],
         "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
         "relative_gap": round(rep["relative_gap"], 5),
@@ -167,13 +168,14 @@ def verify_kept(config: dict, repeats: int = 5) -> None:
         f"| first time: empty key cache, rebuilds the verifying key | {cold['seconds']} | {cold['peak_rss_mb']} |", "",
         f"Every check ran ({warm[0]['checks']} named checks); shard proofs: {len(shards.get('shard_commitments', []))}.",
     ]
-    (OUT / f"mnist-{config['samples']}-verify.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"mnist-{config['samples']}-c{config['inner_cols']}-verify.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[48])
     parser.add_argument("--shard-size", type=int, default=24)
+    parser.add_argument("--inner-cols", type=int, default=4, help="ezkl columns per row (4 fits a 20-sample shard at logrows 17)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--plot-only", action="store_true", help="only redraw the per-shard tables and plots from the work folders")
     parser.add_argument("--verify-only", action="store_true", help="only time the verifier on the kept certificates")
@@ -181,7 +183,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(json.loads(args.one))))
         return
-    configs = [{"samples": n, "shard_size": args.shard_size} for n in args.samples]
+    configs = [{"samples": n, "shard_size": args.shard_size, "inner_cols": args.inner_cols} for n in args.samples]
     if args.plot_only or args.verify_only:
         for config in configs:
             write_shards(config) if args.plot_only else verify_kept(config)
@@ -196,7 +198,7 @@ def main() -> None:
         "wall_s is the whole prove call. relative_gap is |circuit - float| / |float|.",
     ]
     footer = [line for config in configs for line in write_shards(config)]
-    write_table(OUT, f"mnist-{'-'.join(map(str, args.samples))}", COLUMNS, rows, header, footer)
+    write_table(OUT, f"mnist-{'-'.join(map(str, args.samples))}-c{args.inner_cols}", COLUMNS, rows, header, footer)
 
 
 if __name__ == "__main__":

@@ -14,3 +14,41 @@ def test_above_threshold_writes_nothing(proof_mlp, proof_data, tmp_path):
     with pytest.raises(ThresholdExceeded, match="above the threshold 0.5: no certificate written"):
         prove(proof_mlp, proof_data, threshold=0.5, out=out)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+class _Stop(Exception):
+    """Raised by a stand-in for key generation: the test has what it came for."""
+
+
+@pytest.mark.parametrize("commitment", ["poseidon/v1", "kzg/v1"])
+def test_inner_cols_reach_the_compiled_circuit_and_its_spec(commitment, proof_mlp, proof_data, tmp_path, monkeypatch):
+    """--inner-cols N: the circuit that is set up lays out N columns per row, and its spec (hence its digest and key) says so."""
+    from certs import TINY
+    from zkcert import circuit
+
+    seen, compile_spec = [], circuit.compile_spec
+
+    def compiled(spec, *args):
+        files = compile_spec(spec, *args)
+        seen.append((spec.run_args["num_inner_cols"], files.settings_json()["run_args"]["num_inner_cols"]))
+        return files
+
+    def keys_for(_files, _srs):
+        raise _Stop
+
+    monkeypatch.setattr(circuit, "compile_spec", compiled)
+    monkeypatch.setattr(circuit, "keys_for", keys_for)
+    with pytest.raises(_Stop):
+        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", commitment=commitment, inner_cols=3, **TINY)
+    assert seen == [(3, 3)]
+
+
+def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_path):
+    from certs import TINY
+    from zkcert.errors import InputError
+    from zkcert.owner import make_spec
+
+    pinned = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY).with_run_args(
+        {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-1, 1]})
+    with pytest.raises(InputError, match="lays out 2 columns per row, not 4"):
+        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", spec=pinned, inner_cols=4)

@@ -133,6 +133,7 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           shard_size: str | None = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples (one proof each plus an aggregation proof), or 'auto': the most that fit --max-memory."),
           max_memory: float = typer.Option(12.0, "--max-memory", help="Memory budget per proof in GiB (2**30 bytes), for --shard-size auto."),
           commitment: str = COMMITMENT,
+          inner_cols: int | None = typer.Option(None, "--inner-cols", help="ezkl columns per layout row (default 2): more columns, fewer rows and logrows, more memory per row."),
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
           ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
           work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work)."),
@@ -153,7 +154,8 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     result = _prove_with_progress(
         m, d, threshold=threshold, shard_size=size, sample=sample, max_memory_gb=max_memory, out=out, epsilon=epsilon, n_directions=directions,
         nonce=nonce, salts=owner_salts, srs_path=srs, input_scale=input_scale, include_srs=include_srs,
-        workers=workers, ray_address=ray_address, work_dir=work, commitment=commitment, **named(metric, direction))
+        workers=workers, ray_address=ray_address, work_dir=work, commitment=commitment, inner_cols=inner_cols,
+        **named(metric, direction))
     _print_proved(result, sharded=shard_size is not None, sampled=sample is not None, work=work or Path(f"{out}.work"))
     if commitment == KZG:
         _publish_kzg(result, Path(f"{out}.commitments.json"), Path(f"{out}.salts.json"))

@@ -76,8 +76,8 @@ def prove(
     input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
     spec: CircuitSpec | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
     work_dir: str | Path | None = None, max_logrows: int = 20, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, commitment: str = POSEIDON, max_memory_gb: float = 12.0, say: Say | None = None,
-    tick: Tick | None = None,
+    direction: str = DEFAULT_FAMILY, commitment: str = POSEIDON, max_memory_gb: float = 12.0, inner_cols: int | None = None,
+    say: Say | None = None, tick: Tick | None = None,
 ) -> ProveResult:
     """Prove that the model's metric on data is at most threshold and write the certificate folder `out`.
 
@@ -88,7 +88,9 @@ def prove(
     and resumes from it. Raises ThresholdExceeded (and writes nothing) when the float or the
     fixed-point metric is above T. shard_size "auto": the largest S dividing N whose shard circuit fits
     max_memory_gb (zkcert.proving.sizing). commitment: poseidon/v1 (the default) or kzg/v1 (zkcert.commitments;
-    its commitments are published in the certificate, made after setup). Shards run in a process pool (or on Ray at ray_address): call it
+    its commitments are published in the certificate, made after setup). inner_cols: ezkl's columns per
+    layout row (default 2): more columns, fewer rows (measured on MNIST 784-32-10: 4 columns fit a 20-sample
+    shard at logrows 17 in 10 GiB, 2 need logrows 18 and 12.4 GiB). Shards run in a process pool (or on Ray at ray_address): call it
     from under `if __name__ == "__main__":` in a script.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
@@ -119,8 +121,8 @@ def prove(
             commitment=commitment)
         # Sharded certificates check their aggregation circuit before setup, so that no proving is lost to it.
         check_agg = model if shard_size is not None and sample is None else None
-        build = functools.partial(_circuit, model=check_agg, data=data, tmpdir=tmpdir, max_logrows=max_logrows,
-                                  srs_path=srs_path, steps=steps, say=say)
+        build = functools.partial(_circuit, model=check_agg, data=data, inner_cols=inner_cols, tmpdir=tmpdir,
+                                  max_logrows=max_logrows, srs_path=srs_path, steps=steps, say=say)
         committer = None
         if scheme == KZG:
             # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
@@ -173,13 +175,20 @@ def _chosen(p: Plan, nonce: str, sample: int | None) -> tuple[int, ...]:
     return challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
 
 
-def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: Dataset, tmpdir: Path, max_logrows: int,
-             srs_path: str | Path | None, steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
+def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: Dataset, inner_cols: int | None, tmpdir: Path,
+             max_logrows: int, srs_path: str | Path | None, steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
     """Calibrate the plan's spec on the listed shards (unless it is pinned), compile it and make its keys: (spec, files, SRS, vk).
 
     With a model, the aggregation circuit is checked on its float shard sums between compiling and setup.
     """
     spec = p.spec
+    if inner_cols is not None:
+        pinned = spec.run_args.get("num_inner_cols")
+        if spec.calibrated and pinned != inner_cols:
+            raise InputError(f"the pinned circuit spec lays out {pinned} columns per row, not {inner_cols}")
+        if inner_cols < 1:
+            raise InputError(f"inner columns must be at least 1, got {inner_cols}")
+        spec = spec.with_run_args({**spec.run_args, "num_inner_cols": inner_cols})
     if not spec.calibrated:
         with steps.step("calibrate"):
             say("calibrating the circuit")

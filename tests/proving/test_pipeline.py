@@ -52,3 +52,30 @@ def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_pat
         {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-1, 1]})
     with pytest.raises(InputError, match="lays out 2 columns per row, not 4"):
         prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", spec=pinned, inner_cols=4)
+
+
+def test_auto_shard_size_sets_up_the_circuit_it_sized(proof_mlp, digits_train, tmp_path, monkeypatch):
+    """--shard-size auto: the circuit set up has the chosen shard size and column count, within the budget's logrows."""
+    from certs import TINY
+    from zkcert import circuit
+    from zkcert.commitments import KZG
+    from zkcert.proving import sizing
+
+    seen, compile_spec = [], circuit.compile_spec
+
+    def compiled(spec, *args):
+        seen.append(spec)
+        return compile_spec(spec, *args)
+
+    def keys_for(_files, _srs):
+        raise _Stop
+
+    monkeypatch.setattr(circuit, "compile_spec", compiled)
+    monkeypatch.setattr(circuit, "keys_for", keys_for)
+    budget = sizing.peak_gb(16, KZG, 4)
+    with pytest.raises(_Stop):
+        prove(proof_mlp, digits_train.head(48), threshold=1000.0, out=tmp_path / "cert", shard_size="auto", max_memory_gb=budget,
+              commitment=KZG, work_dir=tmp_path / "work", **TINY)
+    size, cols = sizing.choose_shard_size(proof_mlp, digits_train.head(48), max_memory_gb=budget, threshold=1000.0, commitment=KZG, **TINY)
+    spec = seen[0]
+    assert (spec.n_samples, spec.run_args["num_inner_cols"]) == (size, cols) and spec.logrows <= 16

@@ -87,7 +87,7 @@ def prove(
     (a spot check). A sharded run keeps salts and finished shards in work_dir (default `<out>.work`)
     and resumes from it. Raises ThresholdExceeded (and writes nothing) when the float or the
     fixed-point metric is above T. shard_size "auto": the largest S dividing N whose shard circuit fits
-    max_memory_gb (zkcert.proving.sizing). commitment: poseidon/v1 (the default) or kzg/v1 (zkcert.commitments;
+    max_memory_gb GiB, with 2 or 4 columns per row, whichever fits more (zkcert.proving.sizing). commitment: poseidon/v1 (the default) or kzg/v1 (zkcert.commitments;
     its commitments are published in the certificate, made after setup). inner_cols: ezkl's columns per
     layout row (default 2): more columns, fewer rows (measured on MNIST 784-32-10: 4 columns fit a 20-sample
     shard at logrows 17 in 10 GiB, 2 need logrows 18 and 12.4 GiB). Shards run in a process pool (or on Ray at ray_address): call it
@@ -99,9 +99,11 @@ def prove(
     if shard_size == "auto":
         with steps.step("size"):
             say(f"choosing the shard size for a {max_memory_gb:g} GB memory budget")
-            shard_size = choose_shard_size(model, data, max_memory_gb=max_memory_gb, threshold=threshold, sample=sample,
-                                           epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric,
-                                           direction=direction, commitment=scheme)
+            shard_size, inner_cols = choose_shard_size(
+                model, data, max_memory_gb=max_memory_gb, inner_cols=inner_cols, threshold=threshold, sample=sample,
+                epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric, direction=direction,
+                commitment=scheme)
+            say(f"shard size {shard_size}, {inner_cols} columns per row")
     if isinstance(shard_size, str):
         raise InputError(f"shard size {shard_size!r} is neither a number of samples nor 'auto'")
     if sample is not None:

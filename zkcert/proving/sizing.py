@@ -1,9 +1,10 @@
 """Choosing the shard size: the most samples per proof whose circuit fits a memory budget.
 
-A proof's peak memory is set by the circuit's size, 2**logrows rows, and doubles with each logrow.
-The budget is turned into a largest logrows with the peak measured on this project's 2-core machine
-(README, Benchmarks), then the largest shard size whose calibrated circuit fits it is found by
-calibrating candidate sizes (seconds each), largest first among the divisors of N.
+A proof's peak memory is set by the circuit's cells: 2**logrows rows (it doubles with each logrow) times
+the columns ezkl lays out per row. For each candidate column count the budget is turned into a largest
+logrows with the peaks measured on this project's 2-core machine (README, Benchmarks), then the largest
+shard size whose calibrated circuit fits it is found by calibrating candidate sizes (seconds each, a
+binary search over the divisors of N); the column count that fits the most samples wins.
 """
 
 from __future__ import annotations
@@ -15,34 +16,41 @@ from typing import Any
 from torch import nn
 
 from .. import circuit
-from ..commitments import KZG
+from ..commitments import KZG, POSEIDON
 from ..data import Dataset
 from ..errors import CircuitError, InputError
 from ..owner import plan, provisional_committer
 
-__all__ = ["PEAK_GB_AT_18", "peak_gb", "max_logrows_for", "choose_shard_size"]
+__all__ = ["PEAK_GB_AT_17", "INNER_COLS", "peak_gb", "max_logrows_for", "choose_shard_size"]
 
-# Peak RSS of one proof at logrows 18, measured (results/proving), in GiB (2**30 bytes, as everywhere in
-# zkcert's memory budgets): 12,733 MiB = 12.43 GiB for a kzg/v1 MNIST shard worker, which loads its 5.8 GB
-# proving key from the cache (mnist-*.md), and about 12,300 MiB for the Poseidon default statement
-# (proving.md, the demo). Each logrow doubles it (about 6 GiB measured at 17 for a kzg/v1 shard).
-PEAK_GB_AT_18 = {KZG: 12733 / 1024, "poseidon/v1": 12300 / 1024}
+# Peak RSS of one shard proof at logrows 17 with ezkl's default 2 columns per row, in GiB (2**30 bytes, as
+# everywhere in zkcert's memory budgets), measured on this project's 2-core machine (results/proving): a
+# kzg/v1 MNIST shard worker peaked at 12,733 MiB at logrows 18, and the Poseidon default statement at about
+# 12,300 MiB (proving.md, the demo). Each logrow doubles the peak.
+PEAK_GB_AT_17 = {KZG: 12733 / 1024 / 2, POSEIDON: 12300 / 1024 / 2}
+# Memory per logrow grows linearly in the columns per row: a 20-sample MNIST kzg/v1 shard worker at logrows
+# 17 peaked at 10,480 MiB (10.23 GiB) with 4 columns, against 6.22 GiB (half the logrows-18 peak) with 2
+# (results/proving/mnist-1000-c4*), so peak(c) = peak(2) * (A + c) / (A + 2) with A = 1.10. Only measured
+# counts are candidates for auto sizing.
+_COLUMN_OFFSET = 1.10
+INNER_COLS = (2, 4)
 
 
-def peak_gb(logrows: int, scheme: str) -> float:
-    """Expected peak memory (GiB) of one proof at this many logrows."""
-    return PEAK_GB_AT_18[scheme] * 2.0 ** (logrows - 18)
+def peak_gb(logrows: int, scheme: str, inner_cols: int = 2) -> float:
+    """Expected peak memory (GiB) of one proof at this many logrows and columns per row."""
+    return PEAK_GB_AT_17[scheme] * (_COLUMN_OFFSET + inner_cols) / (_COLUMN_OFFSET + 2) * 2.0 ** (logrows - 17)
 
 
-def max_logrows_for(max_memory_gb: float, scheme: str) -> int:
+def max_logrows_for(max_memory_gb: float, scheme: str, inner_cols: int = 2) -> int:
     """The largest logrows whose expected peak fits the budget; InputError below the smallest useful circuit."""
     k = 18
-    while peak_gb(k, scheme) > max_memory_gb:
+    while peak_gb(k, scheme, inner_cols) > max_memory_gb:
         k -= 1
-    while peak_gb(k + 1, scheme) <= max_memory_gb:
+    while peak_gb(k + 1, scheme, inner_cols) <= max_memory_gb:
         k += 1
     if k < 12:
-        raise InputError(f"a memory budget of {max_memory_gb:g} GB is below what any proof needs (about {peak_gb(12, scheme):.2f} GB)")
+        raise InputError(f"a memory budget of {max_memory_gb:g} GiB is below what any proof needs "
+                         f"(about {peak_gb(12, scheme, inner_cols):.2f} GiB)")
     return k
 
 
@@ -52,30 +60,50 @@ def max_logrows_for(max_memory_gb: float, scheme: str) -> int:
 _CALIBRATION_MAX_LOGROWS = 20
 
 
-def _fits(model: nn.Module, data: Dataset, size: int, statement: dict[str, Any], max_logrows: int) -> bool:
+def _fits(model: nn.Module, data: Dataset, size: int, statement: dict[str, Any], inner_cols: int, max_logrows: int) -> bool:
     """Whether one shard of `size` samples calibrates, as prove would, to at most max_logrows (first shard, stand-in direction)."""
     p = plan(model, data.head(size), shard_size=size, committer=provisional_committer, **statement)
     with tempfile.TemporaryDirectory(prefix="zkcert-size-") as tmp:
         try:
-            spec = circuit.calibrate_spec(p.spec, p.shard_input(0), Path(tmp), max_logrows=_CALIBRATION_MAX_LOGROWS)
+            spec = circuit.calibrate_spec(p.spec.with_run_args({"num_inner_cols": inner_cols}), p.shard_input(0), Path(tmp),
+                                          max_logrows=_CALIBRATION_MAX_LOGROWS)
         except CircuitError:
             return False
     return (spec.logrows or 0) <= max_logrows
 
 
-def choose_shard_size(model: nn.Module, data: Dataset, *, max_memory_gb: float, **statement: Any) -> int:
-    """The largest divisor S of N whose shard circuit fits the memory budget (statement: plan's keyword arguments)."""
-    max_logrows = max_logrows_for(max_memory_gb, statement.get("commitment", "poseidon/v1"))
+def _largest_fitting(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int) -> int | None:
+    """The largest divisor of N whose shard fits, or None."""
     n = len(data)
     divisors = [s for s in range(1, n + 1) if n % s == 0]
     # Rows grow with the shard size, so "fits" is monotone: binary search over the divisors.
     lo, hi, best = 0, len(divisors) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        if _fits(model, data, divisors[mid], statement, max_logrows):
+        if _fits(model, data, divisors[mid], statement, inner_cols, max_logrows):
             best, lo = divisors[mid], mid + 1
         else:
             hi = mid - 1
+    return best
+
+
+def choose_shard_size(model: nn.Module, data: Dataset, *, max_memory_gb: float, inner_cols: int | None = None,
+                      **statement: Any) -> tuple[int, int]:
+    """(S, columns per row): the most samples per proof within the memory budget, over the given or measured column counts.
+
+    S is the largest divisor of N whose shard circuit fits; on a tie the fewer columns win (a smaller key).
+    statement: plan's keyword arguments.
+    """
+    scheme = statement.get("commitment", POSEIDON)
+    best: tuple[int, int] | None = None
+    for cols in (inner_cols,) if inner_cols is not None else INNER_COLS:
+        try:
+            max_logrows = max_logrows_for(max_memory_gb, scheme, cols)
+        except InputError:
+            continue
+        size = _largest_fitting(model, data, statement, cols, max_logrows)
+        if size is not None and (best is None or size > best[0]):
+            best = (size, cols)
     if best is None:
-        raise InputError(f"not even one sample per shard fits logrows {max_logrows} ({max_memory_gb:g} GB); raise --max-memory")
+        raise InputError(f"not even one sample per shard fits a {max_memory_gb:g} GiB proof; raise --max-memory")
     return best

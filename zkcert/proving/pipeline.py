@@ -96,9 +96,11 @@ def prove(
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
     steps = Steps()
     scheme = spec.commitment if spec is not None else commitment
+    if inner_cols is not None and inner_cols < 1:
+        raise InputError(f"inner columns must be at least 1, got {inner_cols}")
     if shard_size == "auto":
         with steps.step("size"):
-            say(f"choosing the shard size for a {max_memory_gb:g} GB memory budget")
+            say(f"choosing the shard size for a {max_memory_gb:g} GiB memory budget")
             shard_size, inner_cols = choose_shard_size(
                 model, data, max_memory_gb=max_memory_gb, inner_cols=inner_cols, threshold=threshold, sample=sample,
                 epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric, direction=direction,
@@ -188,8 +190,6 @@ def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: 
         pinned = spec.run_args.get("num_inner_cols")
         if spec.calibrated and pinned != inner_cols:
             raise InputError(f"the pinned circuit spec lays out {pinned} columns per row, not {inner_cols}")
-        if inner_cols < 1:
-            raise InputError(f"inner columns must be at least 1, got {inner_cols}")
         spec = spec.with_run_args({**spec.run_args, "num_inner_cols": inner_cols})
     if not spec.calibrated:
         with steps.step("calibrate"):

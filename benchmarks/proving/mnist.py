@@ -57,10 +57,10 @@ def plot_shards(records: list[dict], budget_gb: float, title: str, path: Path) -
     idx = [r["index"] for r in records]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     a.plot(idx, [r["seconds"] for r in records], "o-", ms=3)
-    a.set(xlabel="shard", ylabel="seconds (worker start to proof)", title="proving time per shard", ylim=(0, None))
+    a.set(xlabel="shard", ylabel="seconds (witness and proof)", title="proving time per shard", ylim=(0, None))
     b.plot(idx, [r["peak_gb"] for r in records], "o-", ms=3, label="peak RSS of the shard's worker")
-    b.axhline(budget_gb, color="red", ls="--", label=f"{budget_gb:g} GB budget")
-    b.set(xlabel="shard", ylabel="GB", title="peak memory per shard", ylim=(0, None))
+    b.axhline(budget_gb, color="red", ls="--", label=f"{budget_gb:g} GiB budget")
+    b.set(xlabel="shard", ylabel="GiB", title="peak memory per shard", ylim=(0, None))
     b.legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -74,8 +74,11 @@ def write_shards(config: dict) -> list[str]:
     if not records:
         return []
     stem = f"mnist-{config['samples']}-c{config['inner_cols']}-shards"
-    write_table(OUT, stem, ["index", "seconds", "peak_gb"], records, [f"# Shards of the {config['samples']}-sample run"])
-    plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['shard_size']}", OUT / f"{stem}.png")
+    write_table(OUT, stem, ["index", "seconds", "peak_gb"], records,
+                [f"# Shards of the {config['samples']}-sample run, {config['inner_cols']} columns per row", "",
+                 "From the run's work folder: each shard's witness-and-proof seconds and its worker's peak RSS (GiB)."])
+    plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['shard_size']}, "
+                f"{config['inner_cols']} columns per row", OUT / f"{stem}.png")
     return ["", f"Per shard ([{stem}.csv]({stem}.csv)): ![per-shard time and memory]({stem}.png)"]
 
 

@@ -49,8 +49,9 @@ def check_aggregation(
     """Before any shard is proved: the aggregation circuit calibrates on the shards' float partial sums.
 
     Found the hard way: 50 MNIST shards (84 min of proving) were lost to an aggregation that could not be
-    built at T = 1e6. The float sums are within the circuit's gap of the proved ones, so a statement that
-    fails here would fail after proving too (one within that gap of the limit can still fail there, by name).
+    built at T = 1e6. The float sums are within the circuit's gap of the proved ones, so a statement whose
+    aggregation cannot be built shows it here; one within that gap of the limit can still fail after proving,
+    with the same named error.
     """
     scale = _ezkl.settings_output_scales(files.settings_json())[0]
     inputs = {"input_data": [s + salt_elements(salt, scale, spec.commitment) for s, salt in zip(sums, salts.shards)]}

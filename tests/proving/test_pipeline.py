@@ -20,17 +20,15 @@ class _Stop(Exception):
     """Raised by a stand-in for key generation: the test has what it came for."""
 
 
-@pytest.mark.parametrize("commitment", ["poseidon/v1", "kzg/v1"])
-def test_inner_cols_reach_the_compiled_circuit_and_its_spec(commitment, proof_mlp, proof_data, tmp_path, monkeypatch):
-    """--inner-cols N: the circuit that is set up lays out N columns per row, and its spec (hence its digest and key) says so."""
-    from certs import TINY
+def _stop_at_setup(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Make prove stop when it would generate keys; returns the list that collects (spec, files) of each compiled circuit."""
     from zkcert import circuit
 
     seen, compile_spec = [], circuit.compile_spec
 
     def compiled(spec, *args):
         files = compile_spec(spec, *args)
-        seen.append((spec.run_args["num_inner_cols"], files.settings_json()["run_args"]["num_inner_cols"]))
+        seen.append((spec, files))
         return files
 
     def keys_for(_files, _srs):
@@ -38,9 +36,18 @@ def test_inner_cols_reach_the_compiled_circuit_and_its_spec(commitment, proof_ml
 
     monkeypatch.setattr(circuit, "compile_spec", compiled)
     monkeypatch.setattr(circuit, "keys_for", keys_for)
+    return seen
+
+
+@pytest.mark.parametrize("commitment", ["poseidon/v1", "kzg/v1"])
+def test_inner_cols_reach_the_compiled_circuit_and_its_spec(commitment, proof_mlp, proof_data, tmp_path, monkeypatch):
+    """--inner-cols N: the circuit that is set up lays out N columns per row, and its spec (hence its digest and key) says so."""
+    from certs import TINY
+
+    seen = _stop_at_setup(monkeypatch)
     with pytest.raises(_Stop):
         prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", commitment=commitment, inner_cols=3, **TINY)
-    assert seen == [(3, 3)]
+    assert [(spec.run_args["num_inner_cols"], files.settings_json()["run_args"]["num_inner_cols"]) for spec, files in seen] == [(3, 3)]
 
 
 def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_path):
@@ -57,25 +64,14 @@ def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_pat
 def test_auto_shard_size_sets_up_the_circuit_it_sized(proof_mlp, digits_train, tmp_path, monkeypatch):
     """--shard-size auto: the circuit set up has the chosen shard size and column count, within the budget's logrows."""
     from certs import TINY
-    from zkcert import circuit
     from zkcert.commitments import KZG
     from zkcert.proving import sizing
 
-    seen, compile_spec = [], circuit.compile_spec
-
-    def compiled(spec, *args):
-        seen.append(spec)
-        return compile_spec(spec, *args)
-
-    def keys_for(_files, _srs):
-        raise _Stop
-
-    monkeypatch.setattr(circuit, "compile_spec", compiled)
-    monkeypatch.setattr(circuit, "keys_for", keys_for)
+    seen = _stop_at_setup(monkeypatch)
     budget = sizing.peak_gb(16, KZG, 4)
     with pytest.raises(_Stop):
         prove(proof_mlp, digits_train.head(48), threshold=1000.0, out=tmp_path / "cert", shard_size="auto", max_memory_gb=budget,
               commitment=KZG, work_dir=tmp_path / "work", **TINY)
     size, cols = sizing.choose_shard_size(proof_mlp, digits_train.head(48), max_memory_gb=budget, threshold=1000.0, commitment=KZG, **TINY)
-    spec = seen[0]
+    spec, _files = seen[0]
     assert (spec.n_samples, spec.run_args["num_inner_cols"]) == (size, cols) and spec.logrows <= 16

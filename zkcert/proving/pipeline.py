@@ -123,10 +123,16 @@ def prove(
             plan, model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
             n_directions=n_directions, nonce=nonce, input_scale=input_scale, metric=metric, direction=direction,
             commitment=commitment)
+
+        def check_agg(p: Plan, spec: CircuitSpec, files: circuit.CircuitFiles) -> None:
+            # Under kzg/v1 the plan is the stand-in one: its sums are along the stand-in direction, of the same size.
+            say("checking that the aggregation circuit can be built (before any shard is proved)")
+            check_aggregation(spec, files, shard_sums(model, data, p), p.committed.salts, tmpdir / "agg-check", max_logrows)
+
         # Sharded certificates check their aggregation circuit before setup, so that no proving is lost to it.
-        check_agg = model if shard_size is not None and sample is None else None
-        build = functools.partial(_circuit, model=check_agg, data=data, inner_cols=inner_cols, tmpdir=tmpdir,
-                                  max_logrows=max_logrows, srs_path=srs_path, steps=steps, say=say)
+        build = functools.partial(_circuit, before_setup=check_agg if shard_size is not None and sample is None else None,
+                                  inner_cols=inner_cols, tmpdir=tmpdir, max_logrows=max_logrows, srs_path=srs_path,
+                                  steps=steps, say=say)
         committer = None
         if scheme == KZG:
             # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
@@ -179,11 +185,12 @@ def _chosen(p: Plan, nonce: str, sample: int | None) -> tuple[int, ...]:
     return challenge(c.data_commitment, c.model_commitment, nonce, c.n_shards, sample) if sample else tuple(range(c.n_shards))
 
 
-def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: Dataset, inner_cols: int | None, tmpdir: Path,
-             max_logrows: int, srs_path: str | Path | None, steps: Steps, say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
+def _circuit(p: Plan, indices: Iterable[int], *, before_setup: Callable[[Plan, CircuitSpec, circuit.CircuitFiles], None] | None,
+             inner_cols: int | None, tmpdir: Path, max_logrows: int, srs_path: str | Path | None, steps: Steps,
+             say: Say) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path]:
     """Calibrate the plan's spec on the listed shards (unless it is pinned), compile it and make its keys: (spec, files, SRS, vk).
 
-    With a model, the aggregation circuit is checked on its float shard sums between compiling and setup.
+    before_setup runs between compiling and making keys (a sharded prove checks its aggregation there).
     """
     spec = p.spec
     if inner_cols is not None:
@@ -198,9 +205,8 @@ def _circuit(p: Plan, indices: Iterable[int], *, model: nn.Module | None, data: 
     with steps.step("setup"):
         say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
         files = circuit.compile_spec(spec)
-        if model is not None:
-            say("checking that the aggregation circuit can be built (before any shard is proved)")
-            check_aggregation(spec, files, shard_sums(model, data, p), p.committed.salts, tmpdir / "agg-check", max_logrows)
+        if before_setup is not None:
+            before_setup(p, spec, files)
         srs = resolve_srs(spec.logrows or 0, srs_path)
         vk, _pk = circuit.keys_for(files, srs)
     return spec, files, srs, vk

@@ -98,13 +98,13 @@ def run_one(config: dict) -> dict:
     torch.manual_seed(0)
     model = train(mlp(784, [32], 10), train_set, TrainConfig(epochs=2, seed=0))
     start = time.perf_counter()
-    # The certificate is kept beside the work folder (replaced on each run) so that it can be verified again.
-    out = work_folder(config).with_suffix(".cert")
-    shutil.rmtree(out, ignore_errors=True)
     # T = 100, not a huge T: 50 shards at T = 1e6 were all proved and then the aggregation could not be
     # built (its comparison overflowed; results/proving/mnist-1000-failed.md; prove now checks this before
-    # setup). The work folder is kept, so that an interrupted or failed run resumes instead of re-proving.
+    # setup). The work folder is kept, so that an interrupted or failed run resumes instead of re-proving;
+    # the certificate is kept beside it (replaced on each run) so that it can be verified again.
     work = work_folder(config)
+    out = work.with_suffix(".cert")
+    shutil.rmtree(out, ignore_errors=True)
     result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=out, nonce="bench",
                    shard_size=config["shard_size"], workers=1, work_dir=work, inner_cols=config["inner_cols"], **STATEMENT)
     wall = time.perf_counter() - start
@@ -152,9 +152,12 @@ def verify_kept(config: dict, repeats: int = 5) -> None:
     import os
     import subprocess
 
+    from zkcert import Manifest
+    from zkcert.srs import find_srs_by_hash
+
     cert = work_folder(config).with_suffix(".cert")
-    srs = json.loads((cert / "manifest.json").read_text())["srs"]
-    srs_path = str(next(Path(os.environ.get("ZKCERT_CACHE") or Path.home() / ".cache" / "zkcert").glob(f"srs/*k{srs['logrows']}.srs")))
+    manifest = Manifest.load(cert)
+    srs_path = str(find_srs_by_hash(manifest.srs["sha256"]).path)  # the prover's SRS, from this machine's cache
 
     def run(env: dict) -> dict:
         code = f"import json, mnist; print(json.dumps(mnist.verify_once({str(cert)!r}, {srs_path!r})))"
@@ -166,13 +169,12 @@ def verify_kept(config: dict, repeats: int = 5) -> None:
     with tempfile.TemporaryDirectory() as empty:
         cold = run({"ZKCERT_CACHE": empty})
     median = sorted(w["seconds"] for w in warm)[len(warm) // 2]
-    shards = json.loads((cert / "manifest.json").read_text())["statement"]
     lines = [
         f"# Verifying the {config['samples']}-sample MNIST certificate", "", MACHINE + "each verification in its own process.",
         "", "| verifier | seconds | peak_rss_mb |", "|---|---|---|",
         f"| key cache warm (median of {repeats}: {', '.join(str(w['seconds']) for w in warm)}) | {median} | {max(w['peak_rss_mb'] for w in warm)} |",
         f"| first time: empty key cache, rebuilds the verifying key | {cold['seconds']} | {cold['peak_rss_mb']} |", "",
-        f"Every check ran ({warm[0]['checks']} named checks); shard proofs: {len(shards.get('shard_commitments', []))}.",
+        f"Every check ran ({warm[0]['checks']} named checks); shard proofs: {len(manifest.statement.shard_commitments)}.",
     ]
     (OUT / f"mnist-{config['samples']}-c{config['inner_cols']}-verify.md").write_text("\n".join(lines) + "\n")
 

@@ -10,8 +10,6 @@ import torch
 
 from certs import TINY
 from zkcert import circuit, owner
-from zkcert._internal import ezkl as _ezkl
-from zkcert._internal.io import atomic_write_json
 from zkcert.commitments import Salts
 from zkcert.direction import ROW_SIGN
 from zkcert.metric import RDS, mean_loss
@@ -30,26 +28,25 @@ def memorizing_mlp(digits_train):
     return model, data
 
 
-@pytest.mark.parametrize("epsilon,scale", [(0.125, 10), (0.125, 12)])
-def test_fixed_point_gap_below_2_percent_at_tiny_training_loss(memorizing_mlp, epsilon, scale):
-    """rds/v1 divides by the summed loss, which is smallest exactly here; one row-sign direction keeps the gap < 2 %.
+# The direction comes from fresh salts, so the gap is drawn anew each run (results/proving/gap.md, 60 draws
+# per scale): at 2**12 it stayed below 0.8 %; at 2**10 its median was 1.0 % but 2 of 60 draws passed 2 %
+# (2.7 % at worst; CI once drew 2.02 %), so 2**10 is held to 5 %. A bound on a random draw must hold for its tail.
+@pytest.mark.parametrize("scale,bound", [(10, 0.05), (12, 0.02)])
+def test_fixed_point_gap_at_tiny_training_loss(memorizing_mlp, scale, bound):
+    """rds/v1 divides by the summed loss, which is smallest exactly here; one row-sign direction keeps the gap small.
 
     At 2**8 this model's gap was 7 %: one quantization step of a per-sample loss is then about the loss
     itself. The default statement (K = 4 rademacher-abs directions at eps 2**-6, scale 2**12) was 5-9 %
     off on this model (README, "What a certificate proves"): its numerator shrinks with eps^2.
     """
     model, data = memorizing_mlp
-    spec = make_spec(model, data, threshold=1e6, epsilon=epsilon, n_directions=1, input_scale=scale, metric=RDS, direction=ROW_SIGN)
+    spec = make_spec(model, data, threshold=1e6, epsilon=0.125, n_directions=1, input_scale=scale, metric=RDS, direction=ROW_SIGN)
     owner = plan(model, data, spec=spec, nonce="low-loss", salts=Salts.fresh())
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        spec = circuit.calibrate_spec(spec, owner.shard_input(0), work)
-        files = circuit.compile_spec(spec)
-        atomic_write_json(work / "in.json", owner.shard_input(0))
-        witness = _ezkl.gen_witness(work / "in.json", files.compiled, work / "w.json")
-    flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
+        spec, outputs = circuit.fixed_point_outputs(spec, owner.shard_input(0), Path(tmp))
+    flag, value = circuit.flag_and_value(spec, outputs)
     assert flag == 1.0
-    assert value == pytest.approx(owner.float_metric, rel=0.02)
+    assert value == pytest.approx(owner.float_metric, rel=bound)
     assert spec.logrows <= 18
 
 

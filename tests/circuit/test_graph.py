@@ -11,8 +11,6 @@ import pytest
 import torch
 
 from zkcert import circuit
-from zkcert._internal import ezkl as _ezkl
-from zkcert._internal.io import atomic_write_json
 from zkcert.models import small_cnn
 from zkcert.direction import FAMILIES, family_directions
 from zkcert.commitments import KZG, KZG_SALT_LEN, POSEIDON, SALT_LEN
@@ -58,12 +56,7 @@ def _onnxruntime(owner) -> list[float]:
 
 def _ezkl_witness(owner) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        spec = circuit.calibrate_spec(owner.spec, owner.shard_input(0), work)
-        files = circuit.compile_spec(spec)
-        atomic_write_json(work / "in.json", owner.shard_input(0))
-        witness = _ezkl.gen_witness(work / "in.json", files.compiled, work / "w.json")
-        return circuit.witness_outputs(witness, files.settings_json())
+        return circuit.fixed_point_outputs(owner.spec, owner.shard_input(0), Path(tmp))[1]
 
 
 @pytest.mark.parametrize("path,rel", [(_torch_graph, 1e-4), (_onnxruntime, 1e-4), (_ezkl_witness, 0.15)])

@@ -20,7 +20,7 @@ from .graph import export_onnx
 
 __all__ = [
     "BASE_RUN_ARGS", "CircuitFiles", "ezkl_run_args", "calibrate_spec", "merge_run_args", "compile_spec", "keys_for",
-    "vk_fingerprint", "decode_outputs", "witness_outputs", "flag_and_value", "input_json",
+    "vk_fingerprint", "decode_outputs", "witness_outputs", "flag_and_value", "input_json", "fixed_point_outputs",
 ]
 
 # Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
@@ -96,6 +96,15 @@ def calibrate_spec(
         got = read_json(settings_path)["run_args"]
         found.append({k: got[k] for k in sorted(RUN_ARGS)})
     return spec.with_run_args(merge_run_args(found))
+
+
+def fixed_point_outputs(spec: CircuitSpec, inputs: dict[str, Any], workdir: Path) -> tuple[CircuitSpec, list[float]]:
+    """The calibrated spec and its circuit's decoded outputs on one input, by witness only (no keys, no proof)."""
+    spec = calibrate_spec(spec, inputs, workdir)
+    files = compile_spec(spec)
+    atomic_write_json(workdir / "witness-input.json", inputs)
+    witness = _ezkl.gen_witness(workdir / "witness-input.json", files.compiled, workdir / "witness.json")
+    return spec, witness_outputs(witness, files.settings_json())
 
 
 def merge_run_args(found: list[dict[str, Any]]) -> dict[str, Any]:

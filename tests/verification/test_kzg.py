@@ -98,7 +98,9 @@ def test_honest_kzg_certificate_verifies_anchored_and_tracks_the_float_metric(kz
     # Points (x || y, 64 bytes) for the shards and C_theta; C_D is the SHA-256 root over the shard points.
     assert len(st.model_commitment) == 130 and all(len(c) == 130 for c in st.shard_commitments)
     assert st.data_commitment == shard_root(st.shard_commitments)
-    assert abs(result.circuit_metric - kzg_cert.float_metric) <= 0.02 * abs(kzg_cert.float_metric)
+    # The direction is drawn from fresh salts: over 60 draws of this model and data (witness only, scale 2**10)
+    # the gap had median 0.36 %, 95th percentile 1.6 % and maximum 2.8 %, so 2 % would fail about one run in 20.
+    assert abs(result.circuit_metric - kzg_cert.float_metric) <= 0.05 * abs(kzg_cert.float_metric)
 
 
 def test_every_shard_proof_carries_the_same_theta_point(kzg_cert):

@@ -9,17 +9,21 @@ from typing import Any
 
 from torch import nn
 
-from . import owner
+from . import circuit, owner
 from ._internal.io import read_json
-from .commitments import KZG, Commitments, Salts, ShardSalts, shard_root
+from .certificate import Manifest
+from .commitments import KZG, Commitments, Salts, ShardSalts, column_committer, shard_root
 from .data import Dataset
 from .direction import DEFAULT_FAMILY
 from .errors import InputError, VerificationError
 from .metric import DEFAULT_METRIC, mean_loss
-from .owner import Committed, plan, shard_metrics
+from .owner import Committed, Committer, plan, shard_metrics
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
+from .srs import resolve_srs
 from .statement import SampledStatement, ShardedStatement
 from .verification import VerificationResult, open_certificate, verify
+from .verification.forms import form_of
+from .verification.steps import srs_at_hand
 
 __all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit", "PUBLISHED_SCHEMA", "published_json", "read_published"]
 
@@ -137,26 +141,55 @@ def audit(
     The commitments anchor the verification; the nonce you issued must be given too (or `unanchored`,
     then the result's verification is not anchored). SRS trust is as in `verify`. The certificate is
     read once: its statement fixes how the data was committed, and the plan made from it is what the
-    verification is anchored to.
+    verification is anchored to. Under kzg/v1 the commitments need the statement's key and SRS, so the
+    certificate is verified first and the recomputed points must then equal its own.
     """
     manifest = open_certificate(folder)
     st = manifest.statement
-    if st.spec.commitment == KZG:
-        # Re-committing needs the statement's key under a trusted SRS (minutes of setup): not built yet.
-        raise InputError("audit does not read kzg/v1 certificates yet: verify it against the published commitments")
     sharded = isinstance(st, (ShardedStatement, SampledStatement))
     if sharded != isinstance(salts, ShardSalts):
         raise InputError("a sharded certificate needs the shard salts (from `zkcert commit --shard-size` or the work folder)"
                          if sharded else "a single-proof certificate needs the salts file written by `zkcert commit`")
-    p = plan(model, data, shard_size=st.spec.n_samples if sharded else None, nonce=st.nonce, salts=salts, spec=st.spec)
+    trust = {"srs_path": srs_path, "allow_untrusted_srs": allow_untrusted_srs, "unanchored": unanchored, "opened": manifest}
+    committer = None
+    if st.spec.commitment == KZG:
+        # A KZG point depends on the key and the SRS, so they are checked before the auditor commits with them:
+        # verify against the certificate's own commitments first, then require the recomputed ones to equal them
+        # (the same outcome as anchoring to the recomputed ones, which cannot exist before the key is trusted).
+        result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=nonce, **trust)
+        committer = _verified_kzg_committer(Path(folder), manifest, srs_path)
+    p = plan(model, data, shard_size=st.spec.n_samples if sharded else None, nonce=st.nonce, salts=salts, spec=st.spec,
+             committer=committer)
     metric = p.float_metric
     if isinstance(st, SampledStatement):
         # A spot check claims only the challenged shards: audit the worst of those.
         metric = max(shard_metrics(model, data, p, st.challenged()).values())
     c = p.committed
-    result = verify(folder, data_commitment=c.data_commitment, model_commitment=c.model_commitment, nonce=nonce,
-                    srs_path=srs_path, allow_untrusted_srs=allow_untrusted_srs, unanchored=unanchored, opened=manifest)
+    if committer is None:
+        result = verify(folder, data_commitment=c.data_commitment, model_commitment=c.model_commitment, nonce=nonce, **trust)
+    else:
+        _same_commitments(c, st.data_commitment, st.model_commitment)
     if not metric <= st.spec.threshold:
         raise VerificationError("audit-metric", f"the recomputed float metric {metric:.6g} is above the threshold {st.spec.threshold:g}")
     reported = manifest.reported.get("float_metric")
     return AuditResult(result, metric, None if reported is None else float(reported))
+
+
+def _verified_kzg_committer(folder: Path, manifest: Manifest, srs_path: str | Path | None) -> Committer:
+    """Commit as the prover did: under the certificate's shard key and SRS, once verify has accepted both."""
+    srs = resolve_srs(0, srs_path) if srs_path is not None else srs_at_hand(folder, manifest)[0]
+    if srs is None:  # verify found it a moment ago; only a file removed since gets here
+        raise InputError(f"the SRS with hash {manifest.srs['sha256'][:16]}… is no longer at hand: pass it with --srs")
+    spec = manifest.statement.spec
+    vk = folder / form_of(manifest).circuits[0].vk_file
+    return column_committer(KZG, spec.input_scale, (vk, circuit.compile_spec(spec).settings, srs.path))
+
+
+def _same_commitments(recomputed: Committed, c_data: str, c_model: str) -> None:
+    """The auditor's commitments are the certificate's, named by the check that fails (as verify names them)."""
+    if recomputed.data_commitment != c_data.lower():
+        raise VerificationError("data-commitment", f"the data and salts you gave commit to {recomputed.data_commitment}, "
+                                                   f"the certificate to {c_data}")
+    if recomputed.model_commitment != c_model.lower():
+        raise VerificationError("model-commitment", f"the model and salts you gave commit to {recomputed.model_commitment}, "
+                                                    f"the certificate to {c_model}")

@@ -26,7 +26,7 @@ from .result import VerificationResult
 
 __all__ = [
     "MAX_MANIFEST_BYTES", "MAX_PROOF_BYTES", "Run", "Trust", "fail", "open_certificate", "require_anchors", "load_proof",
-    "trusted_srs", "trusted_key", "verify_proofs", "instances", "check_anchors", "check_proof_inputs", "direction_hash",
+    "srs_at_hand", "trusted_srs", "trusted_key", "verify_proofs", "instances", "check_anchors", "check_proof_inputs", "direction_hash",
     "check_text", "check_reported",
 ]
 
@@ -116,6 +116,18 @@ def load_proof(run: Run, name: str) -> _ezkl.ProofView:
         raise fail("certificate-format", str(exc)) from None
 
 
+def srs_at_hand(folder: Path, manifest: Manifest) -> tuple[Srs | None, str]:
+    """An SRS with the manifest's hash that the verifier did not give (cache or shipped), and where it came from; no trust implied."""
+    want = manifest.srs["sha256"]
+    srs = find_srs_by_hash(want)
+    if srs is not None:
+        return srs, "the prover's locally generated SRS in this machine's zkcert cache"
+    shipped = folder / SRS_FILE
+    if SRS_FILE in manifest.files and shipped.is_file() and sha256_file(shipped) == want:
+        return Srs(shipped, want, locally_generated=True), "the SRS the certificate ships"
+    return None, "no SRS at hand"
+
+
 def trusted_srs(run: Run, manifest: Manifest, trust: Trust) -> Srs:
     """Step 3: the SRS has the manifest's hash ('srs') and the verifier gave it ('srs-trust')."""
     run.at("srs")
@@ -128,11 +140,7 @@ def trusted_srs(run: Run, manifest: Manifest, trust: Trust) -> Srs:
             run.warnings.append("the certificate says its prover generated this SRS: it is trusted only because you passed it "
                                 "with --srs; pass only an SRS you issued (zkcert srs new) or a ceremony file")
         return srs
-    srs = find_srs_by_hash(want)
-    origin = "the prover's locally generated SRS in this machine's zkcert cache"
-    shipped = run.folder / SRS_FILE
-    if srs is None and SRS_FILE in manifest.files and shipped.is_file() and sha256_file(shipped) == want:
-        srs, origin = Srs(shipped, want, locally_generated=True), "the SRS the certificate ships"
+    srs, origin = srs_at_hand(run.folder, manifest)
     if not trust.allow_untrusted:
         found = origin if srs is not None else "no SRS given"
         raise UntrustedSrs(f"the SRS is not one you gave ({found}): whoever generated it can forge proofs; pass the SRS "

@@ -12,16 +12,20 @@ from typing import Any
 
 from ._internal.io import atomic_write_json, canonical_json, read_json
 from .commitments import POSEIDON, check_scheme
-from .direction import RADEMACHER_ABS, check_family
+from .direction import RADEMACHER_ABS, ROW_SIGN, check_family
 from .errors import CertificateError, InputError
 from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
+# The layouts of the sharpness graph a spec may name (CircuitSpec.graph); SHARED_GRAPH is the one new
+# row-sign/v1 specs get.
+GRAPHS = (1, 2)
+SHARED_GRAPH = 2
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement parameters are the ones the pre-registered study chose
 # (benchmarks/generalization/PROTOCOL.md, results/generalization/selection.md): rds/v1 along
@@ -73,12 +77,20 @@ class CircuitSpec:
     # How the inputs are committed (zkcert.commitments): Poseidon hashes in-circuit, or KZG-committed
     # columns. The default is that of specs written before the scheme was named.
     commitment: str = POSEIDON
+    # Which layout of the sharpness graph the circuit is built from (zkcert.circuit.graph). 1: every variant
+    # computed as written. 2 (row-sign/v1 only, eps <= 1): the variants share the first layer's activations
+    # and the second layer's product, and the label term is one dot product; about 25 % fewer rows per sample
+    # (results/proving/rows.md). The default is that of specs written before layouts were numbered, so they
+    # rebuild as proved.
+    graph: int = 1
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != SPEC_SCHEMA:
             raise CertificateError(f"circuit spec schema {self.schema!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
+        if type(self.graph) is not int or self.graph not in GRAPHS:
+            raise CertificateError(f"circuit spec graph {self.graph!r} is not one of {GRAPHS}; upgrade zkcert")
         for name in ("n_samples", "n_directions", "num_classes", "num_params"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
@@ -90,6 +102,11 @@ class CircuitSpec:
             raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
         check_metric(self.metric)
         check_family(self.direction)
+        if self.graph == SHARED_GRAPH and self.direction != ROW_SIGN:
+            raise InputError(f"graph {SHARED_GRAPH} is built only for {ROW_SIGN} directions, not {self.direction}")
+        if self.graph == SHARED_GRAPH and self.epsilon > 1:
+            # Sharing an activation across variants needs relu(s z) = s relu(z), true only for scales s = 1 +/- eps >= 0.
+            raise InputError(f"epsilon {self.epsilon:g} > 1 flips the sign of perturbed rows; {ROW_SIGN} needs epsilon <= 1")
         steps = self.epsilon * 2**self.input_scale
         if steps != int(steps):
             # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement
@@ -135,6 +152,8 @@ class CircuitSpec:
         obj = _jsonable(dataclasses.asdict(self))
         if obj.get("commitment") == POSEIDON:
             del obj["commitment"]
+        if obj.get("graph") == 1:
+            del obj["graph"]
         return obj
 
     @classmethod

@@ -109,3 +109,33 @@ def test_output_layout_per_metric(metric, reveal, names, tiny_mlp, tiny_data):
     assert circuit.output_names(AggregationSpec(3, 1.0, 10, reveal_value=reveal, metric=metric)) == names
     assert circuit.shard_output_len(metric, POSEIDON) == (1 if metric == DS else 2) + SALT_LEN  # sums and the data salt
     assert circuit.shard_output_len(metric, KZG) == (1 if metric == DS else 2) + KZG_SALT_LEN
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_shared_graph_computes_what_the_written_out_graph_does(arch, proof_mlp, tiny_cnn, proof_data):
+    """Graph 2 (the first layer's activation shared by every variant) gives graph 1's sums with one ReLU, not 2K + 1."""
+    import dataclasses
+
+    import onnx
+
+    from zkcert.direction import ROW_SIGN
+    from zkcert.spec import SHARED_GRAPH
+
+    model = proof_mlp if arch == "mlp" else tiny_cnn
+    spec = make_spec(model, proof_data, threshold=1000.0, epsilon=0.25, n_directions=2, input_scale=8, metric=RDS, direction=ROW_SIGN)
+    written_out = dataclasses.replace(spec, graph=1)  # how row-sign certificates made before graph 2 were built
+    assert spec.graph == SHARED_GRAPH
+    p = plan(model, proof_data, spec=spec, nonce="graphs")
+    inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in p.shard_input(0)["input_data"]]
+    with torch.no_grad():
+        shared = [float(t) for t in circuit.SharpnessGraph(spec)(*inputs)]
+        assert shared == pytest.approx([float(t) for t in circuit.SharpnessGraph(written_out)(*inputs)], rel=1e-5)
+    assert circuit.flag_and_value(spec, shared)[1] == pytest.approx(p.float_metric, rel=1e-4)
+
+    def relus(s) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "g.onnx"
+            circuit.export_onnx(s, path)
+            return sum(node.op_type == "Relu" for node in onnx.load(str(path)).graph.node)
+
+    assert relus(spec) == 1 and relus(written_out) == 1 + 2 * spec.n_directions

@@ -5,13 +5,14 @@ Rows (single-proof certificates, each in its own subprocess so peak memory is it
   directions, eps 2**-6, scale 2**12) at N = 4, which stays within logrows 18 on this machine;
 - "v1": the original statement (poseidon/v1, ds/v1, one rademacher-abs/v1 direction, eps 1/8, scale 2**8);
 - "v2": kzg/v1 commitments, rds/v1 along one row-sign/v1 direction, eps 1/8, scale 2**10 (the MNIST
-  benchmark's statement), at N = 16 and 48 (64 would need logrows 19: about 5k fixed
-  rows and 4.4k per sample, results/proving/rows.md).
+  benchmark's statement), at N = 16 and 48 with ezkl's default 2 columns per row (64 would need logrows 19:
+  about 5k fixed rows and 4.4k per sample, results/proving/rows.md), and at N = 48 with 4 columns per row,
+  the layout the MNIST benchmark proves with (same cells, half the rows: logrows 17 instead of 18).
 samples_per_prove_s is N / proving time; vs_v1 divides it by the v1 row's (the default row was killed
 for memory at 24 GB, see CONFIGS). Writes
 results/proving/compare.csv, compare.md and compare.png.
 
-    python benchmarks/proving/compare.py     # about 10 minutes on 2 cores
+    python benchmarks/proving/compare.py     # about 15 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ V2 = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilo
 STATEMENTS = {"default": {}, "v1": V1, "v2": V2}
 # The default statement is not run: at N = 4 on this model it was killed for memory (24 GB) on 2026-11-24.
 CONFIGS = [{"statement": "v1", "samples": 8},
-           {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 48}]
-COLUMNS = ["statement", "commitment", "direction", "scale", "samples", "logrows", "rows", "float_metric", "circuit_metric",
+           {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 48},
+           {"statement": "v2", "samples": 48, "inner_cols": 4}]
+COLUMNS = ["statement", "commitment", "direction", "scale", "samples", "inner_cols", "logrows", "rows", "float_metric", "circuit_metric",
            "relative_gap", "setup_s", "prove_s", "samples_per_prove_s", "vs_v1", "peak_rss_mb"]
 
 
@@ -48,13 +50,13 @@ def run_one(config: dict) -> dict:
     model = train(mlp(64, [16], 10), train_set, TrainConfig(epochs=20, seed=0))
     with tempfile.TemporaryDirectory() as tmp:
         result = prove(model, train_set.head(config["samples"]), threshold=1e6, out=Path(tmp) / "cert", nonce="bench",
-                       **STATEMENTS[config["statement"]])
+                       inner_cols=config.get("inner_cols"), **STATEMENTS[config["statement"]])
     spec = result.manifest.statement.spec
     steps = {s["step"]: s for s in result.steps}
     rep = result.manifest.reported
     return {
         "statement": config["statement"], "commitment": spec.commitment, "direction": spec.direction, "scale": spec.input_scale,
-        "samples": config["samples"], "logrows": spec.logrows, "rows": circuit.compile_spec(spec).settings_json()["num_rows"],
+        "samples": config["samples"], "inner_cols": circuit.ezkl_run_args(spec)["num_inner_cols"], "logrows": spec.logrows, "rows": circuit.compile_spec(spec).settings_json()["num_rows"],
         "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
         "relative_gap": round(rep["relative_gap"], 5), "setup_s": round(steps["setup"]["seconds"], 1),
         "prove_s": round(steps["prove"]["seconds"], 1),
@@ -70,7 +72,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['statement']}\nN={r['samples']}" for r in rows]
+    labels = [f"{r['statement']}\nN={r['samples']}, {r['inner_cols']} cols" for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     a.bar(labels, [r["samples_per_prove_s"] for r in rows], color=[f"C{list(STATEMENTS).index(r['statement'])}" for r in rows])
     a.set(ylabel="certified samples per second of proving")

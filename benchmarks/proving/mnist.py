@@ -80,7 +80,7 @@ def write_shards(config: dict) -> list[str]:
     write_table(OUT, stem, ["index", "seconds", "peak_gb"], records,
                 [f"# Shards of the {config['samples']}-sample run, {config['inner_cols']} columns per row", "",
                  "From the run's work folder: each shard's witness-and-proof seconds and its worker's peak RSS (GiB)."])
-    plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['shard_size']}, "
+    plot_shards(records, 12.0, f"MNIST 784-32-10, {config['samples']} samples in shards of {config['samples'] // len(records)}, "
                 f"{config['inner_cols']} columns per row", OUT / f"{stem}.png")
     return ["", f"Per shard ([{stem}.csv]({stem}.csv)): ![per-shard time and memory]({stem}.png)"]
 
@@ -118,7 +118,7 @@ def run_one(config: dict) -> dict:
     shards = rep["shards"]
     prove_s = steps["prove"]["seconds"]
     return {
-        "samples": config["samples"], "shard_size": config["shard_size"], "inner_cols": config["inner_cols"],
+        "samples": config["samples"], "shard_size": st.spec.n_samples, "inner_cols": config["inner_cols"],
         "shards": len(shards), "logrows": st.spec.logrows,
         "rows": circuit.compile_spec(st.spec).settings_json()["num_rows"],
         "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
@@ -182,7 +182,8 @@ def verify_kept(config: dict, repeats: int = 5) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[48])
-    parser.add_argument("--shard-size", type=int, default=24)
+    parser.add_argument("--shard-size", type=lambda v: v if v == "auto" else int(v), default="auto",
+                        help="samples per shard, or auto: the largest divisor of N that fits 12 GiB (zkcert.proving.sizing)")
     parser.add_argument("--inner-cols", type=int, default=4, help="ezkl columns per row (4 fits a 20-sample shard at logrows 17)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--plot-only", action="store_true", help="only redraw the per-shard tables and plots from the work folders")

@@ -49,7 +49,7 @@ def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the 
     ]:
         summary.add_row(key, value)
     console.print(summary)
-    steps = Table("step", "seconds", "peak RSS (MB)")
+    steps = Table("step", "seconds", "peak RSS (MiB)")
     for s in result.steps:
         steps.add_row(str(s["step"]), f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}")
     console.print(steps)

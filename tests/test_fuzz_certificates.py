@@ -86,8 +86,23 @@ def _json_diff(a: Any, b: Any, unbound: dict[tuple[str, ...], str]) -> list[tupl
     """Paths where b differs from a, outside the unbound ones."""
     la, lb = _leaves(a), _leaves(b)
     changed = [p for p in set(la) | set(lb) if la.get(p) != lb.get(p) and not _same_reported_value(p, la.get(p), lb.get(p))
-               and not (unbound is PROOF_UNBOUND and len(p) == 1 and la.get(p) == "null" and p not in lb)]
+               and not (unbound is PROOF_UNBOUND and len(p) == 1 and la.get(p) == "null" and p not in lb)
+               and not (unbound is UNBOUND and p not in lb and _holds_its_default(p, la[p]))]
     return [p for p in changed if not _is_unbound(p, unbound)]
+
+
+def _holds_its_default(path: tuple, value: str) -> bool:
+    """A spec field at its default parses the same when absent (to_json omits some defaults itself, e.g. the commitment
+    scheme), so deleting it changes no statement (found by this test: deleting aggregation.reveal_value = true passed)."""
+    import dataclasses
+
+    from zkcert.spec import AggregationSpec, CircuitSpec
+
+    if len(path) != 3 or path[:2] not in (("statement", "spec"), ("statement", "aggregation")):
+        return False
+    fields = dataclasses.fields(CircuitSpec if path[1] == "spec" else AggregationSpec)
+    default = next((f.default for f in fields if f.name == path[2]), dataclasses.MISSING)
+    return default is not dataclasses.MISSING and json.dumps(default, sort_keys=True) == value
 
 
 def _same_reported_value(path: tuple, a: str | None, b: str | None) -> bool:

@@ -5,9 +5,9 @@ Rows (single-proof certificates, each in its own subprocess so peak memory is it
   directions, eps 2**-6, scale 2**12) at N = 4, which stays within logrows 18 on this machine;
 - "v1": the original statement (poseidon/v1, ds/v1, one rademacher-abs/v1 direction, eps 1/8, scale 2**8);
 - "v2": kzg/v1 commitments, rds/v1 along one row-sign/v1 direction, eps 1/8, scale 2**10 (the MNIST
-  benchmark's statement), at N = 16 and 48 with ezkl's default 2 columns per row (64 would need logrows 19:
-  about 5k fixed rows and 4.4k per sample, results/proving/rows.md), and at N = 48 with 4 columns per row,
-  the layout the MNIST benchmark proves with (same cells, half the rows: logrows 17 instead of 18).
+  benchmark's statement, graph 2), at N = 16 and 48 with ezkl's default 2 columns per row, and at N = 64
+  with 4 columns per row, the layout the MNIST benchmark proves with (same cells, half the rows: 64 samples
+  calibrate to logrows 17).
 samples_per_prove_s is N / proving time; vs_v1 divides it by the v1 row's (the default row was killed
 for memory at 24 GB, see CONFIGS). Writes
 results/proving/compare.csv, compare.md and compare.png.
@@ -31,7 +31,7 @@ STATEMENTS = {"default": {}, "v1": V1, "v2": V2}
 # The default statement is not run: at N = 4 on this model it was killed for memory (24 GB) on 2026-11-24.
 CONFIGS = [{"statement": "v1", "samples": 8},
            {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 48},
-           {"statement": "v2", "samples": 48, "inner_cols": 4}]
+           {"statement": "v2", "samples": 64, "inner_cols": 4}]
 COLUMNS = ["statement", "commitment", "direction", "scale", "samples", "inner_cols", "logrows", "rows", "float_metric", "circuit_metric",
            "relative_gap", "setup_s", "prove_s", "samples_per_prove_s", "vs_v1", "peak_rss_mb"]
 

@@ -66,6 +66,8 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
          "unknown commitment scheme 'sha/v9'"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--inner-cols", "0"], 3,
          "inner columns must be at least 1, got 0"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--direction", "row-sign/v1",
+          "--epsilon", "2"], 3, "row-sign/v1 needs epsilon <= 1"),
         (["commit", "-m", "{model}", "-d", "digits", "-n", "2", "--salts", "kzg-salts.json"], 3, "zkcert prove --commitment kzg/v1"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--salts", "kzg-salts.json"], 3,
          "the salts are for kzg/v1 commitments, the circuit commits with poseidon/v1"),

@@ -11,9 +11,9 @@ Each configuration runs in its own subprocess (peak memory is its own) and recor
 commit, per-shard proving, aggregation and verification times, the peak RSS, and the gap between the
 circuit's and the float metric. Writes results/proving/mnist-<N>.csv and .md.
 
-    python benchmarks/proving/mnist.py --samples 64 --shard-size 16      # about 8 minutes on 2 cores
-    python benchmarks/proving/mnist.py --samples 1000 --shard-size 20    # the issue's target: about 72 minutes
-    python benchmarks/proving/mnist.py --samples 1000 --shard-size 20 --verify-only   # time the verifier on the kept certificate
+    python benchmarks/proving/mnist.py --samples 64 256    # auto: 32-sample shards, about 20 minutes on 2 cores
+    python benchmarks/proving/mnist.py --samples 1000      # the issue's target: 40 shards of 25, about an hour
+    python benchmarks/proving/mnist.py --samples 1000 --verify-only   # time the verifier on the kept certificate
 
 Work folders and certificates are kept in the system's temporary folder (zkcert-mnist-N-S-cC.work / .cert).
 """
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
 STATEMENT = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilon": 0.125, "input_scale": 10,
              "commitment": "kzg/v1"}
-COLUMNS = ["samples", "shard_size", "inner_cols", "shards", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
+COLUMNS = ["samples", "shard_size", "inner_cols", "graph", "shards", "logrows", "rows", "float_metric", "circuit_metric", "relative_gap",
            "calibrate_s", "setup_s", "commit_s", "prove_s", "prove_per_shard_s", "aggregate_s", "verify_s", "verifier_s",
            "samples_per_prove_s", "peak_rss_mb", "setup_peak_mb", "shard_peak_mb", "aggregate_peak_mb", "wall_s"]
 
@@ -118,7 +118,7 @@ def run_one(config: dict) -> dict:
     shards = rep["shards"]
     prove_s = steps["prove"]["seconds"]
     return {
-        "samples": config["samples"], "shard_size": st.spec.n_samples, "inner_cols": config["inner_cols"],
+        "samples": config["samples"], "shard_size": st.spec.n_samples, "inner_cols": config["inner_cols"], "graph": st.spec.graph,
         "shards": len(shards), "logrows": st.spec.logrows,
         "rows": circuit.compile_spec(st.spec).settings_json()["num_rows"],
         "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),

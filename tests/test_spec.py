@@ -97,3 +97,15 @@ def test_graph_layout_is_named_only_when_new_and_checked():
     with pytest.raises(InputError, match="epsilon <= 1"):
         dataclasses.replace(new, epsilon=1.5)  # 1 - eps < 0 would flip rows, and relu(s z) = s relu(z) needs s >= 0
     assert dataclasses.replace(new, epsilon=1.0).epsilon == 1.0
+
+
+@pytest.mark.parametrize("field,value", [("reveal_value", [True]), ("salted", 1), ("n_samples", 3.0), ("epsilon", True),
+                                         ("metric", ["rds/v1"])])
+def test_a_field_of_the_wrong_type_is_refused(field, value):
+    """Found by the certificate fuzzer: aggregation.reveal_value = [true] read as true (same circuit, another spelling)."""
+    from zkcert.spec import AggregationSpec
+
+    with pytest.raises(InputError, match=f"field {field} must be"):
+        dataclasses.replace(SPEC, **{field: value})
+    with pytest.raises(InputError, match="field reveal_value must be a bool"):
+        AggregationSpec(3, 1.0, 10, reveal_value=[True])

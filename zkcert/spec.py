@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import importlib.resources
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,18 @@ RUN_ARGS = frozenset({
     "input_scale", "param_scale", "scale_rebase_multiplier", "lookup_range", "logrows",
     "num_inner_cols", "decomp_base", "decomp_legs", "bounded_log_lookup", "disable_freivalds",
 })
+
+_SCALAR_TYPES = {"bool": (bool,), "int": (numbers.Integral,), "float": (numbers.Real,), "str": (str,)}
+
+
+def _check_field_types(spec: Any) -> None:
+    """Each scalar field holds its annotated type (a bool is no number): a spec read from JSON must not carry,
+    say, [true] where true belongs, which would build the same circuit under another spelling."""
+    for f in dataclasses.fields(spec):
+        value, allowed = getattr(spec, f.name), _SCALAR_TYPES.get(str(f.type))
+        if allowed and (not isinstance(value, allowed) or (f.type != "bool" and isinstance(value, bool))):
+            raise InputError(f"{type(spec).__name__} field {f.name} must be a {f.type}, got {value!r}")
+
 
 @dataclass(frozen=True)
 class CircuitSpec:
@@ -91,6 +104,7 @@ class CircuitSpec:
         check_scheme(self.commitment)
         if type(self.graph) is not int or self.graph not in GRAPHS:
             raise CertificateError(f"circuit spec graph {self.graph!r} is not one of {GRAPHS}; upgrade zkcert")
+        _check_field_types(self)
         for name in ("n_samples", "n_directions", "num_classes", "num_params"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
@@ -213,6 +227,7 @@ class AggregationSpec:
         if self.schema != AGGREGATION_SCHEMA:
             raise CertificateError(f"aggregation spec schema {self.schema!r} is not {AGGREGATION_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
+        _check_field_types(self)
         if int(self.n_shards) < 1:
             raise InputError(f"n_shards must be positive, got {self.n_shards}")
         check_metric(self.metric)

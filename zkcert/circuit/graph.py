@@ -180,17 +180,19 @@ class SharpnessGraph(nn.Module):
         return streams
 
     @staticmethod
-    def _summed_loss(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    def _summed_log_sum_exp(z: torch.Tensor) -> torch.Tensor:
+        """Sum over samples of log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range."""
         m = torch.max(z, dim=1, keepdim=True).values
-        lse = m.reshape(-1) + torch.log(torch.sum(torch.exp(torch.clamp(z - m, min=-_EXP_FLOOR)), dim=1))
-        return torch.sum(lse) - torch.sum(z * onehot)
+        return torch.sum(m.reshape(-1) + torch.log(torch.sum(torch.exp(torch.clamp(z - m, min=-_EXP_FLOOR)), dim=1)))
 
-    @staticmethod
-    def _summed_loss_dot(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    @classmethod
+    def _summed_loss(cls, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        return cls._summed_log_sum_exp(z) - torch.sum(z * onehot)
+
+    @classmethod
+    def _summed_loss_dot(cls, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         """_summed_loss with the label term as one dot product: ezkl rescales once per dot, once per element of z * onehot."""
-        m = torch.max(z, dim=1, keepdim=True).values
-        lse = m.reshape(-1) + torch.log(torch.sum(torch.exp(torch.clamp(z - m, min=-_EXP_FLOOR)), dim=1))
-        return torch.sum(lse) - (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
+        return cls._summed_log_sum_exp(z) - (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
 
     def _losses(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed loss at theta, sum over k of the summed losses at theta + eps d_k and theta - eps d_k)."""
@@ -204,13 +206,14 @@ class SharpnessGraph(nn.Module):
             outer = [self._summed_loss(self._logits(x, theta + sign * st), onehot) for st in steps for sign in (1.0, -1.0)]
         else:
             u = sum(self.units)
+            per_direction: list[tuple[torch.Tensor, ...]] = []
             variants: list[list[torch.Tensor] | None] = [None]
             for i in range(k):
-                a = signs[0, i * u : (i + 1) * u]
-                per_layer = torch.split(a, self.units)
-                variants += [[1.0 + sign * eps * al for al in per_layer] for sign in (1.0, -1.0)]
+                per_layer = torch.split(signs[0, i * u : (i + 1) * u], self.units)
+                per_direction.append(per_layer)
+                if s.graph != SHARED_GRAPH:
+                    variants += [[1.0 + sign * eps * al for al in per_layer] for sign in (1.0, -1.0)]
             if s.graph == SHARED_GRAPH:
-                per_direction = [torch.split(signs[0, i * u : (i + 1) * u], self.units) for i in range(k)]
                 logits, loss = self._logits_shared(x, self._params(theta), per_direction), self._summed_loss_dot
             else:
                 logits, loss = self._logits_scaled(x, self._params(theta), variants), self._summed_loss

@@ -79,23 +79,26 @@ def test_the_default_commitment_scheme_leaves_the_spec_json_and_digest_unchanged
 
 
 def test_graph_layout_is_named_only_when_new_and_checked():
-    """Graph 1 (every row-sign spec written before layouts were numbered) is left out of the JSON and digest; 2 is written."""
+    """Graph 1 (every row-sign spec written before layouts were numbered) is left out of the JSON and digest; 2 and 3 are written."""
     from zkcert.direction import ROW_SIGN
-    from zkcert.spec import SHARED_GRAPH
+    from zkcert.spec import GRAPHS, SHARED_GRAPH, SIGNED_GRAPH
 
     old = dataclasses.replace(SPEC, direction=ROW_SIGN)
     assert "graph" not in old.to_json() and CircuitSpec.from_json(old.to_json()).graph == 1
     new = dataclasses.replace(old, graph=SHARED_GRAPH)
     assert new.to_json()["graph"] == SHARED_GRAPH and new.digest() != old.digest()
     assert CircuitSpec.from_json(new.to_json()) == new
+    for g in GRAPHS:
+        assert CircuitSpec.from_json({**new.to_json(), "graph": g}).graph == g
     with pytest.raises(CertificateError, match="upgrade zkcert"):
-        CircuitSpec.from_json({**new.to_json(), "graph": 3})
+        CircuitSpec.from_json({**new.to_json(), "graph": max(GRAPHS) + 1})
     with pytest.raises(CertificateError, match="graph"):
         CircuitSpec.from_json({**new.to_json(), "graph": True})
-    with pytest.raises(InputError, match="only for row-sign"):
-        dataclasses.replace(SPEC, graph=SHARED_GRAPH)  # rademacher-abs perturbs every weight: nothing to share
-    with pytest.raises(InputError, match="epsilon <= 1"):
-        dataclasses.replace(new, epsilon=1.5)  # 1 - eps < 0 would flip rows, and relu(s z) = s relu(z) needs s >= 0
+    for g in (SHARED_GRAPH, SIGNED_GRAPH):
+        with pytest.raises(InputError, match="only for row-sign"):
+            dataclasses.replace(SPEC, graph=g)  # rademacher-abs perturbs every weight: nothing to share
+        with pytest.raises(InputError, match="epsilon <= 1"):
+            dataclasses.replace(new, graph=g, epsilon=1.5)  # 1 - eps < 0 would flip rows, and relu(s z) = s relu(z) needs s >= 0
     assert dataclasses.replace(new, epsilon=1.0).epsilon == 1.0
 
 

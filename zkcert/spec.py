@@ -19,14 +19,17 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "NEWEST_GRAPH", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
-# The layouts of the sharpness graph a spec may name (CircuitSpec.graph); SHARED_GRAPH is the one new
-# row-sign/v1 specs get.
-GRAPHS = (1, 2)
+# The layouts of the sharpness graph a spec may name (CircuitSpec.graph): from SHARED_GRAPH on, variants
+# share the first layer's activation (row-sign/v1 only); from SIGNED_GRAPH on, signs are applied as selects.
+# NEWEST_GRAPH is the one new row-sign/v1 specs get.
+GRAPHS = (1, 2, 3)
 SHARED_GRAPH = 2
+SIGNED_GRAPH = 3
+NEWEST_GRAPH = SIGNED_GRAPH
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement parameters are the ones the pre-registered study chose
 # (benchmarks/generalization/PROTOCOL.md, results/generalization/selection.md): rds/v1 along
@@ -93,8 +96,9 @@ class CircuitSpec:
     # Which layout of the sharpness graph the circuit is built from (zkcert.circuit.graph). 1: every variant
     # computed as written. 2 (row-sign/v1 only, eps <= 1): the variants share the first layer's activations
     # and the second layer's product, and the label term is one dot product; about 25 % fewer rows per sample
-    # (results/proving/rows.md). The default is that of specs written before layouts were numbered, so they
-    # rebuild as proved.
+    # (results/proving/rows.md). 3 (the same rules): graph 2 with every product by a sign a select, and the
+    # second layer's two variants as c +/- e. The default is that of specs written before layouts were
+    # numbered, so they rebuild as proved.
     graph: int = 1
     schema: str = SPEC_SCHEMA
 
@@ -116,9 +120,9 @@ class CircuitSpec:
             raise InputError(f"input_scale must lie in [1, 16], got {self.input_scale}")
         check_metric(self.metric)
         check_family(self.direction)
-        if self.graph == SHARED_GRAPH and self.direction != ROW_SIGN:
-            raise InputError(f"graph {SHARED_GRAPH} is built only for {ROW_SIGN} directions, not {self.direction}")
-        if self.graph == SHARED_GRAPH and self.epsilon > 1:
+        if self.graph >= SHARED_GRAPH and self.direction != ROW_SIGN:
+            raise InputError(f"graph {self.graph} is built only for {ROW_SIGN} directions, not {self.direction}")
+        if self.graph >= SHARED_GRAPH and self.epsilon > 1:
             # Sharing an activation across variants needs relu(s z) = s relu(z), true only for scales s = 1 +/- eps >= 0.
             raise InputError(f"epsilon {self.epsilon:g} > 1 flips the sign of perturbed rows; {ROW_SIGN} needs epsilon <= 1")
         steps = self.epsilon * 2**self.input_scale

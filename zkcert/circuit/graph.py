@@ -9,11 +9,13 @@ of the spec's direction family (zkcert.direction: r_k * |theta| formed per param
 per-unit output scaling), and outputs flag = [numerator <= T N K eps^2] for ds/v1 or
 [numerator <= T K eps^2 L(theta)] for rds/v1 (zkcert.metric.bound_coefficient), then the sums the spec
 reveals (output_names). The metric, the family, eps, T, N, K and the architecture are constants of
-the graph, hence of the verifying key.
+the graph, hence of the verifying key. So is the layout, the spec's `graph` (zkcert.spec.GRAPHS): each
+computes the same sums in real arithmetic and lays them out in fewer of ezkl's rows than the one before.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from pathlib import Path
@@ -27,7 +29,7 @@ from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
 from ..errors import CircuitError
 from ..metric import DS
-from ..spec import SHARED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
+from ..spec import SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
 __all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "input_lengths"]
 
@@ -69,6 +71,28 @@ def _unit_scale(z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return z * scale.reshape(shape).expand(z.shape)
 
 
+def _flip(z: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
+    """z with each output unit multiplied by its sign (+1 or -1), as a select rather than a product.
+
+    ezkl rescales every product of two variables (about 51 cells per element at 4 columns, measured), but
+    a select on a boolean costs about 7, and row-sign/v1 signs are exactly +1 or -1 (the verifier
+    recomputes them). The comparison runs on the unexpanded signs: once per unit, not per element.
+    """
+    shape = (1, -1) if z.ndim == 2 else (1, -1, 1, 1)
+    return torch.where((signs > 0).reshape(shape).expand(z.shape), z, -z)
+
+
+def _tail(t: torch.Tensor, start: int) -> torch.Tensor:
+    """t[..., start:] as a tensor of its own, so that slices of it cost cells in proportion to it, not to t.
+
+    ezkl lays out a slice in about one cell per element of the tensor it slices (measured: each of the
+    MNIST MLP's four parameter slices cost about 25.5k cells, one per element of the model input, even the
+    10-element bias), and the graph optimizer merges a slice of a slice into one slice of the original.
+    A double negation, which it keeps and ezkl lays out almost for free, ends that chain.
+    """
+    return -(-t[..., start:])
+
+
 def _per_feature(scale: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """A per-channel vector of a (N, C, H, W) activation as the per-feature vector of its flattening."""
     if h.ndim == 2:
@@ -108,8 +132,14 @@ class SharpnessGraph(nn.Module):
         self.units = [units for units, _ in unit_counts(spec.layers)]
 
     def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        params, offset = [], 0
-        for shape in self.shapes:
+        """Each layer's weights and bias, sliced from theta; from graph 3 on, all but the first from one _tail."""
+        shapes, params = list(self.shapes), []
+        if self.spec.graph >= SIGNED_GRAPH:
+            first = math.prod(shapes[0])
+            params.append(theta[:first].reshape(shapes[0]))
+            theta, shapes = _tail(theta, first), shapes[1:]
+        offset = 0
+        for shape in shapes:
             size = math.prod(shape)
             params.append(theta[offset : offset + size].reshape(shape))
             offset += size
@@ -141,7 +171,7 @@ class SharpnessGraph(nn.Module):
         return hs
 
     def _logits_shared(self, x: torch.Tensor, params: list[torch.Tensor], signs: list[tuple[torch.Tensor, ...]]) -> list[torch.Tensor]:
-        """Logits of theta and of theta +/- eps d_k for each direction's per-layer signs a_k (graph 2), as _logits_scaled's.
+        """Logits of theta and of theta +/- eps d_k for each direction's per-layer signs a_k (graphs 2 and 3), as _logits_scaled's.
 
         The first layer's output unit j is z_j (1 +/- eps a_j). relu and pooling commute with that positive
         scale (the spec requires eps <= 1), so every variant shares one activation h up to the second
@@ -149,7 +179,8 @@ class SharpnessGraph(nn.Module):
         two products per direction pair instead of three, and the two variants differ from the shared
         W h + b by exactly opposite terms: rounding there cancels in the second difference, as it must
         (folding s into W instead was cheaper, but its per-weight rounding did not cancel: gaps up to 8 %
-        on a 4-unit MLP). After the second layer each variant has its own stream, as in graph 1.
+        on a 4-unit MLP). Graph 3 forms the second layer's pair with _signed_pair. After the second layer
+        each variant has its own stream, as in graph 1.
         """
         eps, it = self.spec.epsilon, iter(params)
         keys = [(k, sign) for k in range(len(signs)) for sign in (1.0, -1.0)]
@@ -169,6 +200,11 @@ class SharpnessGraph(nn.Module):
             if layer == 0:
                 z = _affine(cfg, streams[0], w, b)
                 streams = [z, *(scaled(z, key, 0) for key in keys)] if i == last else [z]
+            elif layer == 1 and self.spec.graph >= SIGNED_GRAPH:
+                h, shared = streams[0], _affine(cfg, streams[0], w, b)
+                streams = [shared]
+                for k, a in enumerate(pending):
+                    streams += self._signed_pair(cfg, h, shared, w, a, signs[k][1])
             elif layer == 1:
                 shared = _affine(cfg, streams[0], w, b)
                 steps = [eps * _product(cfg, _unit_scale(streams[0], a), w) for a in pending]
@@ -179,20 +215,42 @@ class SharpnessGraph(nn.Module):
             layer += 1
         return streams
 
+    def _signed_pair(self, cfg: dict[str, Any], h: torch.Tensor, u: torch.Tensor, w: torch.Tensor, a_in: torch.Tensor, a_out: torch.Tensor) -> list[torch.Tensor]:
+        """The second layer's outputs at theta + eps d and theta - eps d (graph 3), given u = W h + b at theta.
+
+        With s_in = 1 +/- eps a_in on h and s_out = 1 +/- eps a_out on the outputs, and a * a = 1,
+            s_out (u +/- eps v) = u + eps (eps a_out v +/- (v + a_out u)),   v = W (a_in h),
+        so every product with a sign is a select (_flip): per sample the pair rescales 4 values per output unit
+        (v, eps a_out v and the two steps) where graph 2 rescaled those and one more per hidden unit (a_in h).
+        The eps^2 term joins each step before its one rounding: rounded on its own, as u + eps^2 a_out v
+        (which would make the pair exactly symmetric), it is below the fixed point's resolution at eps 2**-6
+        and scale 2**10 and rounds to 0 (measured on one draw: a 25 % gap on a 64-16-10 MLP, 4 % for graph 2).
+        """
+        eps = self.spec.epsilon
+        v = _product(cfg, _flip(h, a_in), w)
+        p, t = v + _flip(u, a_out), eps * _flip(v, a_out)
+        return [u + eps * (t + p), u + eps * (t - p)]
+
     @staticmethod
-    def _summed_log_sum_exp(z: torch.Tensor) -> torch.Tensor:
-        """Sum over samples of log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range."""
+    def _summed_log_sum_exp(z: torch.Tensor, relu_floor: bool = False) -> torch.Tensor:
+        """Sum over samples of log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range.
+
+        relu_floor (graph 3) writes the same floor max(x, -_EXP_FLOOR) as relu(x + _EXP_FLOOR) - _EXP_FLOOR,
+        exact in fixed point: ezkl lays out a clamp in about 35 cells per element and a relu in 22 (measured).
+        """
         m = torch.max(z, dim=1, keepdim=True).values
-        return torch.sum(m.reshape(-1) + torch.log(torch.sum(torch.exp(torch.clamp(z - m, min=-_EXP_FLOOR)), dim=1)))
+        top, shifted = m.reshape(-1), z - m  # in this order: graphs 1 and 2 export node for node as they always did
+        floored = torch.relu(shifted + _EXP_FLOOR) - _EXP_FLOOR if relu_floor else torch.clamp(shifted, min=-_EXP_FLOOR)
+        return torch.sum(top + torch.log(torch.sum(torch.exp(floored), dim=1)))
 
     @classmethod
     def _summed_loss(cls, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         return cls._summed_log_sum_exp(z) - torch.sum(z * onehot)
 
     @classmethod
-    def _summed_loss_dot(cls, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    def _summed_loss_dot(cls, z: torch.Tensor, onehot: torch.Tensor, relu_floor: bool = False) -> torch.Tensor:
         """_summed_loss with the label term as one dot product: ezkl rescales once per dot, once per element of z * onehot."""
-        return cls._summed_log_sum_exp(z) - (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
+        return cls._summed_log_sum_exp(z, relu_floor) - (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
 
     def _losses(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed loss at theta, sum over k of the summed losses at theta + eps d_k and theta - eps d_k)."""
@@ -211,10 +269,11 @@ class SharpnessGraph(nn.Module):
             for i in range(k):
                 per_layer = torch.split(signs[0, i * u : (i + 1) * u], self.units)
                 per_direction.append(per_layer)
-                if s.graph != SHARED_GRAPH:
+                if s.graph < SHARED_GRAPH:
                     variants += [[1.0 + sign * eps * al for al in per_layer] for sign in (1.0, -1.0)]
-            if s.graph == SHARED_GRAPH:
-                logits, loss = self._logits_shared(x, self._params(theta), per_direction), self._summed_loss_dot
+            if s.graph >= SHARED_GRAPH:
+                logits = self._logits_shared(x, self._params(theta), per_direction)
+                loss = functools.partial(self._summed_loss_dot, relu_floor=s.graph >= SIGNED_GRAPH)
             else:
                 logits, loss = self._logits_scaled(x, self._params(theta), variants), self._summed_loss
             base = loss(logits[0], onehot)
@@ -228,13 +287,18 @@ class SharpnessGraph(nn.Module):
         s = self.spec
         n, f, c, p, k = s.n_samples, s.features, s.num_classes, s.num_params, s.n_directions
         x = data[:, : n * f].reshape((n, *s.input_shape))
-        onehot = data[:, n * f : n * f + n * c].reshape(n, c)
+        if s.graph >= SIGNED_GRAPH:
+            # The labels and the salt cut from a _tail: two slices of the whole data per proof, not three.
+            labels = _tail(data, n * f)
+            onehot = labels[:, : n * c].reshape(n, c)
+        else:
+            labels, onehot = data, data[:, n * f : n * f + n * c].reshape(n, c)
         base, outer = self._losses(x, onehot, model[0, :p], signs)
         numerator = (outer - 2.0 * k * base).reshape(1, 1)
         sums = [numerator] if s.metric == DS else [numerator, base.reshape(1, 1)]
         if s.shard:
             # The data salt rides along so that the hashed partial cannot be found by trying values.
-            return (torch.cat([*sums, data[:, -salt_len(s.commitment):]], dim=1),)
+            return (torch.cat([*sums, labels[:, -salt_len(s.commitment):]], dim=1),)
         return _flagged(sums, s.bound, s.reveal_value)
 
 

@@ -5,9 +5,11 @@ Rows (single-proof certificates, each in its own subprocess so peak memory is it
   directions, eps 2**-6, scale 2**12) at N = 4, which stays within logrows 18 on this machine;
 - "v1": the original statement (poseidon/v1, ds/v1, one rademacher-abs/v1 direction, eps 1/8, scale 2**8);
 - "v2": kzg/v1 commitments, rds/v1 along one row-sign/v1 direction, eps 1/8, scale 2**10 (the MNIST
-  benchmark's statement, graph 2), at N = 16 and 48 with ezkl's default 2 columns per row, and at N = 64
-  with 4 columns per row, the layout the MNIST benchmark proves with (same cells, half the rows: 64 samples
-  calibrate to logrows 17).
+  benchmark's statement) in graph 3 (what row-sign specs get now): at N = 16 with ezkl's default 2 columns
+  per row; filled to about 95 % of the largest circuit each layout proves in about 12 GB: N = 84 with 2
+  columns (logrows 18) and N = 76 with 4 (logrows 17; same cells, half the rows); and graph 2 at N = 64
+  with 4 columns, the best row of the run before graph 3 (results/proving/rows.md: 2,912 and 1,610 rows
+  per sample in graph 3 at 2 and 4 columns, 1,852 in graph 2 at 4).
 samples_per_prove_s is N / proving time; vs_v1 divides it by the v1 row's (the default row was killed
 for memory at 24 GB, see CONFIGS). Writes
 results/proving/compare.csv, compare.md and compare.png.
@@ -18,6 +20,7 @@ results/proving/compare.csv, compare.md and compare.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -30,9 +33,10 @@ V2 = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilo
 STATEMENTS = {"default": {}, "v1": V1, "v2": V2}
 # The default statement is not run: at N = 4 on this model it was killed for memory (24 GB) on 2026-11-24.
 CONFIGS = [{"statement": "v1", "samples": 8},
-           {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 48},
-           {"statement": "v2", "samples": 64, "inner_cols": 4}]
-COLUMNS = ["statement", "commitment", "direction", "scale", "samples", "inner_cols", "logrows", "rows", "float_metric", "circuit_metric",
+           {"statement": "v2", "samples": 64, "inner_cols": 4, "graph": 2},
+           {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 84},
+           {"statement": "v2", "samples": 76, "inner_cols": 4}]
+COLUMNS = ["statement", "commitment", "direction", "graph", "scale", "samples", "inner_cols", "logrows", "rows", "float_metric", "circuit_metric",
            "relative_gap", "setup_s", "prove_s", "samples_per_prove_s", "vs_v1", "peak_rss_mb"]
 
 
@@ -43,19 +47,24 @@ def run_one(config: dict) -> dict:
     from zkcert import circuit, prove
     from zkcert.data import load_bundled
     from zkcert.models import mlp
+    from zkcert.owner import make_spec
     from zkcert.training import TrainConfig, train
 
     train_set = load_bundled("digits", "train")
     torch.manual_seed(0)
     model = train(mlp(64, [16], 10), train_set, TrainConfig(epochs=20, seed=0))
+    data, statement = train_set.head(config["samples"]), STATEMENTS[config["statement"]]
+    spec = None
+    if "graph" in config:  # an older layout than the one make_spec picks
+        spec = dataclasses.replace(make_spec(model, data, threshold=1e6, **statement), graph=config["graph"])
     with tempfile.TemporaryDirectory() as tmp:
-        result = prove(model, train_set.head(config["samples"]), threshold=1e6, out=Path(tmp) / "cert", nonce="bench",
-                       inner_cols=config.get("inner_cols"), **STATEMENTS[config["statement"]])
+        result = prove(model, data, threshold=1e6, out=Path(tmp) / "cert", nonce="bench", spec=spec,
+                       inner_cols=config.get("inner_cols"), **statement)
     spec = result.manifest.statement.spec
     steps = {s["step"]: s for s in result.steps}
     rep = result.manifest.reported
     return {
-        "statement": config["statement"], "commitment": spec.commitment, "direction": spec.direction, "scale": spec.input_scale,
+        "statement": config["statement"], "commitment": spec.commitment, "direction": spec.direction, "graph": spec.graph, "scale": spec.input_scale,
         "samples": config["samples"], "inner_cols": circuit.ezkl_run_args(spec)["num_inner_cols"], "logrows": spec.logrows, "rows": circuit.compile_spec(spec).settings_json()["num_rows"],
         "float_metric": round(rep["float_metric"], 5), "circuit_metric": round(rep["circuit_metric"], 5),
         "relative_gap": round(rep["relative_gap"], 5), "setup_s": round(steps["setup"]["seconds"], 1),
@@ -72,10 +81,13 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['statement']}\nN={r['samples']}, {r['inner_cols']} cols" for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    labels = [f"{r['statement']}" + (f" graph {r['graph']}" if r["statement"] == "v2" else "") + f"\nN={r['samples']}, {r['inner_cols']} cols"
+              for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4))
     a.bar(labels, [r["samples_per_prove_s"] for r in rows], color=[f"C{list(STATEMENTS).index(r['statement'])}" for r in rows])
     a.set(ylabel="certified samples per second of proving")
+    for ax in (a, b):
+        ax.tick_params(axis="x", labelsize=7)
     b.bar(labels, [r["peak_rss_mb"] / 1024 for r in rows], color=[f"C{list(STATEMENTS).index(r['statement'])}" for r in rows])
     b.set(ylabel="peak memory (GB)")
     fig.suptitle("digits 64-16-10: today's circuits against kzg/v1 row-sign (same run)")

@@ -3,8 +3,8 @@
 Only ezkl.gen_settings runs (no calibration, setup or proof), so this takes about a minute. It
 separates the per-proof fixed cost (forming theta +/- eps r |theta| for every parameter, and hashing
 theta and the direction) from the per-sample cost (three forward passes, hashing the sample), and
-measures the parameter-perturbation operations on their own. Writes results/proving/rows.csv and
-rows.md.
+measures the parameter-perturbation operations on their own. Writes results/proving/rows.csv,
+rows-kzg.csv and rows.md.
 
     python benchmarks/proving/rows.py
 """
@@ -47,11 +47,12 @@ def spec_for(features: int, hidden: int, shape: tuple[int, ...], n: int, **state
 # so the per-sample cost is fitted between N = 8 and the 20-sample shard the MNIST benchmark first proved.
 V2 = {"metric": "rds/v1", "direction": "row-sign/v1", "input_scale": 10, "commitment": "kzg/v1"}
 V2_FIT = (8, 20)
-# (graph layout, columns per row): graph 1 lays every variant out, graph 2 shares the first layer's activations.
-V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4))
+# (graph layout, columns per row): graph 1 lays every variant out, graph 2 shares the first layer's activations,
+# graph 3 also applies signs as selects and slices the parameters from a small tail (zkcert.circuit.graph).
+V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (3, 2), (3, 4), (3, 8))
 
 
-def v2_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, inner_cols: int, graph: int = 2) -> int:
+def v2_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, inner_cols: int, graph: int = 3) -> int:
     """Rows of the kzg/v1 row-sign shard circuit on n samples with inner_cols columns per row, as the MNIST benchmark runs it."""
     spec = spec_for(features, hidden, shape, n, shard=True, reveal_value=False, graph=graph, **V2)
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,10 +144,11 @@ def main() -> None:
     ops = [{"operation": k, "rows (theta of mnist 784-32-10, 25,450 weights)": op_rows(k, 784 * 32 + 32 + 320 + 10)}
            for k in ("lay out theta and r (sum)", "abs(theta)", "theta * r (two variables)", "eps * r * abs(theta) (the step)")]
     OUT.mkdir(parents=True, exist_ok=True)
-    with open(OUT / "rows.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(table[0]))
-        w.writeheader()
-        w.writerows(table)
+    for name, rows in (("rows.csv", table), ("rows-kzg.csv", v2)):
+        with open(OUT / name, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
     lines = ["# Where the rows go (ezkl gen_settings; num_inner_cols 2 unless a table says otherwise)", "",
              "## The v1 circuit (rademacher-abs/v1, ds/v1, scale 2**8), by input visibility", "",
              "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
@@ -154,16 +156,25 @@ def main() -> None:
     lines += ["", f"## The kzg/v1 circuit (row-sign/v1, rds/v1, scale 2**10, KZG-committed inputs; shard circuit, fitted at N = {V2_FIT[0]} and {V2_FIT[1]})", "",
               "| " + " | ".join(v2[0]) + " |", "|" + "---|" * len(v2[0])]
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in v2]
-    lines += ["", "gen_settings rows before calibration (lookup tables not included; calibration at scale 2**10 added about",
-              "20k rows at MNIST N = 20). No per-parameter arithmetic and no hashing of inputs: the fixed part is about",
-              "130k cells for MNIST, 5 per weight of the first layer, at every column count, and the rest grows with N.",
-              "With 4 columns per row every count halves (cells stay the same): that is what lets a 20-sample MNIST shard",
-              "fit logrows 17 (32 samples with graph 2, calibrated). With 8 they halve again, and MNIST's fixed rows drop to",
-              "6.3 % of a logrows-18 circuit, but that layout is worse where it counts: the same 20-sample shard, at",
-              "logrows 16, took 104-110 s and 13.0 GiB per proof against 81.5 s and 10.3 GiB with 4 columns at logrows 17",
-              "(mnist-40-c8.md, mnist-1000-c4.md; graph 1). Graph 2 (zkcert.circuit.graph; what row-sign specs get now)",
-              "shares the first layer's activations and the second layer's product between the variants: about 25 %",
-              "fewer rows per sample, the same fixed rows."]
+    lines += ["", "gen_settings rows before calibration (lookup tables not included). No per-parameter arithmetic and no",
+              "hashing of inputs. With 4 columns per row every count halves (cells stay the same): that is what lets a",
+              "20-sample MNIST shard fit logrows 17 with graph 1 (32 with graph 2, 40 with graph 3, calibrated). With 8",
+              "they halve again, but that layout is worse where it counts: the same 20-sample shard, at logrows 16, took",
+              "104-110 s and 13.0 GiB per proof against 81.5 s and 10.3 GiB with 4 columns at logrows 17 (mnist-40-c8.md,",
+              "mnist-1000-c4-graph1.md; graph 1).",
+              "",
+              "Graph 2 shares the first layer's activations and the second layer's product between the variants: about",
+              "25 % fewer rows per sample than graph 1, the same fixed rows. Those are about 130k cells for MNIST, 5 per",
+              "weight of the first layer, and most of them are slices: ezkl lays out a slice in one cell per element of",
+              "the tensor it cuts from, so each of the four parameters cut from the 25k-element model input cost about",
+              "25k cells, the 10-element bias too. Graph 3 (zkcert.circuit.graph; what row-sign specs get now) cuts",
+              "every parameter after the first from one small tail, and the labels and salt likewise from the data;",
+              "it also applies the direction's signs as selects (about 7 cells per element, against about 51 for a",
+              "rescaled product) and floors the exp argument with a relu instead of a clamp (22 cells against 35)."]
+    g2, g3 = (next(r for r in v2 if r["model"].startswith("mnist") and r["graph"] == g and r["inner_cols"] == 4) for g in (2, 3))
+    lines += [f"For MNIST at 4 columns that is {g3['rows_per_sample']:,} rows per sample against graph 2's {g2['rows_per_sample']:,} "
+              f"({100 * (g3['rows_per_sample'] / g2['rows_per_sample'] - 1):+.0f} %), and {g3['fixed_rows']:,} fixed rows "
+              f"({g3['fixed_share_of_logrows_18']} of a logrows-18 circuit) against {g2['fixed_rows']:,}."]
     lines += ["", "## Parameter-side operations of the v1 circuit alone:", "", "| " + " | ".join(ops[0]) + " |", "|---|---|"]
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ops]
     lines += ["", "'private' also stands for ezkl's polycommit visibility, which measured the same row counts.",

@@ -30,7 +30,7 @@ __all__ = ["PEAK_GB_AT_17", "INNER_COLS", "peak_gb", "max_logrows_for", "choose_
 PEAK_GB_AT_17 = {KZG: 12733 / 1024 / 2, POSEIDON: 12300 / 1024 / 2}
 # Memory per logrow grows linearly in the columns per row: a 20-sample MNIST kzg/v1 shard worker at logrows
 # 17 peaked at 10,480 MiB (10.23 GiB) with 4 columns, against 6.22 GiB (half the logrows-18 peak) with 2
-# (results/proving/mnist-1000-c4*), so peak(c) = peak(2) * (A + c) / (A + 2) with A = 1.10. Only measured
+# (results/proving/mnist-1000-c4-graph1*), so peak(c) = peak(2) * (A + c) / (A + 2) with A = 1.10. Only measured
 # counts are candidates for auto sizing. 8 columns is not one: the same 20-sample shard at logrows 16 peaked
 # at 13.0 GiB (this model says 9.1) and took 104-110 s per proof against 81.5 s with 4 (mnist-40-c8.md).
 _COLUMN_OFFSET = 1.10

@@ -12,14 +12,16 @@ Rows (single-proof certificates, each in its own subprocess so peak memory is it
   per sample in graph 3 at 2 and 4 columns, 1,852 in graph 2 at 4).
 samples_per_prove_s is N / proving time; vs_v1 divides it by the v1 row's (the default row was killed
 for memory at 24 GB, see CONFIGS). Writes
-results/proving/compare.csv, compare.md and compare.png.
+results/proving/compare.csv, compare.md and compare.png (or --stem's names).
 
-    python benchmarks/proving/compare.py     # about 15 minutes on 2 cores
+    python benchmarks/proving/compare.py                          # about 15 minutes on 2 cores
+    python benchmarks/proving/compare.py --stem compare-repeat    # the same, written beside the first run
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import tempfile
@@ -89,34 +91,55 @@ def plot(rows: list[dict], path: Path) -> None:
     for ax in (a, b):
         ax.tick_params(axis="x", labelsize=7)
     b.bar(labels, [r["peak_rss_mb"] / 1024 for r in rows], color=[f"C{list(STATEMENTS).index(r['statement'])}" for r in rows])
-    b.set(ylabel="peak memory (GB)")
+    b.set(ylabel="peak memory (GiB)")
     fig.suptitle("digits 64-16-10: today's circuits against kzg/v1 row-sign (same run)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--one", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(run_one(json.loads(args.one))))
-        return
-    rows = run_configs(__file__, CONFIGS)
+def render(rows: list[dict], stem: str) -> None:
+    """vs_v1 against the v1 row, then stem.csv, stem.md and stem.png under results/proving."""
     base = next(r for r in rows if r["statement"] == "v1")["samples_per_prove_s"]
     for r in rows:
         r["vs_v1"] = round(r["samples_per_prove_s"] / base, 2)
     header = [
         "# Today's circuit against the kzg/v1 row-sign circuit (digits 64-16-10)", "",
-        MACHINE + "one subprocess per row, single-proof certificates, fresh keys. Times in seconds, memory in MB "
+        MACHINE + "one subprocess per row, single-proof certificates, fresh keys. Times in seconds, memory in MB (MiB) "
         "(peak RSS of the proving process). vs_v1 is samples per second of proving against the v1 row of "
         "this run. relative_gap is |circuit - float| / |float|. zkcert's default statement (K = 4 rademacher-abs, "
         "scale 2**12) is not in the table: on this model at N = 4 it was killed for memory at 24 GB (run of 2026-11-24), "
         "so today's default certifies no 64-16-10 digits model on this machine.",
     ]
-    write_table(OUT, "compare", COLUMNS, rows, header, ["", "![samples per second and memory](compare.png)"])
-    plot(rows, OUT / "compare.png")
+    write_table(OUT, stem, COLUMNS, rows, header, ["", f"![samples per second and memory]({stem}.png)"])
+    plot(rows, OUT / f"{stem}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--stem", default="compare", help="output file names under results/proving (a repeat run: compare-repeat)")
+    parser.add_argument("--render-only", action="store_true", help="only rewrite the table and plot from <stem>.csv")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+    if args.render_only:
+        with open(OUT / f"{args.stem}.csv", newline="") as fh:
+            rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+        render(rows, args.stem)
+        return
+    render(run_configs(__file__, CONFIGS), args.stem)
+
+
+def _number(text: str) -> int | float | str:
+    """A CSV cell as the int or float it was written from, else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 if __name__ == "__main__":

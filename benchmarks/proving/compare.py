@@ -21,13 +21,12 @@ results/proving/compare.csv, compare.md and compare.png (or --stem's names).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import tempfile
 from pathlib import Path
 
-from report import MACHINE, V1, run_configs, write_table
+from report import MACHINE, V1, read_table, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -125,21 +124,9 @@ def main() -> None:
         print(json.dumps(run_one(json.loads(args.one))))
         return
     if args.render_only:
-        with open(OUT / f"{args.stem}.csv", newline="") as fh:
-            rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(fh)]
-        render(rows, args.stem)
+        render(read_table(OUT, args.stem), args.stem)
         return
     render(run_configs(__file__, CONFIGS), args.stem)
-
-
-def _number(text: str) -> int | float | str:
-    """A CSV cell as the int or float it was written from, else the text."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 if __name__ == "__main__":

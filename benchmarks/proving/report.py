@@ -30,6 +30,22 @@ def run_configs(script: str, configs: list[dict], env: dict[str, str] | None = N
     return rows
 
 
+def read_table(out: Path, stem: str) -> list[dict]:
+    """The rows of out/stem.csv as write_table wrote them, numbers as numbers."""
+    with open(out / f"{stem}.csv", newline="") as fh:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _number(text: str) -> int | float | str:
+    """A CSV cell as the int or float it was written from, else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def write_table(out: Path, stem: str, columns: list[str], rows: list[dict], header: list[str], footer: list[str] = ()) -> None:
     """out/stem.csv and out/stem.md (header lines, the table, footer lines)."""
     out.mkdir(parents=True, exist_ok=True)

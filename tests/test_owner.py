@@ -15,6 +15,15 @@ def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
         owner.plan(proof_mlp, digits_train.head(5), shard_size=2, threshold=1.0)
 
 
+@pytest.mark.parametrize("epsilon,scale,graph", [(0.125, 10, 4), (2.0**-6, 10, 3), (2.0**-6, 12, 4), (0.375, 10, 3)])
+def test_new_row_sign_specs_get_the_newest_graph_their_epsilon_allows(epsilon, scale, graph, proof_mlp, digits_train):
+    from zkcert.direction import ROW_SIGN
+
+    spec = owner.make_spec(proof_mlp, digits_train.head(2), threshold=1.0, epsilon=epsilon, input_scale=scale, direction=ROW_SIGN)
+    assert spec.graph == graph
+    assert owner.make_spec(proof_mlp, digits_train.head(2), threshold=1.0, epsilon=epsilon, input_scale=scale).graph == 1  # rademacher-abs
+
+
 def test_plan_is_deterministic_given_salts(proof_mlp, digits_train):
     salts = ShardSalts.fresh(3)
     a = owner.plan(proof_mlp, digits_train.head(6), shard_size=2, threshold=1.0, salts=salts, nonce="x")

@@ -24,7 +24,7 @@ from .direction import DEFAULT_FAMILY, ROW_SIGN, committed_directions, family_di
 from .errors import InputError
 from .metric import DEFAULT_METRIC, DS, flat_params, per_sample_losses, second_differences, sharpness
 from .models import check_compatible, layer_configs
-from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, CircuitSpec
+from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
 
 __all__ = [
     "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "float_metric", "shard_data", "shard_count", "shard_metrics",
@@ -98,8 +98,15 @@ def make_spec(
         num_classes=data.num_classes, num_params=int(flat_params(model).size), n_samples=len(data),
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
         input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
-        graph=NEWEST_GRAPH if direction == ROW_SIGN else 1,
+        graph=_graph_for(direction, epsilon, input_scale),
     )
+
+
+def _graph_for(direction: str, epsilon: float, input_scale: int) -> int:
+    """The newest graph layout the statement allows (zkcert.spec.GRAPHS)."""
+    if direction != ROW_SIGN:
+        return 1
+    return NEWEST_GRAPH if folds(epsilon, input_scale) else SIGNED_GRAPH
 
 
 def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarray) -> float:

@@ -19,17 +19,19 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "NEWEST_GRAPH", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
 # The layouts of the sharpness graph a spec may name (CircuitSpec.graph): from SHARED_GRAPH on, variants
-# share the first layer's activation (row-sign/v1 only); from SIGNED_GRAPH on, signs are applied as selects.
-# NEWEST_GRAPH is the one new row-sign/v1 specs get.
-GRAPHS = (1, 2, 3)
+# share the first layer's activation (row-sign/v1 only); from SIGNED_GRAPH on, signs are applied as selects;
+# FOLDED_GRAPH also folds the input signs into the second layer's weights and needs eps = 2**-k with eps**2
+# exact at the input scale (folds). NEWEST_GRAPH is the one new row-sign/v1 specs get where eps allows it.
+GRAPHS = (1, 2, 3, 4)
 SHARED_GRAPH = 2
 SIGNED_GRAPH = 3
-NEWEST_GRAPH = SIGNED_GRAPH
+FOLDED_GRAPH = 4
+NEWEST_GRAPH = FOLDED_GRAPH
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement parameters are the ones the pre-registered study chose
 # (benchmarks/generalization/PROTOCOL.md, results/generalization/selection.md): rds/v1 along
@@ -61,6 +63,13 @@ def _check_field_types(spec: Any) -> None:
         value, allowed = getattr(spec, f.name), _SCALAR_TYPES.get(str(f.type))
         if allowed and (not isinstance(value, allowed) or (f.type != "bool" and isinstance(value, bool))):
             raise InputError(f"{type(spec).__name__} field {f.name} must be a {f.type}, got {value!r}")
+
+
+def folds(epsilon: float, input_scale: int) -> bool:
+    """Whether FOLDED_GRAPH can carry eps: 1/eps an integer power of two (2**k p is k doublings, no rescale)
+    and eps**2 a multiple of 2**-input_scale (the circuit's constant eps**2 is then exact, not rounded, even to 0)."""
+    m, e = math.frexp(epsilon)
+    return m == 0.5 and e <= 1 and 2 * (1 - e) <= input_scale
 
 
 @dataclass(frozen=True)
@@ -97,8 +106,9 @@ class CircuitSpec:
     # computed as written. 2 (row-sign/v1 only, eps <= 1): the variants share the first layer's activations
     # and the second layer's product, and the label term is one dot product; about 25 % fewer rows per sample
     # (results/proving/rows.md). 3 (the same rules): graph 2 with every product by a sign a select, and the
-    # second layer's two variants as c +/- e. The default is that of specs written before layouts were
-    # numbered, so they rebuild as proved.
+    # second layer's two variants as c +/- e. 4 (eps = 2**-k, eps**2 a multiple of 2**-input_scale): graph 3
+    # with the input signs folded into the second layer's weights and its variants as u + eps**2 (r +/- p / eps).
+    # The default is that of specs written before layouts were numbered, so they rebuild as proved.
     graph: int = 1
     schema: str = SPEC_SCHEMA
 
@@ -125,6 +135,9 @@ class CircuitSpec:
         if self.graph >= SHARED_GRAPH and self.epsilon > 1:
             # Sharing an activation across variants needs relu(s z) = s relu(z), true only for scales s = 1 +/- eps >= 0.
             raise InputError(f"epsilon {self.epsilon:g} > 1 flips the sign of perturbed rows; {ROW_SIGN} needs epsilon <= 1")
+        if self.graph >= FOLDED_GRAPH and not folds(self.epsilon, self.input_scale):
+            raise InputError(f"graph {self.graph} needs epsilon = 2**-k with epsilon**2 a multiple of 2**-{self.input_scale}, "
+                             f"not {self.epsilon:g}; graph {SIGNED_GRAPH} takes any epsilon")
         steps = self.epsilon * 2**self.input_scale
         if steps != int(steps):
             # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement

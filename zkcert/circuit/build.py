@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from .._internal import ezkl as _ezkl
 from .._internal.cache import cache_dir
 from .._internal.io import atomic_write_json, read_json, sha256_file
+from ..cache import mark_used
 from ..commitments import KZG, Column
 from ..errors import CircuitError
 from ..metric import value_from_sums
@@ -179,6 +180,7 @@ def compile_spec(spec: AnySpec, cache: str | Path | None = None) -> CircuitFiles
 def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:
     """(vk, pk) for the circuit and SRS, running ezkl setup once and caching the result."""
     vk, pk = files.vk(srs), files.pk(srs)
+    mark_used(files.folder)  # zkcert.cache prunes the least recently used circuits first
     if not (vk.is_file() and pk.is_file()):
         # Per-process temporary names: shard workers on one node may race to set up the same circuit.
         tmp_vk, tmp_pk = vk.with_suffix(f".tmp{os.getpid()}"), pk.with_suffix(f".tmp{os.getpid()}")

@@ -1,0 +1,80 @@
+"""The local cache: listing, least-recently-used pruning, clearing, and the `zkcert cache` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from zkcert.cache import cache_entries, clear_cache, mark_used, prune_cache
+from zkcert.cli import main
+from zkcert.errors import InputError
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    """A cache of three circuit folders (1, 2 and 3 kB, used in that order, the middle one used again last) and one SRS file."""
+    root = tmp_path / "cache"
+    for i, name in enumerate(("old", "middle", "new")):
+        folder = root / "circuits" / name
+        folder.mkdir(parents=True)
+        (folder / "pk.key").write_bytes(b"k" * 1000 * (i + 1))
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    (root / "srs").mkdir()
+    (root / "srs" / "local-k10.srs").write_bytes(b"s" * 500)
+    os.utime(root / "srs" / "local-k10.srs", (900_000, 900_000))
+    mark_used(root / "circuits" / "middle")
+    monkeypatch.setenv("ZKCERT_CACHE", str(root))
+    return root
+
+
+def test_entries_are_listed_least_recently_used_first_with_sizes(cache):
+    entries = cache_entries(cache)
+    assert [(e.kind, e.path.name, e.size_bytes) for e in entries] == [
+        ("srs", "local-k10.srs", 500), ("circuit", "old", 1000), ("circuit", "new", 3000), ("circuit", "middle", 2000)]
+
+
+def test_prune_removes_least_recently_used_circuits_and_keeps_the_srs(cache):
+    removed = prune_cache(3000, cache)
+    assert [e.path.name for e in removed] == ["old", "new"]  # of 6,500 bytes; the SRS is older but only --srs removes it
+    assert sorted(p.name for p in (cache / "circuits").iterdir()) == ["middle"]
+    assert (cache / "srs" / "local-k10.srs").is_file()
+    assert prune_cache(10_000, cache) == []  # already within the limit
+    with pytest.raises(InputError, match="non-negative"):
+        prune_cache(-1, cache)
+
+
+def test_clear_removes_every_circuit_and_the_srs_only_when_asked(cache):
+    assert len(clear_cache(cache)) == 3 and not any((cache / "circuits").iterdir())
+    assert (cache / "srs" / "local-k10.srs").is_file()
+    assert [e.kind for e in clear_cache(cache, include_srs=True)] == ["srs"]
+    assert cache_entries(cache) == []
+
+
+def test_keys_for_marks_its_circuit_used(cache, monkeypatch):
+    """The key lookup every prove and verify makes is what keeps a circuit off the pruning list."""
+    from zkcert.circuit import build
+
+    folder = cache / "circuits" / "old"
+    monkeypatch.setattr(build._ezkl, "setup", lambda *a: pytest.fail("setup must not run: keys exist"))
+    srs = type("S", (), {"sha256": "ab" * 32, "path": cache / "srs" / "local-k10.srs"})()
+    for name in (f"vk-{'ab' * 8}.key", f"pk-{'ab' * 8}.key"):
+        (folder / name).write_bytes(b"")
+    os.utime(folder, (1_000_000, 1_000_000))  # writing the keys touched it
+    build.keys_for(build.CircuitFiles(folder), srs)
+    assert cache_entries(cache)[-1].path == folder
+
+
+def test_cache_commands(cache, capsys):
+    assert main(["cache", "info", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["root"] == str(cache) and out["total_bytes"] == 6500 and len(out["entries"]) == 4
+    assert main(["cache", "info"]) == 0
+    assert "middle" in capsys.readouterr().out
+    assert main(["cache", "prune", "--max-gb", "0.000003", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["freed_bytes"] == 4000
+    assert main(["cache", "clear", "--srs"]) == 0
+    assert "removed 2 entries" in capsys.readouterr().out
+    assert cache_entries(cache) == []
+    assert main(["cache", "prune", "--max-gb", "-1"]) == 3  # a bad limit is a one-line input error

@@ -41,3 +41,17 @@ def test_more_columns_per_row_win_when_they_fit_more_samples(proof_mlp, digits_t
     size, cols = sizing.choose_shard_size(proof_mlp, data, max_memory_gb=budget, **STATEMENT)
     two, _ = sizing.choose_shard_size(proof_mlp, data, max_memory_gb=budget, inner_cols=2, **STATEMENT)
     assert (cols, size > two) == (4, True)
+
+
+def test_a_sample_count_without_a_useful_divisor_is_refused_with_one_that_has_one(proof_mlp, digits_train):
+    """47 is prime: auto sizing would prove 47 shards of 1 where a few dozen samples fit per shard."""
+    import re
+
+    data = digits_train.head(47)
+    budget = sizing.peak_gb(16, KZG)
+    with pytest.raises(InputError, match=r"47 samples split into shards of at most 1 .* would fit: use --samples") as info:
+        sizing.choose_shard_size(proof_mlp, data, max_memory_gb=budget, inner_cols=2, **STATEMENT)
+    fit, samples = int(re.search(r"but (\d+) per shard", str(info.value))[1]), int(re.search(r"--samples (\d+)", str(info.value))[1])
+    assert 2 <= fit < 47 and samples % fit == 0 and samples > 47 - fit
+    assert sizing._fits(proof_mlp, data, fit, STATEMENT, 2, 16) and not sizing._fits(proof_mlp, data, fit + 1, STATEMENT, 2, 16)
+    assert sizing.choose_shard_size(proof_mlp, data.head(samples), max_memory_gb=budget, inner_cols=2, **STATEMENT) == (fit, 2)

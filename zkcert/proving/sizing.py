@@ -93,10 +93,12 @@ def choose_shard_size(model: nn.Module, data: Dataset, *, max_memory_gb: float, 
     """(S, columns per row): the most samples per proof within the memory budget, over the given or measured column counts.
 
     S is the largest divisor of N whose shard circuit fits; on a tie the fewer columns win (a smaller key).
-    statement: plan's keyword arguments.
+    When shards of twice S would also fit, N's divisors are what hold it back (a prime N gets shards of 1,
+    one proof per sample), and that is an InputError naming a sample count that splits well, not hours of
+    needless proofs. statement: plan's keyword arguments.
     """
     scheme = statement.get("commitment", POSEIDON)
-    best: tuple[int, int] | None = None
+    best: tuple[int, int, int] | None = None
     for cols in (inner_cols,) if inner_cols is not None else INNER_COLS:
         try:
             max_logrows = max_logrows_for(max_memory_gb, scheme, cols)
@@ -104,7 +106,24 @@ def choose_shard_size(model: nn.Module, data: Dataset, *, max_memory_gb: float, 
             continue
         size = _largest_fitting(model, data, statement, cols, max_logrows)
         if size is not None and (best is None or size > best[0]):
-            best = (size, cols)
+            best = (size, cols, max_logrows)
     if best is None:
         raise InputError(f"not even one sample per shard fits a {max_memory_gb:g} GiB proof; raise --max-memory")
-    return best
+    size, cols, max_logrows = best
+    n = len(data)
+    if 2 * size <= n and _fits(model, data, 2 * size, statement, cols, max_logrows):
+        fit = _largest_size(model, data, statement, cols, max_logrows, 2 * size)
+        raise InputError(
+            f"{n} samples split into shards of at most {size} within {max_memory_gb:g} GiB (shard sizes must divide N), "
+            f"but {fit} per shard would fit: use --samples {n - n % fit} ({n // fit} shards of {fit}) or pass --shard-size"
+        )
+    return size, cols
+
+
+def _largest_size(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int, fits: int) -> int:
+    """The largest shard size at all (divisor of N or not) that fits, given that `fits` samples do."""
+    lo, hi = fits, len(data)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if _fits(model, data, mid, statement, inner_cols, max_logrows) else (lo, mid - 1)
+    return lo

@@ -135,9 +135,6 @@ class CircuitSpec:
         if self.graph >= SHARED_GRAPH and self.epsilon > 1:
             # Sharing an activation across variants needs relu(s z) = s relu(z), true only for scales s = 1 +/- eps >= 0.
             raise InputError(f"epsilon {self.epsilon:g} > 1 flips the sign of perturbed rows; {ROW_SIGN} needs epsilon <= 1")
-        if self.graph >= FOLDED_GRAPH and not folds(self.epsilon, self.input_scale):
-            raise InputError(f"graph {self.graph} needs epsilon = 2**-k with epsilon**2 a multiple of 2**-{self.input_scale}, "
-                             f"not {self.epsilon:g}; graph {SIGNED_GRAPH} takes any epsilon")
         steps = self.epsilon * 2**self.input_scale
         if steps != int(steps):
             # Otherwise the circuit's constant eps would be a rounded value (even 0) while the statement
@@ -146,6 +143,9 @@ class CircuitSpec:
                 f"epsilon {self.epsilon:g} is not a multiple of 2**-{self.input_scale}, so the circuit cannot "
                 f"represent it exactly; use e.g. {max(round(steps), 1) / 2**self.input_scale:g}"
             )
+        if self.graph >= FOLDED_GRAPH and not folds(self.epsilon, self.input_scale):
+            raise InputError(f"graph {self.graph} needs epsilon = 2**-k with epsilon**2 a multiple of 2**-{self.input_scale}, "
+                             f"not {self.epsilon:g}; graph {SIGNED_GRAPH} takes any epsilon")
         self._check_run_args()
 
     def _check_run_args(self) -> None:

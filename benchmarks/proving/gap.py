@@ -7,7 +7,7 @@ measures it by witness only (calibration and gen_witness, no setup or proof), on
 eps 1/8 on a 64-8-10 MLP trained to loss 0.007 on 16 digits samples (tests/circuit/test_build.py's model).
 Writes results/proving/gap.csv and gap.md.
 
-    python benchmarks/proving/gap.py --draws 60     # graphs 1, 2 and 3 at scales 2**10 and 2**12: about 9 minutes on 2 cores
+    python benchmarks/proving/gap.py --draws 60     # graphs 1-4 at scales 2**10 and 2**12: about 12 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def memorizing_model():
     return train(mlp(64, [8], 10), data, TrainConfig(epochs=300, seed=0)), data
 
 
-def one_draw(model, data, scale: int, graph: int = 3, salts=None) -> dict:
+def one_draw(model, data, scale: int, graph: int = 4, salts=None) -> dict:
     """Float and circuit value of rds/v1 along the direction the salts give (fresh ones if None), at scale 2**scale, in graph layout `graph`."""
     import dataclasses
 
@@ -61,8 +61,9 @@ def summary(rows: list[dict], loss: float) -> str:
              "rds/v1, one row-sign/v1 direction, eps 1/8; each draw is fresh salts, hence a fresh direction, the same for both graphs. "
              "Witness only (gen_witness after calibration).", "",
              "Graph 1 lays every variant out; graph 2 shares the first layer's activations across variants, which",
-             "then differ by opposite steps; graph 3 (what row-sign specs are built with now) applies every sign as a",
-             "select and forms the second layer's two variants as u + eps (t +/- p) (zkcert.circuit.graph).", "",
+             "then differ by opposite steps; graph 3 applies every sign as a select and forms the second layer's two",
+             "variants as u + eps (t +/- p); graph 4 (what row-sign specs with eps = 2**-k are built with now) folds the",
+             "input signs into the weights and forms them as u + eps**2 (a v +/- 2**k p), one rounding each (zkcert.circuit.graph).", "",
              "| graph | scale | draws | median gap | 95th pct of abs gap | max abs gap | draws above 2 % | larger than graph 1's, same draw |",
              "|---|---|---|---|---|---|---|---|"]
     for g, s in sorted({(r["graph"], r["scale"]) for r in rows}):
@@ -86,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=40)
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 12])
-    parser.add_argument("--graphs", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--graphs", type=int, nargs="+", default=[1, 2, 3, 4])
     args = parser.parse_args()
     model, data = memorizing_model()
     rows = []

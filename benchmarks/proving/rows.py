@@ -48,11 +48,12 @@ def spec_for(features: int, hidden: int, shape: tuple[int, ...], n: int, **state
 V2 = {"metric": "rds/v1", "direction": "row-sign/v1", "input_scale": 10, "commitment": "kzg/v1"}
 V2_FIT = (8, 20)
 # (graph layout, columns per row): graph 1 lays every variant out, graph 2 shares the first layer's activations,
-# graph 3 also applies signs as selects and slices the parameters from a small tail (zkcert.circuit.graph).
-V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (3, 2), (3, 4), (3, 8))
+# graph 3 also applies signs as selects and slices the parameters from a small tail, graph 4 also folds the input
+# signs into the second layer's weights and rounds each perturbed output once (zkcert.circuit.graph).
+V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (3, 2), (3, 4), (4, 2), (4, 4), (4, 8))
 
 
-def v2_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, inner_cols: int, graph: int = 3) -> int:
+def v2_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, inner_cols: int, graph: int = 4) -> int:
     """Rows of the kzg/v1 row-sign shard circuit on n samples with inner_cols columns per row, as the MNIST benchmark runs it."""
     spec = spec_for(features, hidden, shape, n, shard=True, reveal_value=False, graph=graph, **V2)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +159,7 @@ def main() -> None:
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in v2]
     lines += ["", "gen_settings rows before calibration (lookup tables not included). No per-parameter arithmetic and no",
               "hashing of inputs. With 4 columns per row every count halves (cells stay the same): that is what lets a",
-              "20-sample MNIST shard fit logrows 17 with graph 1 (32 with graph 2, 40 with graph 3, calibrated). With 8",
+              "20-sample MNIST shard fit logrows 17 with graph 1 (32 with graph 2, 40 with graph 3, 50 with graph 4, calibrated). With 8",
               "they halve again, but that layout is worse where it counts: the same 20-sample shard, at logrows 16, took",
               "104-110 s and 13.0 GiB per proof against 81.5 s and 10.3 GiB with 4 columns at logrows 17 (mnist-40-c8.md,",
               "mnist-1000-c4-graph1.md; graph 1).",
@@ -167,14 +168,23 @@ def main() -> None:
               "25 % fewer rows per sample than graph 1, the same fixed rows. Those are about 130k cells for MNIST, 5 per",
               "weight of the first layer, and most of them are slices: ezkl lays out a slice in one cell per element of",
               "the tensor it cuts from, so each of the four parameters cut from the 25k-element model input cost about",
-              "25k cells, the 10-element bias too. Graph 3 (zkcert.circuit.graph; what row-sign specs get now) cuts",
+              "25k cells, the 10-element bias too. Graph 3 (zkcert.circuit.graph) cuts",
               "every parameter after the first from one small tail, and the labels and salt likewise from the data;",
               "it also applies the direction's signs as selects (about 7 cells per element, against about 51 for a",
               "rescaled product) and floors the exp argument with a relu instead of a clamp (22 cells against 35)."]
-    g2, g3 = (next(r for r in v2 if r["model"].startswith("mnist") and r["graph"] == g and r["inner_cols"] == 4) for g in (2, 3))
+    g2, g3, g4 = (next(r for r in v2 if r["model"].startswith("mnist") and r["graph"] == g and r["inner_cols"] == 4) for g in (2, 3, 4))
     lines += [f"For MNIST at 4 columns that is {g3['rows_per_sample']:,} rows per sample against graph 2's {g2['rows_per_sample']:,} "
               f"({100 * (g3['rows_per_sample'] / g2['rows_per_sample'] - 1):+.0f} %), and {g3['fixed_rows']:,} fixed rows "
-              f"({g3['fixed_share_of_logrows_18']} of a logrows-18 circuit) against {g2['fixed_rows']:,}."]
+              f"({g3['fixed_share_of_logrows_18']} of a logrows-18 circuit) against {g2['fixed_rows']:,}.", "",
+              "A rescale (the division after every product, to bring it back to the input scale) costs about 54-72 cells",
+              "per element at 4 columns, most of a sample's cost: an MNIST sample's graph-3 circuit rescales 82 values",
+              "(32 first-layer outputs, and 50 in the second layer's pair). Graph 4 (what row-sign specs with eps = 2**-k",
+              "get now) writes the pair as u + eps**2 (a_out v +/- 2**k p), where 2**k p is k doublings (additions are",
+              "not rescaled; a product by the constant 2**k is), so each perturbed output rounds once, and it folds the",
+              "input signs into the second layer's weights once per proof instead of selecting on every activation.",
+              f"MNIST at 4 columns: {g4['rows_per_sample']:,} rows per sample ({100 * (g4['rows_per_sample'] / g3['rows_per_sample'] - 1):+.0f} % "
+              f"against graph 3) and {g4['fixed_rows']:,} fixed rows ({g4['fixed_share_of_logrows_18']} of logrows 18), so 50 samples fit a",
+              "logrows-17 proof: 1,000 samples in 20 shards (graph 3: 25 of 40, since shards divide N)."]
     lines += ["", "## Parameter-side operations of the v1 circuit alone:", "", "| " + " | ".join(ops[0]) + " |", "|---|---|"]
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ops]
     lines += ["", "'private' also stands for ezkl's polycommit visibility, which measured the same row counts.",

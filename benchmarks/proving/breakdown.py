@@ -27,7 +27,7 @@ from typing import Iterator
 
 import torch
 
-from rows import V2, spec_for
+from rows import V2, spec_for, v2_rows
 
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
@@ -91,21 +91,12 @@ def mnist_spec(n: int):
     return spec_for(784, 32, (1, 28, 28), n, shard=True, reveal_value=False, graph=4, **V2)
 
 
-def rows(n: int) -> int:
-    spec = mnist_spec(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        onnx = Path(tmp) / "m.onnx"
-        circuit.export_onnx(spec, onnx)
-        _ezkl.gen_settings(onnx, Path(tmp) / "s.json", {**circuit.ezkl_run_args(spec), "num_inner_cols": COLS})
-        return int(json.loads((Path(tmp) / "s.json").read_text())["num_rows"])
-
-
 def row_table() -> list[dict]:
     """Rows per sample and fixed rows of each variant."""
     table = []
     for name, changes in VARIANTS.items():
         with patched(changes):
-            lo, hi = (rows(n) for n in FIT)
+            lo, hi = (v2_rows(784, 32, (1, 28, 28), n, COLS, graph=4) for n in FIT)
         per_sample = (hi - lo) / (FIT[1] - FIT[0])
         table.append({"variant": name, "rows_per_sample": round(per_sample), "fixed_rows": round(lo - FIT[0] * per_sample)})
     base = table[0]["rows_per_sample"]

@@ -73,16 +73,17 @@ def _fits(model: nn.Module, data: Dataset, size: int, statement: dict[str, Any],
     return (spec.logrows or 0) <= max_logrows
 
 
-def _largest_fitting(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int) -> int | None:
-    """The largest divisor of N whose shard fits, or None."""
+def _largest_fitting(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int,
+                     sizes: list[int] | None = None) -> int | None:
+    """The largest of the ascending shard sizes (default: the divisors of N) whose shard fits, or None."""
     n = len(data)
-    divisors = [s for s in range(1, n + 1) if n % s == 0]
-    # Rows grow with the shard size, so "fits" is monotone: binary search over the divisors.
-    lo, hi, best = 0, len(divisors) - 1, None
+    sizes = [s for s in range(1, n + 1) if n % s == 0] if sizes is None else sizes
+    # Rows grow with the shard size, so "fits" is monotone: binary search.
+    lo, hi, best = 0, len(sizes) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        if _fits(model, data, divisors[mid], statement, inner_cols, max_logrows):
-            best, lo = divisors[mid], mid + 1
+        if _fits(model, data, sizes[mid], statement, inner_cols, max_logrows):
+            best, lo = sizes[mid], mid + 1
         else:
             hi = mid - 1
     return best
@@ -112,18 +113,10 @@ def choose_shard_size(model: nn.Module, data: Dataset, *, max_memory_gb: float, 
     size, cols, max_logrows = best
     n = len(data)
     if 2 * size <= n and _fits(model, data, 2 * size, statement, cols, max_logrows):
-        fit = _largest_size(model, data, statement, cols, max_logrows, 2 * size)
+        fit = _largest_fitting(model, data, statement, cols, max_logrows, list(range(2 * size, n + 1)))
         raise InputError(
             f"{n} samples split into shards of at most {size} within {max_memory_gb:g} GiB (shard sizes must divide N), "
             f"but {fit} per shard would fit: use --samples {n - n % fit} ({n // fit} shards of {fit}) or pass --shard-size"
         )
     return size, cols
 
-
-def _largest_size(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int, fits: int) -> int:
-    """The largest shard size at all (divisor of N or not) that fits, given that `fits` samples do."""
-    lo, hi = fits, len(data)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if _fits(model, data, mid, statement, inner_cols, max_logrows) else (lo, mid - 1)
-    return lo

@@ -102,17 +102,19 @@ def test_graph_layout_is_named_only_when_new_and_checked():
     assert dataclasses.replace(new, epsilon=1.0).epsilon == 1.0
 
 
-def test_folded_graph_takes_only_epsilons_it_holds_exactly():
-    """Graph 4 needs eps = 2**-k (doublings for 1/eps) with eps**2 a multiple of 2**-input_scale (else its constant
-    eps**2 would round, at eps 2**-6 and scale 2**10 to 0); new specs fall back to graph 3 where it cannot."""
+@pytest.mark.parametrize("graph", [4, 5])
+def test_folded_graphs_take_only_epsilons_they_hold_exactly(graph):
+    """Graphs 4 and 5 need eps = 2**-k (doublings for 1/eps) with eps**2 a multiple of 2**-input_scale (else the
+    constant eps**2 would round, at eps 2**-6 and scale 2**10 to 0); new specs fall back to graph 3 where they cannot."""
     from zkcert.direction import ROW_SIGN
-    from zkcert.spec import FOLDED_GRAPH, folds
+    from zkcert.spec import FOLDED_GRAPH, LEAN_GRAPH, folds
 
-    new = dataclasses.replace(SPEC, direction=ROW_SIGN, graph=FOLDED_GRAPH)  # eps 1/8 at scale 2**8
-    assert new.graph == FOLDED_GRAPH and folds(0.125, 6) and folds(1.0, 1)
+    assert (FOLDED_GRAPH, LEAN_GRAPH) == (4, 5)
+    new = dataclasses.replace(SPEC, direction=ROW_SIGN, graph=graph)  # eps 1/8 at scale 2**8
+    assert new.graph == graph and folds(0.125, 6) and folds(1.0, 1)
     for eps, scale in ((2.0**-6, 10), (0.375, 10), (0.125, 5), (0.75, 8)):
         assert not folds(eps, scale)
-        with pytest.raises(InputError, match="graph 4 needs epsilon"):
+        with pytest.raises(InputError, match=f"graph {graph} needs epsilon"):
             dataclasses.replace(new, epsilon=eps, input_scale=scale)
     assert dataclasses.replace(new, epsilon=2.0**-6, input_scale=12).epsilon == 2.0**-6
 

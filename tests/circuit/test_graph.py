@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import tempfile
 from pathlib import Path
 
@@ -113,22 +115,23 @@ def test_output_layout_per_metric(metric, reveal, names, tiny_mlp, tiny_data):
 
 @pytest.mark.parametrize("arch,epsilon", [("mlp", 0.25), ("cnn", 0.25), ("mlp", 2.0**-6)])
 def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, proof_mlp, tiny_cnn, proof_data):
-    """Graphs 2, 3 and 4 give graph 1's sums with one ReLU, not 2K + 1; graphs 3 and 4 apply signs as selects, graph 2 as products.
+    """Graphs 2-5 give graph 1's sums with one ReLU, not 2K + 1; graphs 3 and 4 apply signs as selects, graph 2 as products,
+    graph 5 as products by sign(a), and takes each row's maximum with relus instead of ReduceMax.
 
     eps 2**-6 at scale 2**8 is the case where eps^2 is not a constant of the circuit: new specs get graph 3
-    there, and graph 4 is refused (tests/test_spec.py).
+    there, and graphs 4 and 5 are refused (tests/test_spec.py).
     """
     import dataclasses
 
     import onnx
 
     from zkcert.direction import ROW_SIGN
-    from zkcert.spec import FOLDED_GRAPH, NEWEST_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds
+    from zkcert.spec import FOLDED_GRAPH, LEAN_GRAPH, NEWEST_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds
 
     model = proof_mlp if arch == "mlp" else tiny_cnn
     spec = make_spec(model, proof_data, threshold=1000.0, epsilon=epsilon, n_directions=2, input_scale=8, metric=RDS, direction=ROW_SIGN)
-    assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == FOLDED_GRAPH
-    graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH,) if folds(epsilon, 8) else ())
+    assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == LEAN_GRAPH
+    graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH, LEAN_GRAPH) if folds(epsilon, 8) else ())
     layouts = {g: dataclasses.replace(spec, graph=g) for g in graphs}  # 1: row-sign certificates before graph 2
     p = plan(model, proof_data, spec=spec, nonce="graphs")
     inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in p.shard_input(0)["input_data"]]
@@ -144,7 +147,7 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
             path = Path(tmp) / "g.onnx"
             circuit.export_onnx(s, path)
             nodes = [node.op_type for node in onnx.load(str(path)).graph.node]
-            return {op: nodes.count(op) for op in ("Relu", "Where", "Clip")}
+            return {op: nodes.count(op) for op in ("Relu", "Where", "Clip", "Sign", "ReduceMax")}
 
     k = spec.n_directions
     # Graph 3 also floors each loss evaluation's exp argument with a relu instead of a clamp: 2K + 1 more.
@@ -156,11 +159,25 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
     if FOLDED_GRAPH in layouts:
         # Graph 4 moves the a_in select from the activations onto the weights: the same nodes, other operands.
         assert ops(layouts[FOLDED_GRAPH]) == ops(layouts[SIGNED_GRAPH])
+        lean, folded = ops(layouts[LEAN_GRAPH]), ops(layouts[FOLDED_GRAPH])
+        # Graph 5: the 3K selects become products by sign (one sign per direction and layer, the exporter shares
+        # sign(a_out) between two products), and each of the 2K + 1 evaluations' row maximum over C classes a
+        # tree of relus, one relu node per level (10 classes: 10 -> 5 -> 3 -> 2 -> 1).
+        assert (lean["Sign"], folded["Sign"]) == (2 * k, 0) and folded["Where"] - lean["Where"] == 3 * k
+        assert (lean["ReduceMax"], folded["ReduceMax"]) == (0, 2 * k + 1)
+        assert lean["Relu"] - folded["Relu"] == (2 * k + 1) * math.ceil(math.log2(spec.num_classes))
+        # The same fixed-point arithmetic, and in float the same sums up to float32 rounding of a + (b - a).
+        assert sums[LEAN_GRAPH] == pytest.approx(sums[FOLDED_GRAPH], rel=1e-5, abs=1e-5)
+        fixed = []
+        for g in (FOLDED_GRAPH, LEAN_GRAPH):
+            with tempfile.TemporaryDirectory() as tmp:
+                fixed.append(circuit.fixed_point_outputs(layouts[g], p.shard_input(0), Path(tmp))[1])
+        assert fixed[0] == fixed[1]  # ezkl's decoded outputs, exactly
 
 
 def test_signed_graph_costs_fewer_rows_per_sample_and_per_proof():
-    """Graph 3's selects, relu floor and parameter tail cut ezkl's rows, and graph 4's folded pair cuts more per sample;
-    fails if the optimizer undoes them.
+    """Graph 3's selects, relu floor and parameter tail cut ezkl's rows, graph 4's folded pair cuts more per sample,
+    and graph 5 drops two lookup arguments; fails if the optimizer undoes them.
 
     The thresholds are below what was measured (results/proving/rows.md: digits 64-16-10 at 2 columns,
     graph 3 against 2: per sample -13 %, fixed -25 %; graph 4 against 3: per sample -18 %, fixed +23 %). A graph
@@ -171,12 +188,12 @@ def test_signed_graph_costs_fewer_rows_per_sample_and_per_proof():
 
     from zkcert._internal import ezkl as _ezkl
     from zkcert.direction import ROW_SIGN
-    from zkcert.spec import FOLDED_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, CircuitSpec
+    from zkcert.spec import FOLDED_GRAPH, LEAN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, CircuitSpec
 
     layers = ({"type": "Flatten"}, {"type": "Linear", "in_features": 64, "out_features": 16}, {"type": "ReLU"},
               {"type": "Linear", "in_features": 16, "out_features": 10})
 
-    def rows(graph: int, n: int) -> int:
+    def settings(graph: int, n: int) -> dict:
         spec = CircuitSpec(layers=layers, input_shape=(1, 8, 8), num_classes=10, num_params=64 * 16 + 16 + 16 * 10 + 10, n_samples=n,
                            n_directions=1, epsilon=0.125, threshold=40.0, input_scale=10, metric=RDS, direction=ROW_SIGN,
                            commitment=KZG, shard=True, reveal_value=False, graph=graph)
@@ -184,13 +201,19 @@ def test_signed_graph_costs_fewer_rows_per_sample_and_per_proof():
             onnx_path, settings = Path(tmp) / "g.onnx", Path(tmp) / "s.json"
             circuit.export_onnx(spec, onnx_path)
             _ezkl.gen_settings(onnx_path, settings, {**circuit.ezkl_run_args(spec), "num_inner_cols": 2})
-            return int(json.loads(settings.read_text())["num_rows"])
+            return json.loads(settings.read_text())
 
-    per_sample, fixed = {}, {}
-    for g in (SHARED_GRAPH, SIGNED_GRAPH, FOLDED_GRAPH):
-        low, high = rows(g, 4), rows(g, 8)
+    per_sample, fixed, found = {}, {}, {}
+    for g in (SHARED_GRAPH, SIGNED_GRAPH, FOLDED_GRAPH, LEAN_GRAPH):
+        found[g] = settings(g, 4)
+        low, high = found[g]["num_rows"], settings(g, 8)["num_rows"]
         per_sample[g] = (high - low) / 4
         fixed[g] = low - 4 * per_sample[g]
     assert per_sample[SIGNED_GRAPH] < 0.92 * per_sample[SHARED_GRAPH]
     assert fixed[SIGNED_GRAPH] < 0.85 * fixed[SHARED_GRAPH]
     assert per_sample[FOLDED_GRAPH] < 0.86 * per_sample[SIGNED_GRAPH]  # doublings laid out as a product by 2**k: 0.90
+    # Graph 5's point is two lookup arguments fewer at about the same rows: no boolean range check (selects) and
+    # no shuffles (ezkl's max sorts each row). Proofs 20 % faster, measured (results/proving/breakdown.md).
+    assert [0, 1] in found[FOLDED_GRAPH]["required_range_checks"] and found[FOLDED_GRAPH]["num_shuffles"] > 0
+    assert [0, 1] not in found[LEAN_GRAPH]["required_range_checks"] and found[LEAN_GRAPH]["num_shuffles"] == 0
+    assert per_sample[LEAN_GRAPH] < 1.02 * per_sample[FOLDED_GRAPH]

@@ -12,7 +12,7 @@ commit, per-shard proving, aggregation and verification times, the peak RSS, and
 circuit's and the float metric. Writes results/proving/mnist-<N>.csv and .md.
 
     python benchmarks/proving/mnist.py --samples 64 256    # auto: 32-sample shards, about 20 minutes on 2 cores
-    python benchmarks/proving/mnist.py --samples 1000      # the target: 20 shards of 50 (graph 4), about 32 minutes
+    python benchmarks/proving/mnist.py --samples 1000      # the target: 20 shards of 50 (graph 5), about 26 minutes
     python benchmarks/proving/mnist.py --samples 1000 --verify-only   # time the verifier on the kept certificate
 
 Work folders and certificates are kept in the system's temporary folder (zkcert-mnist-N-S-cC.work / .cert).
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="+", default=[48])
     parser.add_argument("--shard-size", type=lambda v: v if v == "auto" else int(v), default="auto",
                         help="samples per shard, or auto: the largest divisor of N that fits 12 GiB (zkcert.proving.sizing)")
-    parser.add_argument("--inner-cols", type=int, default=4, help="ezkl columns per row (4 fits a 50-sample graph-4 shard at logrows 17)")
+    parser.add_argument("--inner-cols", type=int, default=4, help="ezkl columns per row (4 fits a 50-sample graph-4 or graph-5 shard at logrows 17)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--plot-only", action="store_true", help="only redraw the per-shard tables and plots from the work folders")
     parser.add_argument("--verify-only", action="store_true", help="only time the verifier on the kept certificates")

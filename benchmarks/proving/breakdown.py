@@ -1,12 +1,12 @@
 """Where a shard's cost goes: rows per MNIST sample by operation, and where one proof's seconds go.
 
-1. Rows (gen_settings only, about a minute): the graph-4 MNIST 784-32-10 shard circuit at 4 columns, fitted
+1. Rows (gen_settings only, about a minute): the graph-5 MNIST 784-32-10 shard circuit at 4 columns, fitted
    between N = 8 and 24, against the same circuit with one operation taken out. The difference is what that
    operation costs per sample. The variants compute something else (they are priced, never proved).
-2. Seconds (one 8-sample shard at logrows 16, setup and proof, about 3 minutes): the proof's time, how long
-   reading the proving key takes (the process's read bytes, sampled every 0.1 s, stop growing), and the same
-   at the same logrows without the log-sum-exp's lookups (exp, ln) and comparisons, to see what the lookup
-   argument costs beyond its rows.
+2. Seconds (one 8-sample shard at logrows 16, setup and proof, about 5 minutes): the proof's time in graph 4
+   and graph 5 (the same arithmetic with two lookup arguments fewer), how long reading the proving key takes
+   (the process's read bytes, sampled every 0.1 s, stop growing), and graph 5 at the same logrows without the
+   log-sum-exp's lookups (exp, ln) and comparisons, to see what the lookup argument costs beyond its rows.
 
 Writes results/proving/breakdown.csv and breakdown.md.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 import tempfile
 import subprocess
 import sys
@@ -37,24 +38,25 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
 FIT = (8, 24)
 COLS = 4
+REPEATS = 3
 
 
-def _lse_without_floor(z: torch.Tensor, relu_floor: bool = False) -> torch.Tensor:
-    m = torch.max(z, dim=1, keepdim=True).values
+def _lse_without_floor(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
+    m = G._row_max(z)
     return torch.sum(m.reshape(-1) + torch.log(torch.sum(torch.exp(z - m), dim=1)))
 
 
-def _lse_without_max(z: torch.Tensor, relu_floor: bool = False) -> torch.Tensor:
+def _lse_without_max(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
     return torch.sum(torch.log(torch.sum(torch.exp(z), dim=1)))
 
 
-def _lse_as_sum(z: torch.Tensor, relu_floor: bool = False) -> torch.Tensor:
+def _lse_as_sum(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
     return torch.sum(z)
 
 
 def _pair_without_eps(self, cfg, h, u, w, a_in, a_out):
-    v = G._product(cfg, h, G._flip(w, a_in))
-    r, p = G._flip(v, a_out), v + G._flip(u, a_out)
+    v = G._product(cfg, h, G._times_sign(w, a_in))
+    r, p = G._times_sign(v, a_out), v + G._times_sign(u, a_out)
     return [u + (r + p), u + (r - p)]
 
 
@@ -64,12 +66,12 @@ def _no_relu(cfg, h):
 
 # name -> (attribute of zkcert.circuit.graph or of SharpnessGraph, replacement)
 VARIANTS: dict[str, list[tuple[object, str, object]]] = {
-    "graph 4 (as built)": [],
+    "graph 5 (as built)": [],
     "without the exp floor (relu(x + 16) - 16)": [(G.SharpnessGraph, "_summed_log_sum_exp", staticmethod(_lse_without_floor))],
     "without the row maximum and the floor": [(G.SharpnessGraph, "_summed_log_sum_exp", staticmethod(_lse_without_max))],
     "log-sum-exp replaced by a plain sum": [(G.SharpnessGraph, "_summed_log_sum_exp", staticmethod(_lse_as_sum))],
     "pair without its eps**2 products": [(G.SharpnessGraph, "_folded_pair", _pair_without_eps)],
-    "without the sign selects": [(G, "_flip", lambda z, signs: z)],
+    "without the products by sign": [(G, "_times_sign", lambda z, signs: z)],
     "without the hidden relu": [(G, "_other_layer", _no_relu)],
 }
 
@@ -87,8 +89,8 @@ def patched(changes: list[tuple[object, str, object]]) -> Iterator[None]:
             setattr(owner, name, value)
 
 
-def mnist_spec(n: int):
-    return spec_for(784, 32, (1, 28, 28), n, shard=True, reveal_value=False, graph=4, **V2)
+def mnist_spec(n: int, graph: int = 5):
+    return spec_for(784, 32, (1, 28, 28), n, shard=True, reveal_value=False, graph=graph, **V2)
 
 
 def row_table() -> list[dict]:
@@ -96,7 +98,7 @@ def row_table() -> list[dict]:
     table = []
     for name, changes in VARIANTS.items():
         with patched(changes):
-            lo, hi = (v2_rows(784, 32, (1, 28, 28), n, COLS, graph=4) for n in FIT)
+            lo, hi = (v2_rows(784, 32, (1, 28, 28), n, COLS, graph=5) for n in FIT)
         per_sample = (hi - lo) / (FIT[1] - FIT[0])
         table.append({"variant": name, "rows_per_sample": round(per_sample), "fixed_rows": round(lo - FIT[0] * per_sample)})
     base = table[0]["rows_per_sample"]
@@ -115,9 +117,30 @@ def _read_bytes(pid: int) -> int:
     return next((int(line.split()[1]) for line in lines if line.startswith("rchar:")), 0)
 
 
-def timed_proof(changes: list[tuple[object, str, object]], logrows: int, srs_path: Path) -> dict:
-    """Setup and one proof of an 8-sample shard (random-normal inputs at the circuit's scale) at a fixed logrows."""
-    spec = mnist_spec(FIT[0])
+def _proof_seconds(work: Path, srs_path: Path) -> tuple[float, float]:
+    """(seconds, seconds until the proving key was read) of one proof of work's witness, in a child process."""
+    # The proof runs in a child process sampled from here: ezkl.prove holds the GIL, so a thread in the
+    # proving process would not run until it returns.
+    code = (f"import ezkl; ezkl.prove({str(work / 'w.json')!r}, {str(work / 'm.ezkl')!r}, {str(work / 'pk.key')!r}, "
+            f"{str(work / 'proof.json')!r}, {str(srs_path)!r})")
+    (work / "proof.json").unlink(missing_ok=True)
+    samples: list[tuple[float, int]] = []
+    t = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while child.poll() is None:
+        samples.append((time.perf_counter(), _read_bytes(child.pid)))
+        time.sleep(0.1)
+    prove_s = time.perf_counter() - t
+    if child.returncode != 0 or not (work / "proof.json").is_file():
+        raise RuntimeError(f"the timed proof failed (exit {child.returncode})")
+    pk_bytes = (work / "pk.key").stat().st_size
+    loaded = next((ts for ts, b in samples if b >= 0.95 * pk_bytes), samples[-1][0])
+    return prove_s, loaded - t
+
+
+def timed_proof(changes: list[tuple[object, str, object]], logrows: int, srs_path: Path, graph: int = 5, repeats: int = REPEATS) -> dict:
+    """Setup and `repeats` proofs (medians) of an 8-sample shard (random-normal inputs at the circuit's scale) at a fixed logrows."""
+    spec = mnist_spec(FIT[0], graph)
     with patched(changes), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         circuit.export_onnx(spec, work / "m.onnx")
@@ -135,23 +158,10 @@ def timed_proof(changes: list[tuple[object, str, object]], logrows: int, srs_pat
         inputs = [torch.randn(n, generator=gen).mul(0.1).tolist() for n in lengths[:2]] + [[1.0, -1.0] * (lengths[2] // 2)]
         (work / "in.json").write_text(json.dumps({"input_data": inputs}))
         _ezkl.gen_witness(work / "in.json", work / "m.ezkl", work / "w.json", work / "vk.key", srs_path)
-        # The proof runs in a child process sampled from here: ezkl.prove holds the GIL, so a thread in the
-        # proving process would not run until it returns.
-        code = (f"import ezkl; ezkl.prove({str(work / 'w.json')!r}, {str(work / 'm.ezkl')!r}, {str(work / 'pk.key')!r}, "
-                f"{str(work / 'proof.json')!r}, {str(srs_path)!r})")
-        samples: list[tuple[float, int]] = []
-        t = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while child.poll() is None:
-            samples.append((time.perf_counter(), _read_bytes(child.pid)))
-            time.sleep(0.1)
-        prove_s = time.perf_counter() - t
-        if child.returncode != 0 or not (work / "proof.json").is_file():
-            raise RuntimeError(f"the timed proof failed (exit {child.returncode})")
-        pk_bytes = (work / "pk.key").stat().st_size
-        loaded = next((ts for ts, b in samples if b >= 0.95 * pk_bytes), samples[-1][0])
-        return {"rows": rows_used, "logrows": logrows, "setup_s": round(setup_s, 1), "prove_s": round(prove_s, 1),
-                "pk_gb": round(pk_bytes / 1e9, 2), "pk_read_s": round(loaded - t, 1)}
+        runs = [_proof_seconds(work, srs_path) for _ in range(repeats)]
+        return {"rows": rows_used, "logrows": logrows, "setup_s": round(setup_s, 1),
+                "prove_s": round(statistics.median(r[0] for r in runs), 1), "prove_runs": [round(r[0], 1) for r in runs],
+                "pk_gb": round((work / "pk.key").stat().st_size / 1e9, 2), "pk_read_s": round(statistics.median(r[1] for r in runs), 1)}
 
 
 def main() -> None:
@@ -159,26 +169,30 @@ def main() -> None:
 
     table = row_table()
     srs = resolve_srs(16, None)
-    proofs = {name: timed_proof(VARIANTS[name], 16, srs.path)
-              for name in ("graph 4 (as built)", "log-sum-exp replaced by a plain sum")}
+    proofs = {"graph 4": timed_proof([], 16, srs.path, graph=4)}
+    proofs |= {name: timed_proof(VARIANTS[name], 16, srs.path) for name in ("graph 5 (as built)", "log-sum-exp replaced by a plain sum")}
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "breakdown.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(table[0]))
         writer.writeheader()
         writer.writerows(table)
-    base = proofs["graph 4 (as built)"]
-    lines = ["# Where a shard's cost goes (MNIST 784-32-10, graph 4, kzg/v1 shard circuit, 4 columns per row)", "",
+    base, old = proofs["graph 5 (as built)"], proofs["graph 4"]
+    lines = ["# Where a shard's cost goes (MNIST 784-32-10, graph 5, kzg/v1 shard circuit, 4 columns per row)", "",
              f"## Rows per sample by operation (gen_settings, fitted between N = {FIT[0]} and {FIT[1]}; each variant takes one operation out)", "",
              "| variant | rows per sample | fixed rows | saves per sample (rows) | saves per sample (cells) |", "|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['rows_per_sample']:,} | {r['fixed_rows']:,} | {r['saves_per_sample']:,} | {r['saves_cells_per_sample']:,} |"
               for r in table]
     lines += ["", "The floor and the row maximum are the log-sum-exp's safety: without them exp's lookup table spans",
               "the logits' range, which depends on the model. The pair's eps**2 products are two rescales per output unit.", "",
-              f"## One proof's seconds (an {FIT[0]}-sample shard at logrows 16, 2 cores, this run)", "",
-              "| circuit | rows | setup s | prove s | proving key GB | reading the key s |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {p['rows']:,} | {p['setup_s']} | {p['prove_s']} | {p['pk_gb']} | {p['pk_read_s']} |" for name, p in proofs.items()]
+              f"## One proof's seconds (an {FIT[0]}-sample shard at logrows 16, 2 cores, this run; median of {REPEATS} proofs)", "",
+              "| circuit | rows | setup s | prove s (median) | proofs s | proving key GB | reading the key s |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {p['rows']:,} | {p['setup_s']} | {p['prove_s']} | {', '.join(map(str, p['prove_runs']))} | {p['pk_gb']} | {p['pk_read_s']} |"
+              for name, p in proofs.items()]
     plain = proofs["log-sum-exp replaced by a plain sum"]
-    lines += ["", f"At the same logrows the circuit without exp, ln and the comparisons proved in {plain['prove_s']} s against "
+    lines += ["", f"Graph 5 proved in {base['prove_s']} s against graph 4's {old['prove_s']} s "
+              f"({100 * (base['prove_s'] / old['prove_s'] - 1):+.0f} %) with {100 * (base['rows'] / old['rows'] - 1):+.1f} % rows: "
+              "the same arithmetic without the boolean range check and the shuffles, two lookup arguments fewer.",
+              f"At the same logrows the circuit without exp, ln and the comparisons proved in {plain['prove_s']} s against "
               f"{base['prove_s']} s ({100 * (plain['prove_s'] / base['prove_s'] - 1):+.0f} %), with "
               f"{100 * (plain['rows'] / base['rows'] - 1):+.0f} % rows: the lookup argument costs time beyond its rows.",
               f"Reading the proving key took {base['pk_read_s']} s of {base['prove_s']} s; the rest is ezkl's prover, which kept both",

@@ -5,11 +5,12 @@ Rows (single-proof certificates, each in its own subprocess so peak memory is it
   directions, eps 2**-6, scale 2**12) at N = 4, which stays within logrows 18 on this machine;
 - "v1": the original statement (poseidon/v1, ds/v1, one rademacher-abs/v1 direction, eps 1/8, scale 2**8);
 - "v2": kzg/v1 commitments, rds/v1 along one row-sign/v1 direction, eps 1/8, scale 2**10 (the MNIST
-  benchmark's statement) in graph 4 (what row-sign specs with eps = 2**-k get now): at N = 16 with ezkl's
+  benchmark's statement) in graph 5 (what row-sign specs with eps = 2**-k get now): at N = 16 with ezkl's
   default 2 columns per row; filled to about 95 % of the largest circuit each layout proves in about 12 GB:
   N = 100 with 2 columns (logrows 18) and N = 92 with 4 (logrows 17; same cells, half the rows); and
-  graph 3 at N = 76 with 4 columns, the best row of the runs before graph 4 (results/proving/rows.md: 2,388
-  and 1,318 rows per sample in graph 4 at 2 and 4 columns, 1,610 in graph 3 at 4; compare-graph3*.md).
+  graph 4 at N = 92 with 4 columns, the best row of the run before graph 5 (results/proving/rows.md: 2,388
+  and 1,318 rows per sample in graph 4 at 2 and 4 columns; graph 5 lays out the same arithmetic in about
+  the same rows with two lookup arguments fewer; compare-graph4.md, compare-graph3*.md).
 samples_per_prove_s is N / proving time; vs_v1 divides it by the v1 row's (the default row was killed
 for memory at 24 GB, see CONFIGS). Writes
 results/proving/compare.csv, compare.md and compare.png (or --stem's names).
@@ -34,7 +35,7 @@ V2 = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilo
 STATEMENTS = {"default": {}, "v1": V1, "v2": V2}
 # The default statement is not run: at N = 4 on this model it was killed for memory (24 GB) on 2026-11-24.
 CONFIGS = [{"statement": "v1", "samples": 8},
-           {"statement": "v2", "samples": 76, "inner_cols": 4, "graph": 3},
+           {"statement": "v2", "samples": 92, "inner_cols": 4, "graph": 4},
            {"statement": "v2", "samples": 16}, {"statement": "v2", "samples": 100},
            {"statement": "v2", "samples": 92, "inner_cols": 4}]
 COLUMNS = ["statement", "commitment", "direction", "graph", "scale", "samples", "inner_cols", "logrows", "rows", "float_metric", "circuit_metric",

@@ -89,7 +89,7 @@ def _times_sign(z: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
 
     A select needs ezkl's boolean range check, one lookup argument per column for the whole circuit; sign
     uses the decomposition's tables that every rescale already needs, once per unit. Measured on an 8-sample
-    MNIST shard at logrows 16: the proof 10 % faster, and 30 fewer rows per sample.
+    MNIST shard at logrows 16 (one proof each): 10 % faster, and 30 fewer rows per sample.
     """
     shape = (1, -1) if z.ndim == 2 else (1, -1, 1, 1)
     return z * torch.sign(signs).reshape(shape).expand(z.shape)
@@ -100,7 +100,8 @@ def _row_max(z: torch.Tensor) -> torch.Tensor:
 
     Exact in fixed point like ezkl's own max, which sorts each row and proves the sort with a shuffle
     argument; relu needs only the decomposition's tables. Measured on an 8-sample MNIST shard at logrows 16,
-    with _times_sign: the proof another 10 % faster, at about the same rows.
+    with _times_sign: another 10 % faster, at about the same rows (both together: -22 %, medians of 3,
+    results/proving/breakdown.md).
     """
     while z.shape[1] > 1:
         half = z.shape[1] // 2

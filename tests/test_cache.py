@@ -78,3 +78,55 @@ def test_cache_commands(cache, capsys):
     assert "removed 2 entries" in capsys.readouterr().out
     assert cache_entries(cache) == []
     assert main(["cache", "prune", "--max-gb", "-1"]) == 3  # a bad limit is a one-line input error
+
+
+def test_new_keys_prune_the_cache_to_its_limit_when_one_is_set(cache, monkeypatch):
+    """ZKCERT_CACHE_MAX_GB: after ezkl setup writes a new key, the least recently used circuits go, never the new one."""
+    from zkcert.cache import MAX_GB_ENV
+    from zkcert.circuit import build
+
+    def fake_setup(compiled, vk, pk, srs):
+        vk.write_bytes(b"v" * 100)
+        pk.write_bytes(b"p" * 100)
+
+    monkeypatch.setattr(build._ezkl, "setup", fake_setup)
+    srs = type("S", (), {"sha256": "ab" * 32, "path": cache / "srs" / "local-k10.srs"})()
+    fresh = cache / "circuits" / "fresh"
+    fresh.mkdir()
+    monkeypatch.setenv(MAX_GB_ENV, "0.000003")  # 3,000 bytes of 6,700
+    build.keys_for(build.CircuitFiles(fresh), srs)
+    assert sorted(p.name for p in (cache / "circuits").iterdir()) == ["fresh", "middle"]
+    assert (cache / "srs" / "local-k10.srs").is_file()
+
+    build.keys_for(build.CircuitFiles(fresh), srs)  # keys exist: no setup, nothing pruned
+    assert sorted(p.name for p in (cache / "circuits").iterdir()) == ["fresh", "middle"]
+
+    # A limit below the new key itself removes every other circuit, but not the one just built.
+    monkeypatch.setenv(MAX_GB_ENV, "0")
+    newest = cache / "circuits" / "newest"
+    newest.mkdir()
+    build.keys_for(build.CircuitFiles(newest), srs)
+    assert sorted(p.name for p in (cache / "circuits").iterdir()) == ["newest"]
+
+
+@pytest.mark.parametrize("value,removed", [(None, []), ("", []), ("1", []), ("0", ["old", "new", "middle"])])
+def test_cache_limit_is_read_from_the_environment(cache, monkeypatch, value, removed):
+    from zkcert.cache import MAX_GB_ENV, enforce_cache_limit
+
+    if value is None:
+        monkeypatch.delenv(MAX_GB_ENV, raising=False)
+    else:
+        monkeypatch.setenv(MAX_GB_ENV, value)
+    keep = cache / "circuits" / "kept"
+    keep.mkdir()
+    assert [e.path.name for e in enforce_cache_limit(keep, cache)] == removed
+    assert keep.is_dir()
+
+
+@pytest.mark.parametrize("value", ["ten", "-1", "nan", "inf"])
+def test_a_bad_cache_limit_is_a_one_line_input_error(cache, monkeypatch, value):
+    from zkcert.cache import MAX_GB_ENV, enforce_cache_limit
+
+    monkeypatch.setenv(MAX_GB_ENV, value)
+    with pytest.raises(InputError, match=MAX_GB_ENV):
+        enforce_cache_limit(cache / "circuits" / "new", cache)

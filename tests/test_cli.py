@@ -84,6 +84,17 @@ def test_bad_input_is_one_line_with_its_exit_code(argv, code, message, model_fil
     assert not (tmp_path / "out").exists()
 
 
+def test_a_bad_cache_limit_stops_prove_before_any_setup(model_file, tmp_path, capsys, monkeypatch):
+    from zkcert.circuit import build
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZKCERT_CACHE_MAX_GB", "ten")
+    monkeypatch.setattr(build._ezkl, "setup", lambda *a: pytest.fail("setup ran before the limit was checked"))
+    assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "9", "-o", "out"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "ZKCERT_CACHE_MAX_GB must be a non-negative number of GB, got 'ten'" in err
+
+
 def test_usage_error_exits_2(capsys):
     assert main(["prove", "--model"]) == 2
 

@@ -9,6 +9,8 @@ generated SRS is for demos and tests only; a ceremony SRS is passed by path and 
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -17,7 +19,11 @@ from pathlib import Path
 from ._internal.cache import cache_root
 from .errors import InputError
 
-__all__ = ["CacheEntry", "cache_entries", "prune_cache", "clear_cache", "mark_used", "age_days"]
+__all__ = ["CacheEntry", "cache_entries", "prune_cache", "clear_cache", "mark_used", "age_days", "MAX_GB_ENV", "cache_limit_bytes",
+           "enforce_cache_limit"]
+
+# Opt-in cap on the cache, applied each time a new key is written (keys are nearly all of its size).
+MAX_GB_ENV = "ZKCERT_CACHE_MAX_GB"
 
 # Folder under the cache root -> what an entry in it is.
 _KINDS = {"circuits": "circuit", "srs": "srs"}
@@ -41,10 +47,17 @@ def mark_used(path: Path) -> None:
         pass  # a read-only cache still works; it just prunes by creation time
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # removed meanwhile, e.g. by another process pruning the same cache
+        return 0
+
+
 def _size(path: Path) -> int:
     if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        return _file_size(path)
+    return sum(_file_size(f) for f in path.rglob("*") if f.is_file())
 
 
 def cache_entries(root: Path | None = None) -> list[CacheEntry]:
@@ -58,12 +71,15 @@ def cache_entries(root: Path | None = None) -> list[CacheEntry]:
     return sorted(entries, key=lambda e: (e.last_used, str(e.path)))
 
 
-def prune_cache(max_bytes: int, root: Path | None = None, *, include_srs: bool = False) -> list[CacheEntry]:
-    """Remove the least recently used circuits (and SRS files if include_srs) until the cache holds at most max_bytes.
+def prune_cache(max_bytes: int, root: Path | None = None, *, include_srs: bool = False,
+                keep: tuple[Path, ...] = ()) -> list[CacheEntry]:
+    """Remove the least recently used circuits (and SRS files if include_srs), never those in keep, until the
+    cache holds at most max_bytes.
 
     Returns what was removed. Run it when no prove or verify is using the cache: a proof in flight
     whose key is removed fails with a one-line error, and its resumed run rebuilds the key.
     """
+    kept = {Path(k).resolve() for k in keep}
     if max_bytes < 0:
         raise InputError(f"the cache size limit must be non-negative, got {max_bytes}")
     entries = cache_entries(root)
@@ -72,7 +88,7 @@ def prune_cache(max_bytes: int, root: Path | None = None, *, include_srs: bool =
     for entry in entries:
         if total <= max_bytes:
             break
-        if entry.kind == "srs" and not include_srs:
+        if (entry.kind == "srs" and not include_srs) or entry.path.resolve() in kept:
             continue
         if entry.path.is_dir():
             shutil.rmtree(entry.path, ignore_errors=True)
@@ -81,6 +97,30 @@ def prune_cache(max_bytes: int, root: Path | None = None, *, include_srs: bool =
         total -= entry.size_bytes
         removed.append(entry)
     return removed
+
+
+def cache_limit_bytes() -> int | None:
+    """$ZKCERT_CACHE_MAX_GB in bytes (GB = 10**9, as `zkcert cache prune --max-gb`), or None when it is unset."""
+    raw = os.environ.get(MAX_GB_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        gb = float(raw)
+    except ValueError:
+        gb = math.nan
+    if not (math.isfinite(gb) and gb >= 0):
+        raise InputError(f"{MAX_GB_ENV} must be a non-negative number of GB, got {raw!r}")
+    return int(gb * 1e9)
+
+
+def enforce_cache_limit(keep: Path, root: Path | None = None) -> list[CacheEntry]:
+    """After a new key: prune to $ZKCERT_CACHE_MAX_GB if it is set, never removing keep (the circuit just built).
+
+    With the limit set, a prove or verify can remove a key that another one running beside it on this machine
+    still needs (see prune_cache): set it where runs do not overlap, or high enough to hold their circuits.
+    """
+    limit = cache_limit_bytes()
+    return [] if limit is None else prune_cache(limit, root, keep=(keep,))
 
 
 def clear_cache(root: Path | None = None, *, include_srs: bool = False) -> list[CacheEntry]:

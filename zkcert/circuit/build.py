@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from .._internal import ezkl as _ezkl
 from .._internal.cache import cache_dir
 from .._internal.io import atomic_write_json, read_json, sha256_file
-from ..cache import mark_used
+from ..cache import enforce_cache_limit, mark_used
 from ..commitments import KZG, Column
 from ..errors import CircuitError
 from ..metric import value_from_sums
@@ -187,6 +187,7 @@ def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:
         _ezkl.setup(files.compiled, tmp_vk, tmp_pk, srs.path)
         tmp_pk.replace(pk)
         tmp_vk.replace(vk)
+        enforce_cache_limit(files.folder)  # only where the cache grew, and never this circuit
     return vk, pk
 
 

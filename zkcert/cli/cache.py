@@ -9,7 +9,8 @@ from ..cache import CacheEntry, age_days, cache_entries, clear_cache, prune_cach
 from .._internal.cache import cache_root
 from ._common import JSON, app, console, print_json
 
-cache_app = typer.Typer(help="The local cache of compiled circuits, keys and generated SRS files (rebuilt on demand).",
+cache_app = typer.Typer(help="The local cache of compiled circuits, keys and generated SRS files (rebuilt on demand; "
+                        "set ZKCERT_CACHE_MAX_GB to cap it after each new key).",
                         no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 INCLUDE_SRS = typer.Option(False, "--srs", help="Also remove locally generated SRS files (regenerated on demand; never a ceremony SRS).")

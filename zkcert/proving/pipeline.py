@@ -21,6 +21,7 @@ from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.cache import cache_root
 from .._internal.measure import Steps
+from ..cache import cache_limit_bytes
 from ..certificate import (
     AGGREGATE_PROOF, AGGREGATE_VK, PROOF, SHARD_VK, SRS_FILE, VK, Manifest, shard_proof_name, software_versions,
     write_certificate,
@@ -98,6 +99,7 @@ def prove(
     scheme = spec.commitment if spec is not None else commitment
     if inner_cols is not None and inner_cols < 1:
         raise InputError(f"inner columns must be at least 1, got {inner_cols}")
+    cache_limit_bytes()  # a bad ZKCERT_CACHE_MAX_GB stops here, not after the first setup
     if shard_size == "auto":
         with steps.step("size"):
             say(f"choosing the shard size for a {max_memory_gb:g} GiB memory budget")

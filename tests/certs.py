@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json, sha256_file
@@ -46,23 +48,64 @@ def rehash(folder: Path) -> None:
     edit_json(folder / MANIFEST, lambda m: m["files"].update({name: sha256_file(folder / name) for name in m["files"]}))
 
 
-def prove_regardless(model, data, spec, out: Path, *, nonce: str = "") -> Path:
-    """A malicious prover: proves the circuit for `spec` even when its flag comes out 0."""
-    owner = plan(model, data, spec=spec, nonce=nonce)
+def relabel(spec, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[list], list]:
+    """An edit of a single proof's data column: the committed (N, C) label vectors replaced by change(labels)."""
+    n, f, c = spec.n_samples, spec.features, spec.num_classes
+
+    def edit(column: list) -> list:
+        data = list(column)
+        labels = np.asarray(data[n * f : n * f + n * c], dtype=float).reshape(n, c)
+        data[n * f : n * f + n * c] = [float(v) for v in change(labels).ravel()]
+        return data
+
+    return edit
+
+
+# Label vectors an owner might commit to make any model pass (issue 21): all zero (the loss becomes the
+# log-sum-exp alone), twice one-hot (a negative loss), and one label split over two classes.
+FORGED_LABELS = {
+    "zero": lambda v: np.zeros_like(v),
+    "double": lambda v: 2 * v,
+    "split": lambda v: 0.5 * v + 0.5 * np.roll(v, 1, axis=1),
+}
+
+
+def prove_regardless(model, data, spec, out: Path, *, nonce: str = "", edit: Callable[[list], list] | None = None) -> Path:
+    """A malicious prover: proves the circuit for `spec` even when its flag comes out 0, on the data column `edit`
+    makes of the honest one. Like a careful forger it publishes the edited column's commitment and derives the
+    direction from it, so that every check but the one the edit breaks passes."""
+    from zkcert.commitments import column_committer, direction_column
+    from zkcert.direction import committed_directions
+
     files = circuit.compile_spec(spec)
     srs = local_srs(spec.logrows)
     vk, pk = circuit.keys_for(files, srs)
+    committer = _kzg_committer(spec, vk, files, srs) or column_committer(spec.commitment, spec.input_scale)
+    owner = plan(model, data, spec=spec, nonce=nonce, committer=committer)
+    inputs = owner.shard_input(0)
+    if edit is not None:
+        column = edit(inputs["input_data"][0])
+        r = committed_directions(spec, owner.committed.model_commitment, committer(column), nonce)
+        inputs = circuit.input_json(column, owner.committed.model_vec, direction_column(r))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        atomic_write_json(work / "input.json", owner.shard_input(0))
+        atomic_write_json(work / "input.json", inputs)
         witness = _ezkl.gen_witness(work / "input.json", files.compiled, work / "witness.json")
         _flag, metric = circuit.flag_and_value(spec, circuit.witness_outputs(witness, files.settings_json()))
         _ezkl.prove(work / "witness.json", files.compiled, pk, work / "proof.json", srs.path)
-        statement = Statement(spec, owner.committed.data_commitment, owner.committed.model_commitment, nonce)
+        inst = circuit.read_instances(spec, _ezkl.ProofView.from_json(json.loads((work / "proof.json").read_text())))
+        statement = Statement(spec, inst.data_commitment, inst.model_commitment, nonce)
         return write_certificate(
             out, {PROOF: work / "proof.json", VK: vk},
             lambda h: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, h, {"circuit_metric": metric}),
         )
+
+
+def _kzg_committer(spec, vk, files, srs):
+    """Under kzg/v1, commit with the circuit's key as the prover does; Poseidon needs no key (None)."""
+    from zkcert.commitments import KZG, column_committer
+
+    return column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path)) if spec.commitment == KZG else None
 
 
 def with_threshold(spec, threshold: float):

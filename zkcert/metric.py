@@ -22,7 +22,7 @@ from .models import check_supported
 
 __all__ = [
     "DS", "RDS", "METRICS", "METRIC_NAMES", "DEFAULT_METRIC", "check_metric", "flat_params", "unflatten", "as_double", "per_sample_losses", "second_differences",
-    "directional_sharpness", "mean_loss", "loss_normalized_sharpness", "sharpness", "value_from_sums",
+    "directional_sharpness", "mean_loss", "correct_mask", "loss_normalized_sharpness", "sharpness", "value_from_sums",
     "bound_coefficient", "divisor", "hvp_sharpness",
 ]
 
@@ -86,6 +86,14 @@ def per_sample_losses(model: nn.Module, data: Dataset, theta: np.ndarray | torch
     vec = torch.as_tensor(theta, dtype=torch.float64)
     logits = functional_call(model64, unflatten(model64, vec), (torch.as_tensor(data.x, dtype=torch.float64),))
     return nn.functional.cross_entropy(logits, torch.as_tensor(data.y), reduction="none")
+
+
+@torch.no_grad()
+def correct_mask(model: nn.Module, data: Dataset) -> np.ndarray:
+    """Whether each sample's label logit is the largest (a tie counts as correct, as in the circuit), in float64."""
+    logits = as_double(model)(torch.as_tensor(data.x, dtype=torch.float64))
+    label = logits.gather(1, torch.as_tensor(data.y, dtype=torch.int64).reshape(-1, 1))
+    return (label >= logits.max(dim=1, keepdim=True).values).reshape(-1).numpy()
 
 
 def as_double(model: nn.Module) -> nn.Module:

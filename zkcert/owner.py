@@ -22,7 +22,7 @@ from .commitments import (
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, ROW_SIGN, committed_directions, family_directions
 from .errors import InputError
-from .metric import DEFAULT_METRIC, DS, flat_params, per_sample_losses, second_differences, sharpness
+from .metric import DEFAULT_METRIC, DS, correct_mask, flat_params, per_sample_losses, second_differences, sharpness
 from .models import check_compatible, layer_configs
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
 
@@ -98,7 +98,7 @@ def make_spec(
         num_classes=data.num_classes, num_params=int(flat_params(model).size), n_samples=len(data),
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
         input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
-        graph=_graph_for(direction, epsilon, input_scale),
+        graph=_graph_for(direction, epsilon, input_scale), check_labels=True,
     )
 
 
@@ -200,15 +200,19 @@ def shard_metrics(model: nn.Module, data: Dataset, p: Plan, indices: tuple[int, 
 
 
 def shard_sums(model: nn.Module, data: Dataset, p: Plan) -> list[list[float]]:
-    """Each shard's float partial sums as its circuit outputs them: the numerator, and the summed loss for rds/v1."""
+    """Each shard's float partial sums as its circuit outputs them (zkcert.circuit.sum_names): the numerator, the
+    summed loss for rds/v1, and with label checks the correct count and the label error (0: the labels are one-hot)."""
     spec, size = p.spec, p.committed.shard_size
     d = family_directions(spec.direction, p.r, flat_params(model), spec.layers)
     numerators = second_differences(model, data, d, spec.epsilon).sum(axis=0)
-    losses = per_sample_losses(model, data, flat_params(model)).detach().numpy()
+    theta = flat_params(model)
+    losses = per_sample_losses(model, data, theta).detach().numpy()
+    correct = correct_mask(model, data)
     sums = []
     for s in range(p.committed.n_shards):
         cut = slice(s * size, (s + 1) * size)
-        sums.append([float(numerators[cut].sum())] + ([] if spec.metric == DS else [float(losses[cut].sum())]))
+        row = [float(numerators[cut].sum())] + ([] if spec.metric == DS else [float(losses[cut].sum())])
+        sums.append(row + ([float(correct[cut].sum()), 0.0] if spec.check_labels else []))
     return sums
 
 

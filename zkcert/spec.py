@@ -114,6 +114,10 @@ class CircuitSpec:
     # a tree of relus, so the circuit needs neither the boolean range check nor the shuffles (20 % faster proofs).
     # The default is that of specs written before layouts were numbered, so they rebuild as proved.
     graph: int = 1
+    # Whether the circuit checks that every committed label vector is one-hot and reveals the training correct
+    # count (zkcert.circuit.graph: labels_ok and correct). Specs written before the check existed lack it, and
+    # the verifier says that their labels were not checked.
+    check_labels: bool = False
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
@@ -182,13 +186,16 @@ class CircuitSpec:
         return "logrows" in self.run_args
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON form (tuples become lists); the default commitment scheme is left out, so specs (and their
-        digests, which key caches and pinned fingerprints) written before the scheme was named are unchanged."""
+        """Plain JSON form (tuples become lists); fields at the values of specs written before they existed (the
+        commitment scheme, the graph, label checks) are left out, so those specs (and their digests, which key
+        caches and pinned fingerprints) are unchanged."""
         obj = _jsonable(dataclasses.asdict(self))
         if obj.get("commitment") == POSEIDON:
             del obj["commitment"]
         if obj.get("graph") == 1:
             del obj["graph"]
+        if obj.get("check_labels") is False:
+            del obj["check_labels"]
         return obj
 
     @classmethod
@@ -242,6 +249,8 @@ class AggregationSpec:
     metric: str = DS
     # The shards' scheme: under kzg/v1 the hashed partials carry field-element salts.
     commitment: str = POSEIDON
+    # The shards' label checks: their partials then carry the correct count and the label error too.
+    check_labels: bool = False
     schema: str = AGGREGATION_SCHEMA
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from zkcert import circuit
 from zkcert.models import small_cnn
 from zkcert.direction import FAMILIES, family_directions
 from zkcert.commitments import KZG, KZG_SALT_LEN, POSEIDON, SALT_LEN
-from zkcert.metric import DS, METRICS, RDS, flat_params, mean_loss, second_differences
+from zkcert.metric import DS, METRICS, RDS, correct_mask, flat_params, mean_loss, second_differences
 from zkcert.spec import AggregationSpec
 from zkcert.owner import make_spec, plan
 from zkcert.training import TrainConfig, train
@@ -76,10 +76,14 @@ def test_every_path_computes_the_same_sums(owner, path, rel):
     assert abs(numerator) > 0.05, "the test needs a numerator well above the fixed-point resolution"
     outputs = path(owner)
     tol = dict(rel=rel, abs=8 / 256 if path is _ezkl_witness else 0)
-    assert outputs[0] == 1.0 and outputs[1] == pytest.approx(numerator, **tol)
-    if spec.metric == RDS:
-        assert outputs[2] == pytest.approx(mean_loss(model, proof_data_of(owner)) * spec.n_samples, **tol)
     assert len(outputs) == len(circuit.output_names(spec))
+    named = dict(zip(circuit.output_names(spec), outputs))
+    assert named["flag"] == 1.0 and named["numerator"] == pytest.approx(numerator, **tol)
+    if spec.metric == RDS:
+        assert named["loss_sum"] == pytest.approx(mean_loss(model, proof_data_of(owner)) * spec.n_samples, **tol)
+    # The labels are one-hot, and the correct count is the float model's, exactly (2 samples, no tie).
+    assert named["labels_ok"] == 1.0
+    assert named["correct"] == int(correct_mask(model, proof_data_of(owner)).sum())
     if path is _torch_graph:  # one function turns sums into the metric, for prover and verifier alike
         assert circuit.flag_and_value(spec, outputs)[1] == pytest.approx(owner.float_metric, rel=1e-4)
 
@@ -102,15 +106,25 @@ def test_flag_is_computed_in_the_graph(owner):
         assert float(circuit.SharpnessGraph(low)(*inputs)[0]) == 0.0
 
 
-@pytest.mark.parametrize("metric,reveal,names", [
-    (DS, True, ["flag", "numerator"]), (RDS, True, ["flag", "numerator", "loss_sum"]), (RDS, False, ["flag"]),
+LABELS = ["flag", "labels_ok", "correct"]
+
+
+@pytest.mark.parametrize("metric,reveal,labels,names", [
+    (DS, True, False, ["flag", "numerator"]), (RDS, True, False, ["flag", "numerator", "loss_sum"]), (RDS, False, False, ["flag"]),
+    (DS, True, True, LABELS + ["numerator"]), (RDS, True, True, LABELS + ["numerator", "loss_sum"]), (RDS, False, True, LABELS),
 ])
-def test_output_layout_per_metric(metric, reveal, names, tiny_mlp, tiny_data):
+def test_output_layout_per_metric(metric, reveal, labels, names, tiny_mlp, tiny_data):
+    """Specs written before label checks keep their layout; with them, labels_ok and the correct count are always public."""
+    import dataclasses
+
     spec = make_spec(tiny_mlp, tiny_data, threshold=1.0, epsilon=0.125, n_directions=1, input_scale=10, metric=metric, reveal_value=reveal)
+    assert spec.check_labels  # every new spec checks its labels
+    spec = dataclasses.replace(spec, check_labels=labels)
     assert circuit.output_names(spec) == names
-    assert circuit.output_names(AggregationSpec(3, 1.0, 10, reveal_value=reveal, metric=metric)) == names
-    assert circuit.shard_output_len(metric, POSEIDON) == (1 if metric == DS else 2) + SALT_LEN  # sums and the data salt
-    assert circuit.shard_output_len(metric, KZG) == (1 if metric == DS else 2) + KZG_SALT_LEN
+    assert circuit.output_names(AggregationSpec(3, 1.0, 10, reveal_value=reveal, metric=metric, check_labels=labels)) == names
+    sums = (1 if metric == DS else 2) + (2 if labels else 0)  # the numerator, the loss sum, the correct count and label error
+    for scheme, salt in ((POSEIDON, SALT_LEN), (KZG, KZG_SALT_LEN)):  # and the data salt
+        assert circuit.shard_output_len(dataclasses.replace(spec, commitment=scheme)) == sums + salt
 
 
 @pytest.mark.parametrize("arch,epsilon", [("mlp", 0.25), ("cnn", 0.25), ("mlp", 2.0**-6)])
@@ -132,7 +146,8 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
     spec = make_spec(model, proof_data, threshold=1000.0, epsilon=epsilon, n_directions=2, input_scale=8, metric=RDS, direction=ROW_SIGN)
     assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == LEAN_GRAPH
     graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH, LEAN_GRAPH) if folds(epsilon, 8) else ())
-    layouts = {g: dataclasses.replace(spec, graph=g) for g in graphs}  # 1: row-sign certificates before graph 2
+    # 1: row-sign certificates before graph 2. Label checks off: their nodes are the same in every layout (tested apart).
+    layouts = {g: dataclasses.replace(spec, graph=g, check_labels=False) for g in graphs}
     p = plan(model, proof_data, spec=spec, nonce="graphs")
     inputs = [torch.as_tensor(np.asarray(v, dtype=np.float32))[None] for v in p.shard_input(0)["input_data"]]
     with torch.no_grad():
@@ -140,7 +155,7 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
     for g in graphs[1:]:
         # float32: at eps 2**-6 the numerator (about 0.02 here) is a difference of sums about 1,000 times larger
         assert sums[g] == pytest.approx(sums[1], rel=1e-5, abs=1e-5), g
-    assert circuit.flag_and_value(spec, sums[spec.graph])[1] == pytest.approx(p.float_metric, rel=1e-3)
+    assert circuit.flag_and_value(layouts[spec.graph], sums[spec.graph])[1] == pytest.approx(p.float_metric, rel=1e-3)
 
     def ops(s) -> dict[str, int]:
         with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,7 @@ anchored verification (missing, wrong and absent published values) and the SRS's
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 import shutil
 
 from certs import fails as _fails
-from certs import PROOF_NONCE, UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, prove_regardless, rehash, with_threshold
+from certs import (
+    FORGED_LABELS, PROOF_NONCE, UNTRUSTED_SRS_OK, anchors, copy_cert, edit_json, prove_regardless, rehash, relabel, with_threshold,
+)
 from zkcert import verify
 from zkcert.certificate import MANIFEST, PROOF, SRS_FILE, VK, Manifest
 from zkcert.errors import MissingAnchors, UntrustedSrs, VerificationError
@@ -34,6 +37,14 @@ def false_statement(proof_mlp, proof_data, honest, tmp_path_factory) -> Path:
     return prove_regardless(proof_mlp, proof_data, spec, tmp_path_factory.mktemp("certs") / "false", nonce=NONCE)
 
 
+@pytest.fixture(scope="module")
+def zero_labels(proof_mlp, proof_data, honest, tmp_path_factory) -> Path:
+    """A forged certificate: all-zero label vectors committed, everything else consistent (commitments, direction)."""
+    spec = Manifest.load(honest).statement.spec
+    return prove_regardless(proof_mlp, proof_data, spec, tmp_path_factory.mktemp("certs") / "zero-labels", nonce=NONCE,
+                            edit=relabel(spec, FORGED_LABELS["zero"]))
+
+
 @pytest.fixture()
 def cert(honest, tmp_path) -> Path:
     """A private copy of the honest certificate to tamper with."""
@@ -48,9 +59,14 @@ def verifier_srs(honest, tmp_path) -> Path:
     return path
 
 
-def test_honest_certificate_verifies(honest):
+def test_honest_certificate_verifies(honest, proof_mlp, proof_data):
+    from zkcert.metric import correct_mask
+
     manifest = Manifest.load(honest)
     result = verify(honest, **anchors(honest, NONCE), **UNTRUSTED_SRS_OK)
+    # The certified training accuracy is the model's on the committed samples, and the manifest reports it.
+    assert result.train_correct == int(correct_mask(proof_mlp, proof_data).sum()) == manifest.reported["circuit_correct"]
+    assert result.n_samples == len(proof_data) and result.to_json()["train_accuracy"] == result.train_accuracy
     assert result.threshold == 1000.0 and "directional sharpness <= 1000" in result.statement
     assert result.anchored and not result.srs_trusted and result.not_checked == ("srs-trust",)
     assert result.checks == tuple(c for c in CHECKS if c != "srs-trust")
@@ -121,6 +137,22 @@ def test_flag_instance_altered(false_statement, tmp_path):
 
 def test_valid_proof_of_false_statement_rejected_by_flag(false_statement):
     _fails(false_statement, "flag", "bound does not hold")
+
+
+def test_forged_labels_rejected_by_name(zero_labels):
+    """Zero label vectors make the loss the log-sum-exp alone and pass any T (issue 21); the circuit's label check
+    says so in a valid proof, and verification fails 'labels', though the bound itself holds."""
+    from zkcert import circuit
+    from zkcert._internal import ezkl as _ezkl
+    from zkcert.verification.forms import form_of
+
+    manifest = Manifest.load(zero_labels)
+    spec = manifest.statement.spec
+    files = circuit.compile_spec(spec)
+    outputs = circuit.read_instances(spec, _ezkl.ProofView.from_json(json.loads((zero_labels / PROOF).read_text()))).outputs
+    read = circuit.read_outputs(spec, circuit.decode_outputs(outputs, files.settings_json()))
+    assert (read.flag, read.labels_ok, read.correct) == (1.0, 0.0, 0.0) and form_of(manifest).flag_proofs == (PROOF,)
+    _fails(zero_labels, "labels", "not all one-hot", **anchors(zero_labels, NONCE))
 
 
 def test_verifying_key_swapped(cert, false_statement):

@@ -17,11 +17,11 @@ from ..errors import CircuitError
 from ..metric import value_from_sums
 from ..spec import RUN_ARGS, AggregationSpec, AnySpec, CircuitSpec
 from ..srs import Srs
-from .graph import export_onnx
+from .graph import export_onnx, output_names
 
 __all__ = [
     "BASE_RUN_ARGS", "CircuitFiles", "ezkl_run_args", "calibrate_spec", "merge_run_args", "compile_spec", "keys_for",
-    "vk_fingerprint", "decode_outputs", "witness_outputs", "flag_and_value", "input_json", "fixed_point_outputs",
+    "vk_fingerprint", "decode_outputs", "witness_outputs", "Outputs", "read_outputs", "flag_and_value", "input_json", "fixed_point_outputs",
 ]
 
 # Visibility is zkcert's design, not a tunable: hashed inputs give the commitments as instances, the
@@ -52,16 +52,40 @@ def witness_outputs(witness: dict[str, Any], settings: dict[str, Any]) -> list[f
     return decode_outputs([out[0] for out in _ezkl.WitnessView.from_json(witness).outputs], settings)
 
 
-def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None) -> tuple[float, float | None]:
-    """(flag, the metric's fixed-point value or None if not revealed) from decoded outputs.
+@dataclass(frozen=True)
+class Outputs:
+    """A final circuit's decoded public outputs by name (zkcert.circuit.graph.output_names).
 
-    n_samples is the statement's total N where the outputs sum over several shards.
+    labels_ok and correct are None for specs without label checks; value is None where no sum is revealed.
     """
-    if len(outputs) < 2:
-        return outputs[0], None
-    loss_sum = outputs[2] if len(outputs) > 2 else None
-    value = value_from_sums(spec.metric, outputs[1], loss_sum, n_samples or spec.n_samples, spec.n_directions, spec.epsilon)
-    return outputs[0], value
+
+    flag: float
+    value: float | None
+    labels_ok: float | None
+    correct: float | None
+
+
+def read_outputs(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None, *, of: AnySpec | None = None) -> Outputs:
+    """The decoded outputs of the circuit `of` (default: spec's own) by name, with the metric's fixed-point value
+    where its sums are revealed.
+
+    spec is the statement's circuit spec (for eps and K); `of` is the aggregation spec when the outputs are an
+    aggregation's, and n_samples is then the statement's total N.
+    """
+    if len(outputs) != len(names := output_names(of or spec)):
+        raise CircuitError(f"expected {len(names)} outputs ({', '.join(names)}), got {len(outputs)}")
+    named = dict(zip(names, outputs))
+    value = None
+    if "numerator" in named:
+        value = value_from_sums(spec.metric, named["numerator"], named.get("loss_sum"), n_samples or spec.n_samples,
+                                spec.n_directions, spec.epsilon)
+    return Outputs(named["flag"], value, named.get("labels_ok"), named.get("correct"))
+
+
+def flag_and_value(spec: CircuitSpec, outputs: list[float], n_samples: int | None = None, *, of: AnySpec | None = None) -> tuple[float, float | None]:
+    """(flag, the metric's fixed-point value or None if not revealed) from decoded outputs (read_outputs)."""
+    read = read_outputs(spec, outputs, n_samples, of=of)
+    return read.flag, read.value
 
 
 def input_json(data_col: Column, model_col: Column, direction_col: Column) -> dict[str, Any]:

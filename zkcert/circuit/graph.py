@@ -31,7 +31,7 @@ from ..errors import CircuitError
 from ..metric import DS
 from ..spec import FOLDED_GRAPH, LEAN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
-__all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "input_lengths"]
+__all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "sum_names", "input_lengths"]
 
 _KNOWN_LAYERS = ("Linear", "Conv2d", "ReLU", "Flatten", "MaxPool2d", "AvgPool2d")
 _OPSET = 17
@@ -299,14 +299,15 @@ class SharpnessGraph(nn.Module):
         """_summed_loss with the label term as one dot product: ezkl rescales once per dot, once per element of z * onehot."""
         return cls._summed_log_sum_exp(z, relu_floor, tree_max) - (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
 
-    def _losses(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed loss at theta, sum over k of the summed losses at theta + eps d_k and theta - eps d_k)."""
+    def _losses(self, x: torch.Tensor, onehot: torch.Tensor, theta: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(summed loss at theta, sum over k of the summed losses at theta + eps d_k and theta - eps d_k, logits at theta)."""
         s = self.spec
         k, eps = s.n_directions, s.epsilon
         if s.direction == RADEMACHER_ABS:
             p = s.num_params
             eps_abs = torch.abs(theta) * eps
-            base = self._summed_loss(self._logits(x, theta), onehot)
+            z0 = self._logits(x, theta)
+            base = self._summed_loss(z0, onehot)
             steps = [signs[0, i * p : (i + 1) * p] * eps_abs for i in range(k)]
             outer = [self._summed_loss(self._logits(x, theta + sign * st), onehot) for st in steps for sign in (1.0, -1.0)]
         else:
@@ -323,12 +324,13 @@ class SharpnessGraph(nn.Module):
                 loss = functools.partial(self._summed_loss_dot, relu_floor=s.graph >= SIGNED_GRAPH, tree_max=s.graph >= LEAN_GRAPH)
             else:
                 logits, loss = self._logits_scaled(x, self._params(theta), variants), self._summed_loss
-            base = loss(logits[0], onehot)
+            z0 = logits[0]
+            base = loss(z0, onehot)
             outer = [loss(z, onehot) for z in logits[1:]]
         total = outer[0]
         for term in outer[1:]:
             total = total + term
-        return base, total
+        return base, total, z0
 
     def forward(self, data: torch.Tensor, model: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = self.spec
@@ -340,20 +342,59 @@ class SharpnessGraph(nn.Module):
             onehot = labels[:, : n * c].reshape(n, c)
         else:
             labels, onehot = data, data[:, n * f : n * f + n * c].reshape(n, c)
-        base, outer = self._losses(x, onehot, model[0, :p], signs)
+        base, outer, z0 = self._losses(x, onehot, model[0, :p], signs)
         numerator = (outer - 2.0 * k * base).reshape(1, 1)
         sums = [numerator] if s.metric == DS else [numerator, base.reshape(1, 1)]
+        if s.check_labels:
+            sums += [_correct_count(z0, onehot, s.graph >= LEAN_GRAPH, s.input_scale), _label_error(onehot)]
         if s.shard:
             # The data salt rides along so that the hashed partial cannot be found by trying values.
             return (torch.cat([*sums, labels[:, -salt_len(s.commitment):]], dim=1),)
-        return _flagged(sums, s.bound, s.reveal_value)
+        return _flagged(s, sums)
 
 
-def _flagged(sums: list[torch.Tensor], bound: float, reveal: bool) -> tuple[torch.Tensor, ...]:
-    """(flag, *sums) or (flag,): flag = [numerator <= bound] for ds/v1, [numerator <= bound * loss sum] for rds/v1."""
-    rhs = bound if len(sums) == 1 else sums[1] * bound
-    flag = (sums[0] <= rhs).to(torch.float32).reshape(1, 1)
-    return (flag, *sums) if reveal else (flag,)
+def _correct_count(z: torch.Tensor, onehot: torch.Tensor, tree_max: bool, scale: int) -> torch.Tensor:
+    """How many samples the logits z classify as their label: z_y >= max_c z_c (a tie counts as correct), shape (1, 1).
+
+    z_y is one dot product per sample (ezkl rescales once per dot); the maximum is graph 5's relu tree where
+    the layout has it, so the count adds no lookup argument the graph did not already need. The comparison
+    allows a quarter of the fixed point's step: that constant rounds to 0 in the circuit, where the comparison
+    is exact, and absorbs float32 rounding in the exported graph (a + relu(b - a) is not always b there).
+    """
+    n, c = z.shape
+    label_logit = torch.bmm(z.reshape(n, 1, c), onehot.reshape(n, c, 1)).reshape(n, 1)
+    top = _row_max(z) if tree_max else torch.max(z, dim=1, keepdim=True).values
+    return torch.sum((label_logit - top >= -(2.0 ** -(scale + 2))).to(torch.float32)).reshape(1, 1)
+
+
+def _label_error(onehot: torch.Tensor) -> torch.Tensor:
+    """sum |v^2 - v| + sum_i |sum_c v_ic - 1| over the committed label vectors: 0 exactly when each is one-hot, shape (1, 1).
+
+    In fixed point at scale s an entry k / 2**s has v^2 = v only for k = 0 or k = 2**s (|k (k - 2**s)| >= 2**s - 1
+    otherwise), so every entry is 0 or 1, and the row sums make exactly one of them 1. Without this check an
+    owner could commit zero or scaled label vectors and make any model pass (shared/PROTOCOL.md, "The metric").
+    |t| is written relu(t) + relu(-t), which needs only the tables a relu already uses.
+    """
+    def absolute(t: torch.Tensor) -> torch.Tensor:
+        return torch.relu(t) + torch.relu(-t)
+
+    entries = torch.sum(absolute(onehot * onehot - onehot))
+    rows = torch.sum(absolute(torch.sum(onehot, dim=1) - 1.0))
+    return (entries + rows).reshape(1, 1)
+
+
+def _flagged(spec: AnySpec, sums: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """The public outputs, in output_names' order, from the sums (sum_names).
+
+    flag = [numerator <= bound] for ds/v1, [numerator <= bound * loss sum] for rds/v1. With label checks,
+    labels_ok = [label error <= 0]; the label error itself stays private (it is 0 whenever labels_ok is 1).
+    """
+    named = dict(zip(sum_names(spec), sums))
+    rhs = spec.bound if spec.metric == DS else named["loss_sum"] * spec.bound
+    named["flag"] = (named["numerator"] <= rhs).to(torch.float32).reshape(1, 1)
+    if spec.check_labels:
+        named["labels_ok"] = (named["label_error"] <= 0).to(torch.float32).reshape(1, 1)
+    return tuple(named[name] for name in output_names(spec))
 
 
 class AggregationGraph(nn.Module):
@@ -364,29 +405,38 @@ class AggregationGraph(nn.Module):
         self.spec = spec
 
     def forward(self, *parts: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        width = sum_count(self.spec.metric)
+        width = sum_count(self.spec)
         sums = [parts[0][:, j : j + 1] for j in range(width)]
         for part in parts[1:]:
             sums = [total + part[:, j : j + 1] for j, total in enumerate(sums)]
-        return _flagged(sums, self.spec.bound, self.spec.reveal_value)
+        return _flagged(self.spec, sums)
 
 
-def sum_count(metric: str) -> int:
-    """How many sums a metric's circuit carries: the numerator, and the summed loss for rds/v1."""
-    return 1 if metric == DS else 2
+def sum_names(spec: AnySpec) -> list[str]:
+    """The sums a circuit computes (and a shard hashes), in order: the numerator, the summed loss for rds/v1,
+    and with label checks the training correct count and the label error."""
+    names = ["numerator"] if spec.metric == DS else ["numerator", "loss_sum"]
+    return names + (["correct", "label_error"] if spec.check_labels else [])
 
 
-def shard_output_len(metric: str, commitment: str) -> int:
+def sum_count(spec: AnySpec) -> int:
+    """How many sums a circuit carries (sum_names)."""
+    return len(sum_names(spec))
+
+
+def shard_output_len(spec: AnySpec) -> int:
     """Field elements a shard circuit hashes into its one output: its sums and the data salt."""
-    return sum_count(metric) + salt_len(commitment)
+    return sum_count(spec) + salt_len(spec.commitment)
 
 
 def output_names(spec: AnySpec) -> list[str]:
     """The graph's outputs in order, which is also the order of the proof's output instances."""
     if isinstance(spec, CircuitSpec) and spec.shard:
         return ["partial"]
-    sums = ["numerator", "loss_sum"][: sum_count(spec.metric)]
-    return ["flag", *sums] if spec.reveal_value else ["flag"]
+    # With label checks, whether the labels are one-hot and the training correct count are public whatever
+    # reveal_value says: a verifier must see that the committed data is well formed and that the model fits it.
+    public = ["flag", "labels_ok", "correct"] if spec.check_labels else ["flag"]
+    return public + sum_names(spec)[: 1 if spec.metric == DS else 2] if spec.reveal_value else public
 
 
 def input_lengths(spec: CircuitSpec) -> tuple[int, int, int]:
@@ -401,7 +451,7 @@ def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str
     """(module, dummy inputs, input names, output names) of either kind of spec."""
     if isinstance(spec, AggregationSpec):
         names = [f"shard{i}" for i in range(spec.n_shards)]
-        dummies = tuple(torch.zeros(1, shard_output_len(spec.metric, spec.commitment)) for _ in names)
+        dummies = tuple(torch.zeros(1, shard_output_len(spec)) for _ in names)
         return AggregationGraph(spec), dummies, names, output_names(spec)
     dummies = tuple(torch.zeros(1, n) for n in input_lengths(spec))
     return SharpnessGraph(spec), dummies, ["data", "model", "direction"], output_names(spec)

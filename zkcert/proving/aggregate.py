@@ -17,7 +17,7 @@ from ..spec import AggregationSpec, CircuitSpec
 from ..srs import Srs
 from .executor import ShardOutcome
 
-__all__ = ["Aggregation", "aggregate", "aggregation_inputs", "check_aggregation"]
+__all__ = ["Aggregation", "aggregate", "aggregation_inputs", "check_aggregation", "check_outputs"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,12 @@ class Aggregation:
     spec: AggregationSpec
     proof: Path
     vk: Path
-    value: float | None
+    outputs: circuit.Outputs
+
+    @property
+    def value(self) -> float | None:
+        """The fixed-point metric the aggregation revealed, if any."""
+        return self.outputs.value
 
 
 def aggregation_inputs(outputs: list[list[str]], scale: int, n_sums: int | None = None) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def _aggregation_spec(spec: CircuitSpec, scale: int, n_shards: int, inputs: dict
                       max_logrows: int) -> AggregationSpec:
     """The aggregation's spec calibrated on inputs and laid out at the shards' logrows; a named error if it cannot be built."""
     bound = bound_coefficient(spec.metric, spec.threshold, spec.n_samples * n_shards, spec.n_directions, spec.epsilon)
-    agg_spec = AggregationSpec(n_shards, bound, scale, metric=spec.metric, commitment=spec.commitment)
+    agg_spec = AggregationSpec(n_shards, bound, scale, metric=spec.metric, commitment=spec.commitment, check_labels=spec.check_labels)
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         agg = circuit.calibrate_spec(agg_spec, inputs, workdir, max_logrows=min(max_logrows, spec.logrows or max_logrows))
@@ -85,7 +90,7 @@ def aggregate(
     scale = _ezkl.settings_output_scales(files.settings_json())[0]
     n_total = spec.n_samples * len(outcomes)
     kzg = spec.commitment == KZG
-    inputs = aggregation_inputs([o.outputs for o in outcomes], scale, circuit.sum_count(spec.metric) if kzg else None)
+    inputs = aggregation_inputs([o.outputs for o in outcomes], scale, circuit.sum_count(spec) if kzg else None)
     with steps.step("aggregate"):
         say("proving the aggregation")
         agg = _aggregation_spec(spec, scale, len(outcomes), inputs, tmp / "agg", max_logrows)
@@ -96,11 +101,24 @@ def aggregate(
         linked = [felt_hex(circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof)).outputs[0]) for o in outcomes]
         if [felt_hex(h) for h in _ezkl.WitnessView.from_json(witness).input_hashes] != linked:
             raise CircuitError("the aggregation's input hashes differ from the shard outputs: please report this")
-        flag, value = circuit.flag_and_value(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total)
-        if flag != 1.0:
-            raise ThresholdExceeded(value if value is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
+        outputs = circuit.read_outputs(spec, circuit.witness_outputs(witness, agg_files.settings_json()), n_total, of=agg)
+        check_outputs(spec, outputs)
         proof = tmp / "aggregate.proof.json"
         _ezkl.prove(tmp / "agg-witness.json", agg_files.compiled, agg_pk, proof, srs.path)
         if not _ezkl.verify(proof, agg_files.settings, agg_vk, srs.path):
             raise CircuitError("the fresh aggregation proof does not verify: please report this")
-    return Aggregation(agg, proof, agg_vk, value)
+    return Aggregation(agg, proof, agg_vk, outputs)
+
+
+def check_outputs(spec: CircuitSpec, outputs: circuit.Outputs, *, what: str = "", shown: float | None = None) -> None:
+    """A final proof's outputs say the statement holds: labels one-hot (if checked), then flag = 1.
+
+    The prover's own labels are one-hot by construction (zkcert.commitments.data_vector), so labels_ok = 0 here
+    is a bug; a flag of 0 after the float check passed is a quantization gap. `shown` replaces the revealed value
+    in the message (a spot check reveals none), `what` names the proof.
+    """
+    if outputs.labels_ok is not None and outputs.labels_ok != 1.0:
+        raise CircuitError(f"the circuit found committed labels that are not one-hot{what}: please report this")
+    if outputs.flag != 1.0:
+        value = shown if shown is not None else outputs.value if outputs.value is not None else float("nan")
+        raise ThresholdExceeded(value, spec.threshold, what=f"fixed-point {spec.metric}{what}")

@@ -9,6 +9,7 @@ then per form: the flag of each proof (single proof, spot check) or the aggregat
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tempfile
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from ..owner import Plan, plan, provisional_committer, shard_count, shard_metric
 from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
 from ..srs import Srs, resolve_srs
 from ..statement import AnyStatement, SampledStatement, ShardedStatement, Statement
-from .aggregate import aggregate, check_aggregation
+from .aggregate import aggregate, check_aggregation, check_outputs
 from .executor import ShardJob, ShardOutcome, run_jobs
 from .sizing import choose_shard_size
 from .work import WorkFolder
@@ -160,18 +161,19 @@ def prove(
                     raise CircuitError(f"proof {o.index}'s fresh proof does not verify: please report this")
         if shard_size is None:
             statement: AnyStatement = Statement(spec, c.data_commitment, c.model_commitment, nonce)
-            circuit_metric = _check_flags(spec, files, outcomes, {0: p.float_metric}, spot_check=False)
+            final = _check_flags(spec, files, outcomes, {0: p.float_metric}, spot_check=False)
             payload = {PROOF: work.proof(0), VK: vk}
         elif sample is None:
             agg = aggregate(spec, files, outcomes, srs, tmpdir, max_logrows, say, steps)
             statement = ShardedStatement(spec, agg.spec, c.shard_commitments, c.data_commitment, c.model_commitment, nonce)
-            circuit_metric = agg.value
+            final = agg.outputs
             payload = {**_shard_files(work, outcomes, vk), AGGREGATE_PROOF: agg.proof, AGGREGATE_VK: agg.vk}
         else:
             statement = SampledStatement(spec, c.shard_commitments, c.data_commitment, c.model_commitment, nonce, sample)
-            circuit_metric = _check_flags(spec, files, outcomes, checked, spot_check=True)
+            final = _check_flags(spec, files, outcomes, checked, spot_check=True)
+            final = dataclasses.replace(final, value=None, correct=None)  # the challenged shards' last, not the certificate's
             payload = _shard_files(work, outcomes, vk)
-        reported = _reported(p, circuit_metric, steps, outcomes if shard_size else None, checked if sample else None)
+        reported = _reported(p, final, steps, outcomes if shard_size else None, checked if sample else None)
         if include_srs:
             payload[SRS_FILE] = srs.path
         cert = write_certificate(
@@ -261,32 +263,33 @@ def _check_commitments(p: Plan, spec: CircuitSpec, outcome: ShardOutcome) -> Non
 
 
 def _check_flags(spec: CircuitSpec, files: circuit.CircuitFiles, outcomes: list[ShardOutcome], floats: dict[int, float],
-                 *, spot_check: bool) -> float | None:
-    """Every proof's fixed-point flag is 1 (its float value passed, so a 0 is a quantization gap); the revealed value, if any."""
+                 *, spot_check: bool) -> circuit.Outputs:
+    """Every proof's fixed-point flag is 1 (its float value passed, so a 0 is a quantization gap) and its labels
+    one-hot; the last proof's outputs (a single proof's are the certificate's)."""
     settings = files.settings_json()
-    value = None
     for o in outcomes:
         outputs = circuit.read_instances(spec, _ezkl.ProofView.from_json(o.proof)).outputs
-        flag, value = circuit.flag_and_value(spec, circuit.decode_outputs(outputs, settings))
-        if flag != 1.0:
-            if spot_check:
-                raise ThresholdExceeded(floats[o.index], spec.threshold,
-                                        what=f"fixed-point {spec.metric} of challenged shard {o.index} (float value shown)")
-            raise ThresholdExceeded(value if value is not None else float("nan"), spec.threshold, what=f"fixed-point {spec.metric}")
-    return value
+        read = circuit.read_outputs(spec, circuit.decode_outputs(outputs, settings))
+        if spot_check:
+            check_outputs(spec, read, what=f" of challenged shard {o.index} (float value shown)", shown=floats[o.index])
+        else:
+            check_outputs(spec, read)
+    return read
 
 
 def _shard_files(work: WorkFolder, outcomes: list[ShardOutcome], vk: Path) -> dict[str, Path]:
     return {**{shard_proof_name(o.index): work.proof(o.index) for o in outcomes}, SHARD_VK: vk}
 
 
-def _reported(p: Plan, circuit_metric: float | None, steps: Steps, outcomes: list[ShardOutcome] | None,
+def _reported(p: Plan, final: circuit.Outputs, steps: Steps, outcomes: list[ShardOutcome] | None,
               challenged: dict[int, float] | None) -> dict[str, Any]:
-    """The prover's measurements for the manifest (informational: the verifier checks only circuit_metric)."""
+    """The prover's measurements for the manifest (informational: the verifier checks circuit_metric and circuit_correct)."""
     reported: dict[str, Any] = {
-        "float_metric": p.float_metric, "circuit_metric": circuit_metric,
-        "relative_gap": relative_gap(circuit_metric, p.float_metric), "steps": steps.to_json(),
+        "float_metric": p.float_metric, "circuit_metric": final.value,
+        "relative_gap": relative_gap(final.value, p.float_metric), "steps": steps.to_json(),
     }
+    if final.correct is not None:
+        reported["circuit_correct"] = int(round(final.correct))
     if outcomes is not None:
         reported["shards"] = [{"index": o.index, "seconds": round(o.seconds, 3), "peak_rss_mb": round(o.peak_rss_mb, 1),
                                "node": o.node} for o in outcomes]

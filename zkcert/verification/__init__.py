@@ -19,7 +19,7 @@ from .fingerprints import FINGERPRINTS, pin_fingerprint, pinned_fingerprint
 from .forms import check_aggregation_scale, check_challenge, check_shard_link, form_of
 from .result import ANCHOR_CHECKS, CHECKS, SAMPLED_CHECKS, SHARDED_CHECKS, VerificationResult
 from .steps import (
-    MAX_MANIFEST_BYTES, MAX_PROOF_BYTES, Run, Trust, check_anchors, check_proof_inputs, check_reported, check_text,
+    MAX_MANIFEST_BYTES, MAX_PROOF_BYTES, Run, Trust, check_anchors, check_outputs, check_proof_inputs, check_reported, check_text,
     direction_hash, fail, instances, load_proof, open_certificate, require_anchors, trusted_key, trusted_srs, verify_proofs,
 )
 
@@ -82,12 +82,14 @@ def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult
         verify_proofs(run, c.proofs, files, vk, srs, c.what)                                     # 4
     settings = {name: files.settings_json() for c, (_vk, files) in zip(form.circuits, keys) for name in c.proofs}
     found = {name: instances(run, c.spec, name, proofs[name]) for c in form.circuits for name in c.proofs}  # 5
-    run.at("flag")
-    metric = None
-    for name in form.flag_proofs:
-        flag, metric = circuit.flag_and_value(st.spec, circuit.decode_outputs(found[name].outputs, settings[name]), form.n_samples)
-        if flag != 1.0:
-            raise fail("flag", f"{name}'s flag is {flag:g}, so the bound does not hold")
+    metric = correct = None
+    for c in form.circuits:
+        for name in (n for n in c.proofs if n in form.flag_proofs):
+            run.at("flag")
+            read = circuit.read_outputs(st.spec, circuit.decode_outputs(found[name].outputs, settings[name]), form.n_samples, of=c.spec)
+            check_outputs(run, st.spec, name, read)                                              # 5
+            metric = read.value
+            correct = None if read.correct is None or isinstance(st, SampledStatement) else int(round(read.correct))
     first = found[next(iter(form.listed))]
     # A single proof carries C_D; for shards C_D is the root over the listed shard commitments (checked
     # equal when the statement was read), and each shard proof must carry its listed one.
@@ -101,5 +103,5 @@ def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult
         check_shard_link(run, form, found)
         check_aggregation_scale(run, manifest, keys[0][1])                                       # 6
     check_text(run, manifest, c_data, c_model)                                                   # 6
-    check_reported(manifest, metric)
-    return run.result(form.checks, st.describe(), c_data, c_model, st.spec.threshold, metric)
+    check_reported(manifest, metric, correct)
+    return run.result(form.checks, st.describe(), c_data, c_model, st.spec.threshold, metric, correct, st.n_samples)

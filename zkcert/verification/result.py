@@ -16,6 +16,7 @@ CHECKS = (
     "verifying-key",       # 2. the shipped key is the one rebuilt from the spec, or pinned in circuits/
     "proof",               # 4. the proof verifies against that key
     "instances",           # 5. the instance vector has the spec's layout
+    "labels",              # 5. labels_ok = 1: every committed label vector is one-hot (specs with label checks)
     "flag",                # 5. flag = 1
     "data-commitment",     # 5. C_D equals the one the owner published       (anchor)
     "model-commitment",    # 5. C_theta equals the one the owner published   (anchor)
@@ -27,7 +28,7 @@ CHECKS = (
 ANCHOR_CHECKS = ("data-commitment", "model-commitment", "nonce")
 # A sharded certificate runs the same list, with the proof and instance checks done for every shard
 # proof and for the aggregation proof, plus the link between them.
-SHARDED_CHECKS = CHECKS[:11] + ("shard-link",) + CHECKS[11:]
+SHARDED_CHECKS = CHECKS[:-1] + ("shard-link",) + CHECKS[-1:]
 # A spot-check certificate proves only the challenged shards: "challenge" checks that the folder holds
 # a proof for each shard the challenge recomputed from the commitments picks, and for no other.
 SAMPLED_CHECKS = CHECKS[:1] + ("challenge",) + CHECKS[1:]
@@ -50,6 +51,15 @@ class VerificationResult:
     checks: tuple[str, ...]
     not_checked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # The training correct count the proofs reveal over n_samples committed samples (None: the statement
+    # predates label checks, or a spot check, whose proofs cover only the challenged shards).
+    train_correct: int | None = None
+    n_samples: int | None = None
+
+    @property
+    def train_accuracy(self) -> float | None:
+        """The certified training accuracy on the committed data, where the proofs reveal it."""
+        return None if self.train_correct is None or not self.n_samples else self.train_correct / self.n_samples
 
     @property
     def anchored(self) -> bool:
@@ -70,6 +80,7 @@ class VerificationResult:
         """JSON form for `zkcert verify --json`: `ok` is true only for an anchored verification."""
         return {
             "ok": self.anchored, "status": self.status, "anchored": self.anchored, "srs_trusted": self.srs_trusted,
-            **{k: getattr(self, k) for k in ("statement", "data_commitment", "model_commitment", "threshold", "circuit_metric")},
+            **{k: getattr(self, k) for k in ("statement", "data_commitment", "model_commitment", "threshold", "circuit_metric",
+                                             "train_correct", "n_samples", "train_accuracy")},
             "checks": list(self.checks), "not_checked": list(self.not_checked), "warnings": list(self.warnings),
         }

@@ -27,7 +27,7 @@ from .result import VerificationResult
 __all__ = [
     "MAX_MANIFEST_BYTES", "MAX_PROOF_BYTES", "Run", "Trust", "fail", "open_certificate", "require_anchors", "load_proof",
     "srs_at_hand", "trusted_srs", "trusted_key", "verify_proofs", "instances", "check_anchors", "check_proof_inputs", "direction_hash",
-    "check_text", "check_reported",
+    "check_text", "check_outputs", "check_reported",
 ]
 
 # A manifest is a few KB and a proof tens of KB: far larger files are refused before they are parsed.
@@ -67,11 +67,11 @@ class Run:
         self.step = step
 
     def result(self, checks: tuple[str, ...], statement: str, c_data: str, c_model: str, threshold: float,
-               metric: float | None) -> VerificationResult:
+               metric: float | None, correct: int | None = None, n_samples: int | None = None) -> VerificationResult:
         """The result listing the checks made and those skipped."""
         skipped = tuple(c for c in checks if c in self.not_checked)
         return VerificationResult(statement, c_data, c_model, threshold, metric, tuple(c for c in checks if c not in skipped),
-                                  skipped, tuple(dict.fromkeys(self.warnings)))
+                                  skipped, tuple(dict.fromkeys(self.warnings)), correct, n_samples)
 
 
 def open_certificate(folder: str | Path) -> Manifest:
@@ -241,8 +241,26 @@ def check_text(run: Run, manifest: Manifest, c_data: str, c_model: str) -> None:
         raise fail("statement", f"the manifest's text {str(manifest.claimed_text)[:80]!r} is not the statement checked: {st.describe()!r}")
 
 
-def check_reported(manifest: Manifest, metric: float | None) -> None:
-    """Step 6: the value the manifest reports is the one the proofs reveal (or none, when none is revealed)."""
+def check_outputs(run: Run, spec: CircuitSpec, name: str, outputs: circuit.Outputs) -> None:
+    """Step 5: the committed labels are one-hot ('labels', where the spec checks them) and the bound holds ('flag')."""
+    run.at("labels")
+    if outputs.labels_ok is not None and outputs.labels_ok != 1.0:
+        raise fail("labels", f"{name} says the committed label vectors are not all one-hot, so its loss is not the "
+                             "cross-entropy against labels and the bound means nothing")
+    run.at("flag")
+    if outputs.flag != 1.0:
+        raise fail("flag", f"{name}'s flag is {outputs.flag:g}, so the bound does not hold")
+    if not spec.check_labels and "labels" not in run.not_checked:
+        run.not_checked.append("labels")
+        run.warnings.append("this statement predates label checks: its circuit does not check that the committed labels "
+                            "are one-hot, so an owner could have committed label vectors that make any model pass")
+
+
+def check_reported(manifest: Manifest, metric: float | None, correct: int | None = None) -> None:
+    """Step 6: the values the manifest reports are the ones the proofs reveal (or none, when none is revealed)."""
+    claimed_correct = manifest.reported.get("circuit_correct")
+    if claimed_correct is not None and claimed_correct != correct:
+        raise fail("statement", f"the manifest reports {claimed_correct!r} correct training samples, the proofs say {correct}")
     claimed = manifest.reported.get("circuit_metric")
     if metric is None:
         if claimed is not None:  # nothing proved reveals a value (a spot check, or a hidden numerator)

@@ -15,16 +15,19 @@ from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json, sha256_file
 from zkcert.certificate import MANIFEST, PROOF, VK, Manifest, write_certificate
+from zkcert.commitments import POSEIDON
 from zkcert.owner import plan
+from zkcert.preset import preset
 from zkcert.srs import local_srs
 from zkcert.statement import Statement
 
-# The statement every proving test uses: zkcert's default metric (rds/v1), but one row-sign direction at
-# eps 1/8 and scale 2**10, which keeps the 2-sample test circuits at logrows 15 (about 2 GB). The default
-# statement (rademacher-abs/v1, K = 4, eps 2**-6, scale 2**12) needs logrows 17 at this size: the demo and
-# the proving benchmark prove it.
-TINY = {"metric": "rds/v1", "direction": "row-sign/v1", "epsilon": 0.125, "n_directions": 1, "input_scale": 10}
-TINY_ARGS = ["--metric", "rds/v1", "--direction", "row-sign/v1", "--epsilon", "0.125", "--directions", "1", "--input-scale", "10"]
+# The statement most proving tests use: the "fast" preset (rds/v1, one row-sign direction, eps 1/8, scale 2**10)
+# with Poseidon commitments, which keeps the 2-sample test circuits at logrows 15 (about 2 GB). The kzg/v1 tests
+# (tests/verification/test_kzg.py) prove "fast" itself; the demo and the proving benchmark the default statement,
+# which needs logrows 18 at 8 samples.
+TINY = preset("fast", commitment=POSEIDON)
+TINY_KW = TINY.statement_kwargs()  # as zkcert.owner's make_spec and plan take it
+TINY_ARGS = ["--statement", "fast", "--commitment", POSEIDON]
 PROOF_NONCE = "verifier-issued-nonce"  # the nonce of the session's honest certificate (conftest.honest_cert)
 SHARD_NONCE = "shard-nonce"  # conftest.sharded_cert's
 SPOT_NONCE = "spot-check-nonce"  # conftest.spot_cert's

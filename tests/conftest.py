@@ -78,7 +78,7 @@ def honest_cert(proof_mlp, proof_data, tmp_path_factory):
 
     salts = Salts.fresh()
     out = tmp_path_factory.mktemp("certs") / "honest"
-    return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts, **TINY).certificate, salts
+    return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts, statement=TINY).certificate, salts
 
 
 # Sharded and spot-check certificates, built once per session: tests/verification (sharded, spot check, tamper table) and the fuzz
@@ -91,21 +91,21 @@ SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED = 4, 2, 1
 @pytest.fixture(scope="session")
 def sharded_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
     """(certificate, work folder) of an honest 2-shard certificate over 4 samples (about 90 s)."""
-    from zkcert.proving import prove
+    from zkcert.proving import Execution, prove
 
     base = tmp_path_factory.mktemp("sharded")
-    result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, shard_size=2, out=base / "cert",
-                           nonce=SHARD_NONCE, work_dir=base / "work", workers=1, **TINY)
+    result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, out=base / "cert", nonce=SHARD_NONCE, statement=TINY,
+                   execution=Execution(shard_size=2, work_dir=base / "work", workers=1))
     return result.certificate, base / "work"
 
 
 @pytest.fixture(scope="session")
 def spot_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
     """(certificate, work folder) of an honest spot check: 1 challenged shard of 4 (one proof, about 60 s)."""
-    from zkcert.proving import prove
+    from zkcert.proving import Execution, prove
 
     base = tmp_path_factory.mktemp("spot")
-    result = prove(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0,
-                           shard_size=SPOT_SHARD_SIZE, out=base / "cert", nonce=SPOT_NONCE, work_dir=base / "work",
-                           workers=1, sample=SPOT_SAMPLED, **TINY)
+    result = prove(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0, out=base / "cert",
+                   nonce=SPOT_NONCE, statement=TINY, execution=Execution(shard_size=SPOT_SHARD_SIZE, work_dir=base / "work",
+                                                                         workers=1, sample=SPOT_SAMPLED))
     return result.certificate, base / "work"

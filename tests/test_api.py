@@ -12,26 +12,61 @@ def test_public_api_exports():
         assert name in zkcert.__all__ and hasattr(zkcert, name)
 
 
+POSEIDON_V1 = "default"  # a preset whose commitments (Poseidon) exist without a circuit
+
+
 def test_measure_is_deterministic_given_salts_and_nonce(tiny_mlp, tiny_data):
     salts = Salts.fresh()
-    a = measure(tiny_mlp, tiny_data, nonce="n", salts=salts)
-    assert a == measure(tiny_mlp, tiny_data, nonce="n", salts=salts)
-    assert a.value != measure(tiny_mlp, tiny_data, nonce="other", salts=salts).value
-    assert a.value > 0
+    a = measure(tiny_mlp, tiny_data, nonce="n", salts=salts, statement=POSEIDON_V1)
+    assert a == measure(tiny_mlp, tiny_data, nonce="n", salts=salts, statement=POSEIDON_V1)
+    assert a.value != measure(tiny_mlp, tiny_data, nonce="other", salts=salts, statement=POSEIDON_V1).value
+    assert a.value > 0 and a.exact
 
 
 def test_commit_matches_measure(tiny_mlp, tiny_data):
-    committed = commit(tiny_mlp, tiny_data)
-    assert measure(tiny_mlp, tiny_data, salts=committed.saved_salts()).commitments == committed.commitments
+    committed = commit(tiny_mlp, tiny_data, statement=POSEIDON_V1)
+    assert measure(tiny_mlp, tiny_data, salts=committed.salts, statement=POSEIDON_V1).commitments == committed.commitments
+    # Measuring from the published commitments needs no hashing, and gives the same direction, so the same value.
+    assert (measure(tiny_mlp, tiny_data, published=committed, statement=POSEIDON_V1).value
+            == measure(tiny_mlp, tiny_data, salts=committed.salts, statement=POSEIDON_V1).value)
 
 
 def test_sharded_commit_matches_measure(tiny_mlp, tiny_data):
     """Shards: C_D is the root over the shard commitments, the same in commit and measure."""
     from zkcert.commitments import shard_root
 
-    committed = commit(tiny_mlp, tiny_data, shard_size=4)
-    assert committed.n_shards == 4 and committed.data_commitment == shard_root(committed.shard_commitments)
-    assert measure(tiny_mlp, tiny_data, salts=committed.saved_salts(), shard_size=4).commitments == committed.commitments
+    committed = commit(tiny_mlp, tiny_data, shard_size=4, statement=POSEIDON_V1)
+    assert len(committed.shard_commitments) == 4 and committed.data_commitment == shard_root(committed.shard_commitments)
+    assert (measure(tiny_mlp, tiny_data, salts=committed.salts, shard_size=4, statement=POSEIDON_V1).commitments
+            == committed.commitments)
+
+
+def test_measure_before_kzg_commitments_reports_the_spread(tiny_mlp, tiny_data):
+    """Under kzg/v1 no direction exists before `commit` (the points need the circuit's key): measure reports the
+    median and 10-90 % range over draws, and says it is not exact."""
+    result = measure(tiny_mlp, tiny_data, draws=12, statement="fast")
+    assert not result.exact and result.draws == 12 and result.commitments is None
+    low, high = result.spread
+    assert low <= result.value <= high and low < high
+    assert result.to_json()["p10"] == low and result.to_json()["exact"] is False
+    with pytest.raises(InputError, match="draws"):
+        measure(tiny_mlp, tiny_data, draws=0, statement="fast")
+
+
+def test_published_folder_round_trips_and_refuses_other_commitments(tiny_mlp, tiny_data, tmp_path):
+    from zkcert.owner import commit as owner_commit
+    from zkcert.published import Published
+
+    committed = commit(tiny_mlp, tiny_data, statement=POSEIDON_V1)
+    assert Published.load(committed.save(tmp_path / "c")) == committed
+    assert not (tmp_path / "c" / "spec.json").exists()  # poseidon/v1 needs no circuit to commit
+    same = owner_commit(tiny_mlp, tiny_data, salts=committed.salts, input_scale=12)
+    committed.check(same)
+    other = owner_commit(tiny_mlp, tiny_data, salts=Salts.fresh(), input_scale=12)
+    with pytest.raises(InputError, match="model and data commitments of this model, data and salts differ from the published ones"):
+        committed.check(other)
+    with pytest.raises(InputError, match="commit folder not found"):
+        Published.load(tmp_path / "missing")
 
 
 def test_read_published(tmp_path):
@@ -62,7 +97,7 @@ def test_audit(proof_mlp, proof_data, honest_cert):
 
     cert, salts = honest_cert
     # The commitments quantize at the statement's scale: commit at the scale the certificate was proved at.
-    commitments = commit(proof_mlp, proof_data, salts=salts, input_scale=TINY["input_scale"]).commitments
+    commitments = commit(proof_mlp, proof_data, salts=salts, statement=TINY).commitments
     result = audit(cert, proof_mlp, proof_data, salts=salts, nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert result.verification.data_commitment == commitments.data
     assert result.verification.model_commitment == commitments.model

@@ -23,16 +23,21 @@ def test_measure_and_json(model_file, capsys):
     assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--json", "--nonce", "x", "--metric", "ds/v1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["samples"] == 8 and out["metric"] == "ds/v1" and out["value"] > 0 and out["nonce"] == "x"
-    assert out["mean_training_loss"] > 0
+    assert out["mean_training_loss"] > 0 and out["exact"] is True and out["data_commitment"].startswith("0x")
+    # Under kzg/v1 ("fast") no direction exists before `zkcert commit`: the spread over draws, marked inexact.
+    assert main(["measure", "-m", str(model_file), "-d", "digits", "-n", "8", "--json", "--statement", "fast"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["exact"] is False and out["p10"] <= out["value"] <= out["p90"] and out["draws"] == 30
+    assert out["statement"].startswith("fast: rds/v1 along 1 row-sign/v1 direction")
 
 
 def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
-    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--out", str(tmp_path / "c")]) == 0
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--statement", "default", "--out", str(tmp_path / "c")]) == 0
     public = json.loads((tmp_path / "c" / "commitments.json").read_text())
     assert public["data_commitment"] in capsys.readouterr().out
     assert (tmp_path / "c" / "salts.json").stat().st_mode & 0o077 == 0
     # The same salts give the same commitments: what lets the owner prove later against published values.
-    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--out", str(tmp_path / "d"),
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--out", str(tmp_path / "d"), "--statement", "default",
                  "--salts", str(tmp_path / "c" / "salts.json")]) == 0
     assert json.loads((tmp_path / "d" / "commitments.json").read_text()) == public
 
@@ -40,13 +45,13 @@ def test_commit_writes_public_and_private_files(model_file, tmp_path, capsys):
 def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
     from zkcert.commitments import shard_root
 
-    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--shard-size", "2", "--out", str(tmp_path / "c")]) == 0
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--shard-size", "2", "--statement", "default", "--out", str(tmp_path / "c")]) == 0
     public = json.loads((tmp_path / "c" / "commitments.json").read_text())
     assert len(public["shard_commitments"]) == 2
     assert public["data_commitment"] == shard_root(public["shard_commitments"])
     assert public["data_commitment"] in capsys.readouterr().out
     assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "4", "--shard-size", "2", "--out", str(tmp_path / "d"),
-                 "--salts", str(tmp_path / "c" / "salts.json")]) == 0
+                 "--statement", "default", "--salts", str(tmp_path / "c" / "salts.json")]) == 0
     assert json.loads((tmp_path / "d" / "commitments.json").read_text()) == public
 
 
@@ -56,10 +61,17 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
         (["measure", "-m", "missing.pt", "-d", "digits"], 3, "model file not found"),
         (["measure", "-m", "{model}", "-d", "nan.npz"], 3, "NaN or inf"),
         (["measure", "-m", "{model}", "-d", "digits", "-n", "99999"], 3, "asked for 99999 samples"),
-        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out"], 1, "above the threshold"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "0.001", "-o", "out", "--statement", "default", "--shard-size", "all"], 1,
+         "above the threshold"),
         (["verify", "no-such-folder"], 1, "certificate folder not found"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "5", "--shard-size", "2", "-t", "9", "-o", "out"], 3, "do not split into shards"),
-        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3"], 3, "do not split into shards"),
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--shard-size", "3", "--statement", "default"], 3, "do not split into shards"),
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "4", "--statement", "fast"], 3,
+         "kzg/v1 commitments are made with the circuit's key, which fixes T"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "4", "-t", "9", "-o", "out", "--statement", "fastest"], 3,
+         "unknown statement 'fastest'; known: default, fast, ds-paper"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "4", "-t", "9", "-o", "out", "--commitments", "nowhere"], 3,
+         "commit folder not found: nowhere"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "4", "-t", "9", "-o", "out", "--shard-size", "two"], 3,
          "neither a number of samples nor 'auto'"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--commitment", "sha/v9"], 3,
@@ -68,8 +80,10 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
          "inner columns must be at least 1, got 0"),
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--direction", "row-sign/v1",
           "--epsilon", "2"], 3, "row-sign/v1 needs epsilon <= 1"),
-        (["commit", "-m", "{model}", "-d", "digits", "-n", "2", "--salts", "kzg-salts.json"], 3, "zkcert prove --commitment kzg/v1"),
-        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--salts", "kzg-salts.json"], 3,
+        (["commit", "-m", "{model}", "-d", "digits", "-n", "2", "--statement", "default", "--salts", "kzg-salts.json"], 3,
+         "the salts are for kzg/v1 commitments, the circuit commits with poseidon/v1"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--statement", "default", "--shard-size", "all",
+          "--salts", "kzg-salts.json"], 3,
          "the salts are for kzg/v1 commitments, the circuit commits with poseidon/v1"),
     ],
 )
@@ -160,15 +174,15 @@ def test_cli_sample_needs_shards(model_file, capsys):
     from zkcert.cli import main
 
     argv = ["prove", "-m", str(model_file), "-d", "digits", "-n", "8", "-t", "1", "-o", "x", "--sample", "1"]
-    assert main(argv) == 3
-    assert "give --shard-size" in capsys.readouterr().err
+    assert main(argv + ["--shard-size", "all"]) == 3
+    assert "a spot check (sample) proves shards" in capsys.readouterr().err
     assert main(argv + ["--shard-size", "2", "--sample", "5"]) == 3
     assert "cannot challenge 5 of 4 shards" in capsys.readouterr().err
 
 
 def test_public_files_are_shareable_and_salts_private(model_file, tmp_path):
     """Atomic writes go through a private temporary file: the result must still get an ordinary mode."""
-    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "2", "--out", str(tmp_path / "c")]) == 0
+    assert main(["commit", "-m", str(model_file), "-d", "digits", "-n", "2", "--statement", "default", "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "commitments.json").stat().st_mode & 0o044 == 0o044  # others may read what is published
     assert (tmp_path / "c" / "salts.json").stat().st_mode & 0o777 == 0o600
 
@@ -185,10 +199,10 @@ def test_prove_warns_when_the_fixed_point_value_strays(model_file, tmp_path, mon
         return SimpleNamespace(certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=statement, reported=reported))
 
     monkeypatch.setattr(zkcert.proving, "prove", fake_prove)
-    assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert")]) == 0
+    assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert"), "--statement", "default"]) == 0
     assert "5.0 % from the float value" in capsys.readouterr().err
     reported_ok = {"float_metric": 100.0, "circuit_metric": 100.5, "relative_gap": 0.005}
     monkeypatch.setattr(zkcert.proving, "prove", lambda *a, **k: SimpleNamespace(
         certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=SimpleNamespace(describe=lambda: "s"), reported=reported_ok)))
-    assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert")]) == 0
+    assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert"), "--statement", "default"]) == 0
     assert "from the float value" not in capsys.readouterr().err

@@ -17,11 +17,12 @@ def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
 
 @pytest.mark.parametrize("epsilon,scale,graph", [(0.125, 10, 5), (2.0**-6, 10, 3), (2.0**-6, 12, 5), (0.375, 10, 3)])
 def test_new_row_sign_specs_get_the_newest_graph_their_epsilon_allows(epsilon, scale, graph, proof_mlp, digits_train):
-    from zkcert.direction import ROW_SIGN
+    from zkcert.direction import RADEMACHER_ABS, ROW_SIGN
 
     spec = owner.make_spec(proof_mlp, digits_train.head(2), threshold=1.0, epsilon=epsilon, input_scale=scale, direction=ROW_SIGN)
     assert spec.graph == graph
-    assert owner.make_spec(proof_mlp, digits_train.head(2), threshold=1.0, epsilon=epsilon, input_scale=scale).graph == 1  # rademacher-abs
+    assert owner.make_spec(proof_mlp, digits_train.head(2), threshold=1.0, epsilon=epsilon, input_scale=scale,
+                           direction=RADEMACHER_ABS).graph == 1
 
 
 def test_plan_is_deterministic_given_salts(proof_mlp, digits_train):

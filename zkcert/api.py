@@ -10,109 +10,122 @@ from typing import Any
 from torch import nn
 
 from . import circuit, owner
-from ._internal.io import read_json
+import numpy as np
 from .certificate import Manifest
-from .commitments import KZG, Commitments, Salts, ShardSalts, column_committer, shard_root
+from .commitments import KZG, Commitments, Salts, ShardSalts, column_committer
 from .data import Dataset
-from .direction import DEFAULT_FAMILY
+from .direction import committed_directions
 from .errors import InputError, VerificationError
-from .metric import DEFAULT_METRIC, mean_loss
+from .metric import mean_loss
 from .owner import Committed, Committer, plan, shard_metrics
-from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
+from .preset import DEFAULT_PRESET, OVERRIDABLE, Preset, preset
+from .spec import CircuitSpec
 from .srs import resolve_srs
 from .statement import SampledStatement, ShardedStatement
+from .published import PUBLISHED_SCHEMA, Published, published_json, read_published
 from .verification import VerificationResult, open_certificate, verify
 from .verification.forms import form_of
 from .verification.steps import srs_at_hand
 
-__all__ = ["MeasureResult", "measure", "commit", "AuditResult", "audit", "PUBLISHED_SCHEMA", "published_json", "read_published"]
-
-# The file `zkcert commit` writes for the owner to publish before proving: everything a verifier needs
-# besides the nonce it issues (and the SRS it trusts).
-PUBLISHED_SCHEMA = "zkcert-commitments/v1"
+__all__ = [
+    "MeasureResult", "measure", "commit", "AuditResult", "audit", "Published", "PUBLISHED_SCHEMA", "published_json", "read_published",
+]
 
 
 @dataclass(frozen=True)
 class MeasureResult:
-    """The float metric on the committed direction, and what it was computed from."""
+    """The float metric along the committed direction, or, before commitments exist, its spread over draws.
+
+    exact: the value is the one a certificate with these commitments and nonce certifies (within the fixed-point
+    gap). Otherwise `value` is the median over `draws` directions and `spread` its 10th and 90th percentiles: the
+    direction is derived from commitments that do not exist yet (kzg/v1 commits with the circuit's key).
+    """
 
     value: float
-    epsilon: float
-    n_directions: int
+    preset: Preset
     n_samples: int
-    commitments: Commitments
+    commitments: Commitments | None
     nonce: str
-    metric: str
-    direction: str
     mean_loss: float
+    exact: bool = True
+    spread: tuple[float, float] | None = None
+    draws: int = 1
+
+    # The statement's choices, as the rest of zkcert names them.
+    metric = property(lambda self: self.preset.metric)
+    direction = property(lambda self: self.preset.direction)
+    epsilon = property(lambda self: self.preset.epsilon)
+    n_directions = property(lambda self: self.preset.n_directions)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
-        return {
-            "value": self.value, "metric": self.metric, "direction": self.direction, "epsilon": self.epsilon,
-            "directions": self.n_directions, "samples": self.n_samples, "nonce": self.nonce,
-            "mean_training_loss": self.mean_loss, **self.commitments.to_json(),
+        out = {
+            "value": self.value, "exact": self.exact, "statement": self.preset.describe(), "metric": self.metric,
+            "direction": self.direction, "epsilon": self.epsilon, "directions": self.n_directions, "samples": self.n_samples,
+            "nonce": self.nonce, "mean_training_loss": self.mean_loss,
+            **(self.commitments.to_json() if self.commitments is not None else {}),
         }
+        if self.spread is not None:
+            out.update({"p10": self.spread[0], "p90": self.spread[1], "draws": self.draws})
+        return out
 
 
 def measure(
-    model: nn.Module, data: Dataset, *, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
-    salts: Salts | ShardSalts | None = None, input_scale: int = DEFAULT_INPUT_SCALE, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, shard_size: int | None = None,
+    model: nn.Module, data: Dataset, *, statement: Preset | str = DEFAULT_PRESET, nonce: str = "",
+    salts: Salts | ShardSalts | None = None, published: Published | None = None, shard_size: int | None = None,
+    draws: int = 30,
 ) -> MeasureResult:
-    """The metric (float) along the direction a certificate with these salts and nonce would use."""
-    p = plan(model, data, epsilon=epsilon, n_directions=n_directions, nonce=nonce, salts=salts, input_scale=input_scale,
-             metric=metric, direction=direction, shard_size=shard_size)
-    return MeasureResult(p.float_metric, epsilon, n_directions, len(data), p.committed.commitments, nonce, metric, direction,
-                         mean_loss(model, data))
+    """The float metric along the direction a certificate would use: fast, no circuit, no proof.
+
+    With `published` (a commit folder), the direction comes from its commitments and the nonce: the value the
+    certificate will carry. Under poseidon/v1 the commitments can also be computed here from `salts` (hashing
+    the data, the slow part). Under kzg/v1 without published commitments no direction exists yet: the result
+    is the median and 10-90 % spread over `draws` directions, and `exact` is False.
+    """
+    st = preset(statement)
+    owner.check_certifiable(model, data, st.input_scale)
+    loss = mean_loss(model, data)
+    if published is not None:
+        spec = owner.make_spec(model, data, threshold=0.0, **st.statement_kwargs())  # the signs depend on the layers and K only
+        r = committed_directions(spec, published.model_commitment, published.data_commitment, nonce)
+        return MeasureResult(owner.float_metric(spec, model, data, r), st, len(data),
+                             Commitments(published.data_commitment, published.model_commitment), nonce, loss)
+    if st.commitment != KZG:
+        p = plan(model, data, nonce=nonce, salts=salts, shard_size=shard_size, **st.statement_kwargs())
+        return MeasureResult(p.float_metric, st, len(data), p.committed.commitments, nonce, loss)
+    if draws < 1:
+        raise InputError(f"draws must be at least 1, got {draws}")
+    spec = owner.make_spec(model, data, threshold=0.0, **st.statement_kwargs())
+    values = [owner.float_metric(spec, model, data, committed_directions(spec, "0x0", "0x0", f"{nonce}/draw/{i}"))
+              for i in range(draws)]
+    p10, median, p90 = (float(np.percentile(values, q)) for q in (10, 50, 90))
+    return MeasureResult(median, st, len(data), None, nonce, loss, exact=False, spread=(p10, p90), draws=draws)
 
 
 def commit(
-    model: nn.Module, data: Dataset, *, shard_size: int | None = None, salts: Salts | ShardSalts | None = None,
-    input_scale: int = DEFAULT_INPUT_SCALE,
-) -> Committed:
-    """The commitments the owner publishes before proving (whole data, or in shards) and the private salts behind them."""
-    return owner.commit(model, data, shard_size=shard_size, salts=salts, input_scale=input_scale)
+    model: nn.Module, data: Dataset, *, statement: Preset | str = DEFAULT_PRESET, threshold: float | None = None,
+    shard_size: int | None = None, salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
+    spec: CircuitSpec | None = None, execution: Any = None, say: Any = None,
+) -> Published:
+    """The commitments the owner publishes before proving, with the private salts (and, under kzg/v1, the circuit).
 
-
-def published_json(data_commitment: str, model_commitment: str, shard_commitments: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
-    """The published-commitments document: C_D (for shards, the root over shard_commitments) and C_theta."""
-    doc: dict[str, Any] = {"schema": PUBLISHED_SCHEMA, "data_commitment": data_commitment, "model_commitment": model_commitment}
-    if shard_commitments is not None:
-        doc["shard_commitments"] = list(shard_commitments)
-    return doc
-
-
-def read_published(path: str | Path) -> dict[str, str]:
-    """The anchors in a published commitments.json, as keyword arguments of `verify`.
-
-    Use: ``zkcert.verification(cert, **read_published("pub/commitments.json"), nonce=issued, srs_path="verifier.srs")``.
-    Raises InputError if the file is not one `zkcert commit` writes (a listed shard set must hash to
-    the published root). Files written before the schema field existed are read too.
+    poseidon/v1: the hashes of the salted data (whole, or in shards of shard_size) and model. kzg/v1: the circuit
+    is sized, calibrated and set up first (its key makes the points), so T is fixed now; see zkcert.published.
+    Save the result with `.save(folder)` and publish folder/commitments.json. spec: a pinned, calibrated circuit
+    spec (the demo's), whose choices replace the statement's.
     """
-    doc = read_json(path, what="published commitments file")
-    if not isinstance(doc, dict):
-        raise InputError(f"{path} is not a published commitments file (expected a JSON object)")
-    if doc.get("schema", PUBLISHED_SCHEMA) != PUBLISHED_SCHEMA:
-        raise InputError(f"{path} has schema {doc.get('schema')!r}, not {PUBLISHED_SCHEMA!r}; upgrade zkcert")
-    unknown = set(doc) - {"schema", "data_commitment", "model_commitment", "shard_commitments"}
-    if unknown:
-        raise InputError(f"{path} has unknown fields {sorted(unknown)}")
-    anchors = {k: doc.get(k) for k in ("data_commitment", "model_commitment")}
-    bad = [k for k, v in anchors.items() if not isinstance(v, str) or not v.startswith("0x")]
-    if bad:
-        raise InputError(f"{path} lacks a 0x-hex {' and '.join(bad)}")
-    shards = doc.get("shard_commitments")
-    if shards is not None:
-        if not isinstance(shards, list) or not all(isinstance(c, str) and c.startswith("0x") for c in shards):
-            raise InputError(f"{path}'s shard_commitments is not a list of 0x-hex commitments")
-        try:
-            root = shard_root(shards)
-        except ValueError:
-            raise InputError(f"{path}'s shard_commitments are not hex") from None
-        if root != anchors["data_commitment"].lower():
-            raise InputError(f"{path}'s data_commitment is not the root of its shard_commitments")
-    return anchors  # type: ignore[return-value]
+    st = preset(statement) if spec is None else preset(statement, **{k: getattr(spec, k) for k in OVERRIDABLE})
+    owner.check_certifiable(model, data, st.input_scale)
+    if st.commitment == KZG:
+        from .proving import Execution, commit_kzg
+
+        if threshold is None:
+            raise InputError("kzg/v1 commitments are made with the circuit's key, which fixes T: give the threshold")
+        ex = execution or Execution(shard_size=shard_size)
+        return commit_kzg(model, data, threshold=threshold, statement=st, salts=salts, srs_path=srs_path, execution=ex,
+                          spec=spec, say=say)
+    c = owner.commit(model, data, shard_size=shard_size, salts=salts, input_scale=st.input_scale, scheme=st.commitment)
+    return Published(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None, c.saved_salts())
 
 
 @dataclass(frozen=True)

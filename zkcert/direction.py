@@ -36,7 +36,7 @@ PRG = "sha256-ctr/v1"
 RADEMACHER_ABS = "rademacher-abs/v1"
 ROW_SIGN = "row-sign/v1"
 FAMILIES = (RADEMACHER_ABS, ROW_SIGN)
-DEFAULT_FAMILY = RADEMACHER_ABS
+DEFAULT_FAMILY = RADEMACHER_ABS  # zkcert.preset's default statement
 
 
 def field_bytes(commitment: str) -> bytes:

@@ -29,7 +29,7 @@ __all__ = [
 DS = "ds/v1"
 RDS = "rds/v1"
 METRICS = (DS, RDS)
-DEFAULT_METRIC = RDS  # chosen by the pre-registered study (zkcert.statement, DEFAULT_EPSILON)
+DEFAULT_METRIC = RDS  # chosen by the pre-registered study; zkcert.preset's default statement
 # What each metric is called in statements and output.
 METRIC_NAMES = {DS: "directional sharpness", RDS: "loss-normalized directional sharpness"}
 

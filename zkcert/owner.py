@@ -17,7 +17,8 @@ from torch import nn
 
 from . import circuit
 from .commitments import (
-    POSEIDON, Column, Commitments, Salts, ShardSalts, column_committer, data_vector, direction_column, model_vector, shard_root,
+    POSEIDON, Column, Commitments, Salts, ShardSalts, check_representable, column_committer, data_vector, direction_column,
+    model_vector, shard_root,
 )
 from .data import Dataset
 from .direction import DEFAULT_FAMILY, ROW_SIGN, committed_directions, family_directions
@@ -27,7 +28,7 @@ from .models import check_compatible, layer_configs
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
 
 __all__ = [
-    "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "float_metric", "shard_data", "shard_count", "shard_metrics",
+    "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "check_certifiable", "float_metric", "shard_data", "shard_count", "shard_metrics",
     "shard_sums", "provisional_committer",
 ]
 
@@ -100,6 +101,15 @@ def make_spec(
         input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
         graph=_graph_for(direction, epsilon, input_scale), check_labels=True,
     )
+
+
+def check_certifiable(model: nn.Module, data: Dataset, input_scale: int) -> nn.Sequential:
+    """The model and data can go into a circuit at this scale (supported, finite, fitting shapes, representable
+    values): a one-line InputError before anything is committed, calibrated or measured."""
+    model = check_compatible(model, data.x, data.num_classes)
+    check_representable(data.x, "the features", input_scale)
+    check_representable(flat_params(model), "the model's parameters", input_scale)
+    return model
 
 
 def _graph_for(direction: str, epsilon: float, input_scale: int) -> int:

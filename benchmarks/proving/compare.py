@@ -27,7 +27,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from report import MACHINE, V1, read_table, run_configs, write_table
+from report import MACHINE, V1, execution_of, read_table, run_configs, statement_of, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -61,7 +61,7 @@ def run_one(config: dict) -> dict:
         spec = dataclasses.replace(make_spec(model, data, threshold=1e6, **statement), graph=config["graph"])
     with tempfile.TemporaryDirectory() as tmp:
         result = prove(model, data, threshold=1e6, out=Path(tmp) / "cert", nonce="bench", spec=spec,
-                       inner_cols=config.get("inner_cols"), **statement)
+                       statement=statement_of(statement), execution=execution_of({"shard_size": "all", **config}))
     spec = result.manifest.statement.spec
     steps = {s["step"]: s for s in result.steps}
     rep = result.manifest.reported

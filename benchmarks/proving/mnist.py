@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import MACHINE, run_configs, write_table
+from report import MACHINE, execution_of, run_configs, statement_of, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -105,8 +105,8 @@ def run_one(config: dict) -> dict:
     work = work_folder(config)
     out = work.with_suffix(".cert")
     shutil.rmtree(out, ignore_errors=True)
-    result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=out, nonce="bench",
-                   shard_size=config["shard_size"], workers=1, work_dir=work, inner_cols=config["inner_cols"], **STATEMENT)
+    result = prove(model, train_set.head(config["samples"]), threshold=100.0, out=out, nonce="bench", statement=statement_of(STATEMENT),
+                   execution=execution_of({**config, "workers": 1, "work_dir": work}))
     wall = time.perf_counter() - start
     st = result.manifest.statement
     t = time.perf_counter()

@@ -12,8 +12,24 @@ from pathlib import Path
 
 # The original statement (ds/v1, one rademacher-abs/v1 direction, eps 1/8, scale 2**8): the proving
 # benchmark's baseline and the statement the scale benchmark's recorded rows prove.
-V1 = {"metric": "ds/v1", "direction": "rademacher-abs/v1", "epsilon": 0.125, "n_directions": 1, "input_scale": 8}
+V1 = {"metric": "ds/v1", "direction": "rademacher-abs/v1", "epsilon": 0.125, "n_directions": 1, "input_scale": 8,
+      "commitment": "poseidon/v1"}
 MACHINE = f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; ezkl 23.0.5; "
+
+
+def statement_of(choices: dict):
+    """A benchmark's statement (a dict of zkcert.preset choices, {} for the default) as the Preset prove takes."""
+    from zkcert.preset import preset
+
+    return preset("default", **choices)
+
+
+def execution_of(config: dict, **extra):
+    """A benchmark row's execution choices (shard_size, sample, inner_cols, workers, work_dir) as zkcert.proving.Execution."""
+    from zkcert.proving import Execution
+
+    keys = ("shard_size", "sample", "inner_cols", "workers", "work_dir", "max_memory_gb")
+    return Execution(**{k: config[k] for k in keys if config.get(k) is not None}, **extra)
 
 
 def run_configs(script: str, configs: list[dict], env: dict[str, str] | None = None) -> list[dict]:

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import MACHINE, V1, run_configs, write_table
+from report import MACHINE, V1, execution_of, run_configs, statement_of, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -62,8 +62,9 @@ def run_one(config: dict) -> dict:
         start = time.perf_counter()
         statement = config.get("statement", V1)
         # One pipeline: shard_size None is a single proof, a sample a spot check.
-        result = prove(model, data, threshold=1000.0, out=Path(tmp) / "cert", nonce="bench", shard_size=config["shard_size"],
-                       workers=1 if config["shard_size"] else None, sample=config.get("sample"), **statement)
+        result = prove(model, data, threshold=1000.0, out=Path(tmp) / "cert", nonce="bench", statement=statement_of(statement),
+                       execution=execution_of({"shard_size": config["shard_size"] or "all", "sample": config.get("sample"),
+                                               "workers": 1 if config["shard_size"] else None}))
         wall = time.perf_counter() - start
         t0 = time.perf_counter()
         published = result.manifest.statement

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from certs import TINY
+from certs import TINY_KW
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = ROOT / "benchmarks" / "proving" / "scale.py"
@@ -15,7 +15,7 @@ SCALE = ROOT / "benchmarks" / "proving" / "scale.py"
 
 def test_scale_benchmark_row(tmp_path):
     """`scale.py --one` proves, verifies and reports a row with the columns the table writes."""
-    config = {"hidden": [4], "samples": 4, "shard_size": 2, "sample": 1, "statement": TINY}
+    config = {"hidden": [4], "samples": 4, "shard_size": 2, "sample": 1, "statement": TINY_KW}
     done = subprocess.run([sys.executable, str(SCALE), "--one", json.dumps(config)], capture_output=True, text=True,
                           check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from certs import TINY
+from certs import TINY_KW
 from zkcert import circuit, owner
 from zkcert.commitments import Salts
 from zkcert.direction import ROW_SIGN
@@ -53,7 +53,7 @@ def test_fixed_point_gap_at_tiny_training_loss(memorizing_mlp, scale, bound):
 
 def test_calibration_holds_every_shard(proof_mlp, digits_train, tmp_path):
     """One shard circuit must hold all shards: its lookup range covers each shard's own calibration."""
-    plan = owner.plan(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce="calibration", **TINY)
+    plan = owner.plan(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce="calibration", **TINY_KW)
     inputs = [plan.shard_input(i) for i in range(plan.committed.n_shards)]
     alone = []
     for i, one in enumerate(inputs):

@@ -46,14 +46,14 @@ def test_a_sharded_prove_stops_before_setup_when_its_aggregation_cannot_be_built
     from certs import TINY
     from zkcert import circuit
     from zkcert.errors import CircuitError
-    from zkcert.proving import prove
+    from zkcert.proving import Execution, prove
 
     def no_setup(*_args, **_kwargs):
         raise AssertionError("keys were generated before the aggregation was checked")
 
     monkeypatch.setattr(circuit, "keys_for", no_setup)
     with pytest.raises(CircuitError, match="aggregation circuit cannot be built for T = 1e\\+12 over 2 shards"):
-        prove(proof_mlp, digits_train.head(4), threshold=1e12, shard_size=2, out=tmp_path / "cert",
-              work_dir=tmp_path / "work", workers=1, commitment=commitment, **TINY)
+        prove(proof_mlp, digits_train.head(4), threshold=1e12, out=tmp_path / "cert", statement=TINY.override(commitment=commitment),
+              execution=Execution(shard_size=2, work_dir=tmp_path / "work", workers=1))
     assert not (tmp_path / "cert").exists()
     assert not list((tmp_path / "work").glob("*proof*"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certs import TINY
+from certs import TINY_KW
 from zkcert import circuit, owner
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json
@@ -69,7 +69,7 @@ def test_shard_proved_on_a_local_ray_cluster(sharded, proof_mlp, digits_train):
     manifest = Manifest.load(folder)
     st = manifest.statement
     salts = ShardSalts.from_json(json.loads((work / "salts.json").read_text()))
-    plan = owner.plan(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, salts=salts, nonce=NONCE, **TINY)
+    plan = owner.plan(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, salts=salts, nonce=NONCE, **TINY_KW)
     srs = find_srs_by_hash(manifest.srs["sha256"])
     job = ShardJob(1, st.spec.to_json(), plan.shard_input(1), str(srs.path), str(cache_dir()))
     (outcome,) = list(run_jobs([job], ray_address="local"))

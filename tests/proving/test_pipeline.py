@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from certs import TINY
 from zkcert import prove
 from zkcert.errors import ThresholdExceeded
+from zkcert.proving import Execution
 
 
 def test_above_threshold_writes_nothing(proof_mlp, proof_data, tmp_path):
     out = tmp_path / "cert"
     with pytest.raises(ThresholdExceeded, match="above the threshold 0.5: no certificate written"):
-        prove(proof_mlp, proof_data, threshold=0.5, out=out)
+        prove(proof_mlp, proof_data, threshold=0.5, out=out, statement=TINY, execution=Execution(shard_size="all"))
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
@@ -46,7 +48,8 @@ def test_inner_cols_reach_the_compiled_circuit_and_its_spec(commitment, proof_ml
 
     seen = _stop_at_setup(monkeypatch)
     with pytest.raises(_Stop):
-        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", commitment=commitment, inner_cols=3, **TINY)
+        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", statement=TINY.override(commitment=commitment),
+              execution=Execution(shard_size="all", inner_cols=3))
     assert [(spec.run_args["num_inner_cols"], files.settings_json()["run_args"]["num_inner_cols"]) for spec, files in seen] == [(3, 3)]
 
 
@@ -55,10 +58,10 @@ def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_pat
     from zkcert.errors import InputError
     from zkcert.owner import make_spec
 
-    pinned = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY).with_run_args(
+    pinned = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY.statement_kwargs()).with_run_args(
         {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-1, 1]})
     with pytest.raises(InputError, match="lays out 2 columns per row, not 4"):
-        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", spec=pinned, inner_cols=4)
+        prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", spec=pinned, execution=Execution(inner_cols=4))
 
 
 def test_auto_shard_size_sets_up_the_circuit_it_sized(proof_mlp, digits_train, tmp_path, monkeypatch):
@@ -70,8 +73,9 @@ def test_auto_shard_size_sets_up_the_circuit_it_sized(proof_mlp, digits_train, t
     seen = _stop_at_setup(monkeypatch)
     budget = sizing.peak_gb(16, KZG, 4)
     with pytest.raises(_Stop):
-        prove(proof_mlp, digits_train.head(48), threshold=1000.0, out=tmp_path / "cert", shard_size="auto", max_memory_gb=budget,
-              commitment=KZG, work_dir=tmp_path / "work", **TINY)
-    size, cols = sizing.choose_shard_size(proof_mlp, digits_train.head(48), max_memory_gb=budget, threshold=1000.0, commitment=KZG, **TINY)
+        prove(proof_mlp, digits_train.head(48), threshold=1000.0, out=tmp_path / "cert", statement=TINY.override(commitment=KZG),
+              execution=Execution(shard_size="auto", max_memory_gb=budget, work_dir=tmp_path / "work"))
+    size, cols = sizing.choose_shard_size(proof_mlp, digits_train.head(48), max_memory_gb=budget, threshold=1000.0,
+                                          **TINY.override(commitment=KZG).statement_kwargs())
     spec, _files = seen[0]
     assert (spec.n_samples, spec.run_args["num_inner_cols"]) == (size, cols) and spec.logrows <= 16

@@ -9,7 +9,7 @@ from zkcert.commitments import KZG, POSEIDON
 from zkcert.errors import InputError
 from zkcert.proving import sizing
 
-STATEMENT = {"threshold": 1000.0, "commitment": KZG, **TINY}
+STATEMENT = {"threshold": 1000.0, **TINY.override(commitment=KZG).statement_kwargs()}
 
 
 def test_budget_to_logrows_follows_the_measured_peaks():

@@ -25,13 +25,16 @@ from zkcert._internal.io import atomic_write_json, read_json
 from zkcert.certificate import MANIFEST, Manifest, shard_proof_name
 from zkcert.commitments import KZG, ShardSalts, kzg_commitment, shard_root
 from zkcert.direction import committed_directions
+from zkcert.api import commit
 from zkcert.owner import plan
-from zkcert.proving import prove
+from zkcert.proving import Execution, prove
+from zkcert.published import Published
 from zkcert.srs import find_srs_by_hash
 from zkcert.verification import verify
 
 pytestmark = pytest.mark.prove
 NONCE = "kzg-nonce"
+TINY_KZG = TINY.override(commitment=KZG)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,15 +43,41 @@ class KzgCert:
     salts: ShardSalts
     data: object
     float_metric: float
+    published: Published
 
 
 @pytest.fixture(scope="module")
 def kzg_cert(proof_mlp, digits_train, tmp_path_factory) -> KzgCert:
+    """The order that stops grinding: commit (calibrate, set up, commit with the key), publish, then prove with the nonce."""
     base = tmp_path_factory.mktemp("kzg")
     data = digits_train.head(4)
-    result = prove(proof_mlp, data, threshold=1000.0, shard_size=2, out=base / "cert", nonce=NONCE, work_dir=base / "work",
-                   workers=1, commitment=KZG, **TINY)
-    return KzgCert(result.certificate, result.salts, data, result.manifest.reported["float_metric"])
+    published = commit(proof_mlp, data, statement=TINY_KZG, threshold=1000.0, shard_size=2)
+    published = Published.load(published.save(base / "committed"))
+    result = prove(proof_mlp, data, threshold=1000.0, out=base / "cert", nonce=NONCE, published=published,
+                   execution=Execution(work_dir=base / "work", workers=1))
+    return KzgCert(result.certificate, result.salts, data, result.manifest.reported["float_metric"], published)
+
+
+def test_prove_uses_the_published_commitments_and_refuses_others(kzg_cert, proof_mlp, tmp_path):
+    """The certificate carries exactly the commitments published before the nonce; a model that commits to anything
+    else is refused at the commit step, before any proof."""
+    import copy
+
+    import torch
+
+    from zkcert.errors import InputError
+
+    st = Manifest.load(kzg_cert.folder).statement
+    assert (st.data_commitment, st.model_commitment, st.shard_commitments) == (
+        kzg_cert.published.data_commitment, kzg_cert.published.model_commitment, kzg_cert.published.shard_commitments)
+    assert kzg_cert.salts == kzg_cert.published.salts and st.spec == kzg_cert.published.spec
+    other = copy.deepcopy(proof_mlp)
+    with torch.no_grad():
+        other[-1].bias.add_(0.5)  # another model, the same architecture
+    with pytest.raises(InputError, match="model commitment of this model, data and salts differs from the published"):
+        prove(other, kzg_cert.data, threshold=1000.0, out=tmp_path / "cert", nonce=NONCE, published=kzg_cert.published,
+              execution=Execution(work_dir=tmp_path / "work", workers=1))
+    assert not (tmp_path / "cert").exists()
 
 
 def _anchored(folder: Path) -> dict:
@@ -124,8 +153,8 @@ def test_a_rerun_over_the_work_folder_resumes_without_proving_again(kzg_cert, pr
         return iter(())
 
     monkeypatch.setattr(pipeline, "run_jobs", run_jobs)
-    result = prove(proof_mlp, kzg_cert.data, threshold=1000.0, shard_size=2, out=tmp_path / "cert", nonce=NONCE,
-                   work_dir=kzg_cert.folder.parent / "work", workers=1, commitment=KZG, **TINY)
+    result = prove(proof_mlp, kzg_cert.data, threshold=1000.0, out=tmp_path / "cert", nonce=NONCE, published=kzg_cert.published,
+                   execution=Execution(work_dir=kzg_cert.folder.parent / "work", workers=1))
     assert proved_again == []
     before, after = Manifest.load(kzg_cert.folder).statement, result.manifest.statement
     assert after == before

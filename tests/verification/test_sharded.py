@@ -65,8 +65,8 @@ def test_partials_stay_hidden(sharded):
     proof = json.loads((folder / shard_proof_name(0)).read_text())
     assert len(proof["instances"][0]) == 4
     agg = json.loads((folder / AGGREGATE_PROOF).read_text())
-    # two shard hashes, the flag, the revealed total numerator and (rds/v1) the revealed total loss
-    assert len(agg["instances"][0]) == 2 + 3
+    # two shard hashes, the flag, labels_ok, the correct count, the revealed total numerator and (rds/v1) total loss
+    assert len(agg["instances"][0]) == 2 + 5
 
 
 def test_swapped_shards(cert, sharded):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from certs import fails as _fails
-from certs import TINY, UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
+from certs import TINY_KW, UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json
@@ -106,7 +106,7 @@ def test_valid_proof_of_a_false_bound_is_rejected_by_flag(cert, spot, proof_mlp,
     st = manifest.statement
     salts = ShardSalts.from_json(json.loads((spot[1] / "salts.json").read_text()))
     plan = owner.plan(proof_mlp, digits_train.head(N_SHARDS * SHARD_SIZE), shard_size=SHARD_SIZE, threshold=0.0,
-                       salts=salts, nonce=NONCE, **TINY)
+                       salts=salts, nonce=NONCE, **TINY_KW)
     spec = dataclasses.replace(st.spec, threshold=0.0)
     srs = find_srs_by_hash(manifest.srs["sha256"])
     files = circuit.compile_spec(spec)

@@ -11,12 +11,12 @@ from rich.console import Console
 
 from .._internal.io import read_json
 from ..commitments import Salts, ShardSalts
-from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
 
 if TYPE_CHECKING:  # annotations only
     from torch import nn
 
     from ..data import Dataset
+    from ..preset import Preset
 
 app = typer.Typer(
     name="zkcert",
@@ -34,14 +34,16 @@ DATA = typer.Option(..., "--data", "-d", help="Bundled dataset name (digits, mni
 SAMPLES = typer.Option(None, "--samples", "-n", help="Use only the first N samples of the data.")
 SALTS = typer.Option(None, "--salts", help="Private salts file written by `zkcert commit` (default: fresh salts).")
 NONCE = typer.Option("", "--nonce", help="Public nonce mixed into the direction seed (ask the verifier for one).")
-EPS = typer.Option(DEFAULT_EPSILON, "--epsilon", "-e", help="Finite-difference step; powers of two are exact in fixed point.")
-DIRS = typer.Option(DEFAULT_DIRECTIONS, "--directions", "-k", help="Number of committed directions K.")
+STATEMENT = typer.Option("default", "--statement", help="Named statement preset (zkcert statements lists them); the options below override its choices.")
+EPS = typer.Option(None, "--epsilon", "-e", help="Override: finite-difference step; powers of two are exact in fixed point.")
+DIRS = typer.Option(None, "--directions", "-k", help="Override: number of committed directions K.")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 SRS = typer.Option(None, "--srs", help="SRS file (e.g. a ceremony file); default: a locally generated one (demo only).")
-SCALE = typer.Option(DEFAULT_INPUT_SCALE, "--input-scale", help="Fixed-point scale 2**s of the circuit; the commitments quantize at it, so commit and prove must agree.")
-METRIC = typer.Option(None, "--metric", help="Certified metric: rds/v1 (directional sharpness / mean training loss) or ds/v1 (raw); default: zkcert's.")
-DIRECTION = typer.Option(None, "--direction", help="Direction family: rademacher-abs/v1 or row-sign/v1; default: zkcert's.")
-COMMITMENT = typer.Option("poseidon/v1", "--commitment", help="Commitment scheme: poseidon/v1 (hashed in-circuit, published before proving with zkcert commit) or kzg/v1 (KZG-committed columns, no rows per input: made by prove after setup and written to OUT.commitments.json).")
+SCALE = typer.Option(None, "--input-scale", help="Override: fixed-point scale 2**s of the circuit; the commitments quantize at it, so commit and prove must agree.")
+METRIC = typer.Option(None, "--metric", help="Override: certified metric, rds/v1 (directional sharpness / mean training loss) or ds/v1 (raw).")
+DIRECTION = typer.Option(None, "--direction", help="Override: direction family, row-sign/v1 or rademacher-abs/v1.")
+COMMITMENT = typer.Option(None, "--commitment", help="Override: commitment scheme, kzg/v1 (KZG-committed columns, no rows per input; zkcert commit sets up the circuit to make them) or poseidon/v1 (hashed in-circuit).")
+COMMITTED = typer.Option(None, "--commitments", help="Commit folder written by `zkcert commit` before the nonce was issued: its salts and circuit are reused, and other commitments are refused.")
 SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
 
 
@@ -67,9 +69,13 @@ def read_salts(path: Path | None, *, sharded: bool | None) -> Salts | ShardSalts
     return ShardSalts.from_json(obj) if sharded else Salts.from_json(obj)
 
 
-def named(metric: str | None, direction: str | None) -> dict[str, str]:
-    """The --metric and --direction the user gave (the API's defaults otherwise)."""
-    return {k: v for k, v in (("metric", metric), ("direction", direction)) if v is not None}
+def chosen(statement: str, *, metric: str | None = None, direction: str | None = None, epsilon: float | None = None,
+           directions: int | None = None, input_scale: int | None = None, commitment: str | None = None) -> Preset:
+    """The --statement preset with the overrides the user gave."""
+    from ..preset import preset
+
+    return preset(statement, metric=metric, direction=direction, epsilon=epsilon, n_directions=directions,
+                  input_scale=input_scale, commitment=commitment)
 
 
 def print_json(obj: object) -> None:

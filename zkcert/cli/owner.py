@@ -10,8 +10,8 @@ import typer
 from ..commitments import KZG
 from ..errors import InputError
 from ._common import (
-    COMMITMENT, DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, app, console,
-    err_console, load_inputs, named, print_json, read_salts,
+    COMMITMENT, COMMITTED, DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, STATEMENT,
+    app, chosen, console, err_console, load_inputs, print_json, read_salts,
 )
 
 if TYPE_CHECKING:  # annotations only
@@ -26,19 +26,24 @@ GAP_WARNING = 0.02
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the model and certificate."), srs: Path | None = SRS) -> None:
+def demo(out: Path = typer.Option(Path("zkcert-demo-out"), help="Folder for the model and certificate."), srs: Path | None = SRS,
+         as_json: bool = JSON) -> None:
     """Train a small MLP on digits, commit, prove, verify, and print a summary."""
     from rich.table import Table
 
     from ..demo import run_demo
 
-    with console.status("starting") as status:
+    with (err_console if as_json else console).status("starting") as status:  # --json: stdout holds the JSON alone
         result = run_demo(out, progress=lambda m: status.update(m), srs_path=str(srs) if srs else None)
+    if as_json:
+        print_json(result.to_json())
+        return
     console.print(f"[bold green]certificate verified[/]: {result.verification.statement}")
     summary = Table(show_header=False, box=None)
     gap = "n/a" if result.relative_gap is None else f"{100 * result.relative_gap:.2f} %"
     for key, value in [
         ("model accuracy (train / test)", f"{result.train_accuracy:.3f} / {result.test_accuracy:.3f}"),
+        ("certified training accuracy", f"{result.verification.train_correct} of {result.n_samples} committed samples"),
         (f"float value ({result.metric})", f"{result.float_metric:.5f}"),
         ("circuit (fixed-point) value", f"{result.circuit_metric:.5f}  (gap {gap})"),
         ("threshold T", f"{result.threshold:g}"),
@@ -75,112 +80,136 @@ def _honest_values(path: Path) -> list[float]:
 
 
 @app.command()
-def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, epsilon: float = EPS,
-            directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS, as_json: bool = JSON,
-            metric: str | None = METRIC, direction: str | None = DIRECTION,
-            honest: Path | None = typer.Option(None, help="Directional sharpness of honest reference models (one a line, or CSV with a ds column), same architecture, data, K and eps: suggests T."),
+def statements() -> None:
+    """List the named statement presets (--statement)."""
+    from ..preset import PRESETS
+
+    for p in PRESETS.values():
+        typer.echo(f"{p.describe()}\n    {p.about}")
+
+
+@app.command()
+def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, statement: str = STATEMENT,
+            epsilon: float | None = EPS, directions: int | None = DIRS, metric: str | None = METRIC, direction: str | None = DIRECTION,
+            input_scale: int | None = SCALE, commitment: str | None = COMMITMENT, nonce: str = NONCE, salts: Path | None = SALTS,
+            commitments: Path | None = COMMITTED, as_json: bool = JSON,
+            honest: Path | None = typer.Option(None, help="The metric of honest reference models (one a line, or CSV with a ds column), same architecture, data, K and eps: suggests T."),
             fpr: float = typer.Option(0.05, help="False-positive rate for the suggested threshold.")) -> None:
-    """The float metric along the committed direction (fast, no proof)."""
+    """The float metric along the committed direction (fast, no proof); before commitments exist, its spread over draws."""
     from ..api import measure as measure_
     from ..metric import METRIC_NAMES
+    from ..published import Published
     from ..threshold import suggest_threshold
 
+    st = chosen(statement, metric=metric, direction=direction, epsilon=epsilon, directions=directions, input_scale=input_scale,
+                commitment=commitment)
     m, d = load_inputs(model, data, samples)
     suggestion = None if honest is None else suggest_threshold(_honest_values(honest), fpr=fpr)
-    result = measure_(m, d, epsilon=epsilon, n_directions=directions, nonce=nonce, salts=read_salts(salts, sharded=False),
-                      **named(metric, direction))
+    published = Published.load(commitments) if commitments is not None else None
+    result = measure_(m, d, statement=st, nonce=nonce, salts=read_salts(salts, sharded=False), published=published)
     if as_json:
         extra = {} if suggestion is None else {"suggested_threshold": suggestion.threshold, "fpr": fpr}
         print_json({**result.to_json(), **extra})
         return
-    typer.echo(f"{METRIC_NAMES[result.metric]} {result.value:.6g} ({result.metric}, {result.direction}, eps={epsilon:g}, "
-               f"K={directions}, N={len(d)}; mean training loss {result.mean_loss:.4g})")
+    head = f"{METRIC_NAMES[st.metric]} {result.value:.6g}"
+    if not result.exact:
+        head += (f" (median over {result.draws} directions; 10-90 %: {result.spread[0]:.6g} to {result.spread[1]:.6g}: the "  # type: ignore[index]
+                 "certified value is one draw, fixed once commitments exist: zkcert commit, then measure --commitments)")
+    typer.echo(f"{head}\n  statement {st.describe()}, N={len(d)}; mean training loss {result.mean_loss:.4g}")
     if suggestion is not None:
         typer.echo(suggestion.describe())
         where = "below" if result.value <= suggestion.threshold else "ABOVE"
-        typer.echo(f"this model: {result.metric} = {result.value:.6g}, {where} the suggested T")
+        typer.echo(f"this model: {st.metric} = {result.value:.6g}, {where} the suggested T")
 
 
 @app.command()
-def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
-           out: Path = typer.Option(Path("commitments"), help="Folder for commitments.json (public) and salts.json (private)."),
-           salts: Path | None = SALTS, shard_size: int | None = SHARD_SIZE, input_scale: int = SCALE) -> None:
-    """Compute and write the commitments the owner publishes before proving."""
-    from .._internal.io import atomic_write_json
+def commit(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, statement: str = STATEMENT,
+           threshold: float | None = typer.Option(None, "--threshold", "-t", help="Public threshold T (kzg/v1: the circuit's key, which makes the commitments, fixes it)."),
+           epsilon: float | None = EPS, directions: int | None = DIRS, metric: str | None = METRIC, direction: str | None = DIRECTION,
+           input_scale: int | None = SCALE, commitment: str | None = COMMITMENT,
+           out: Path = typer.Option(Path("commitments"), help="Commit folder: commitments.json (publish), salts.json (keep private), spec.json (kzg/v1)."),
+           salts: Path | None = SALTS, shard_size: str | None = SHARD_SIZE, srs: Path | None = SRS,
+           max_memory: float = typer.Option(12.0, "--max-memory", help="Memory budget per proof in GiB, for sizing shards (kzg/v1).")) -> None:
+    """Commit to the model and data before the verifier issues a nonce; publish OUT/commitments.json."""
     from ..api import commit as commit_
-    from ..api import published_json
+    from ..proving import Execution, check_output_folder
 
+    check_output_folder(out)  # before minutes of calibration and setup (kzg/v1)
+    st = chosen(statement, metric=metric, direction=direction, epsilon=epsilon, directions=directions, input_scale=input_scale,
+                commitment=commitment)
     m, d = load_inputs(model, data, samples)
-    owner_salts = read_salts(salts, sharded=shard_size is not None)
-    if owner_salts is not None and owner_salts.scheme == KZG:
-        raise InputError("kzg/v1 commitments depend on the circuit's key and SRS: zkcert prove --commitment kzg/v1 makes and writes them")
-    c = commit_(m, d, shard_size=shard_size, salts=owner_salts, input_scale=input_scale)
-    public = published_json(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None)
-    atomic_write_json(out / "commitments.json", public)
-    atomic_write_json(out / "salts.json", c.saved_salts().to_json(), private=True)
-    typer.echo(f"data commitment  {public['data_commitment']}\nmodel commitment {public['model_commitment']}")
-    typer.echo(f"wrote {out / 'commitments.json'} (publish: verifiers check certificates against it) and {out / 'salts.json'} (keep private)")
+    size = _shard_size(shard_size)
+    owner_salts = read_salts(salts, sharded=size is not None and size != "all")
+    execution = Execution(shard_size=size, max_memory_gb=max_memory)
+    with console.status("committing") as status:
+        published = commit_(m, d, statement=st, threshold=threshold, shard_size=size if isinstance(size, int) else None,
+                            salts=owner_salts, srs_path=srs, execution=execution, say=lambda msg: status.update(msg))
+    published.save(out)
+    typer.echo(f"data commitment  {published.data_commitment}\nmodel commitment {published.model_commitment}")
+    typer.echo(f"wrote {out}/commitments.json (publish it, then ask the verifier for a nonce) and {out}/salts.json (keep private)")
 
 
 @app.command()
 def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           threshold: float = typer.Option(..., "--threshold", "-t", help="Public threshold T."),
-          epsilon: float = EPS, directions: int = DIRS, nonce: str = NONCE, salts: Path | None = SALTS,
-          metric: str | None = METRIC, direction: str | None = DIRECTION,
           out: Path = typer.Option(..., "--out", "-o", help="Certificate folder to write."),
-          srs: Path | None = SRS, input_scale: int = SCALE,
+          statement: str = STATEMENT, epsilon: float | None = EPS, directions: int | None = DIRS, metric: str | None = METRIC,
+          direction: str | None = DIRECTION, input_scale: int | None = SCALE, commitment: str | None = COMMITMENT,
+          nonce: str = NONCE, commitments: Path | None = COMMITTED, salts: Path | None = SALTS, srs: Path | None = SRS,
           include_srs: bool = typer.Option(False, help="Ship the SRS in the certificate (verifiers are warned)."),
-          shard_size: str | None = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples (one proof each plus an aggregation proof), or 'auto': the most that fit --max-memory (with 2 or 4 columns per row, unless --inner-cols is given)."),
-          max_memory: float = typer.Option(12.0, "--max-memory", help="Memory budget per proof in GiB (2**30 bytes), for --shard-size auto."),
-          commitment: str = COMMITMENT,
-          inner_cols: int | None = typer.Option(None, "--inner-cols", help="ezkl columns per layout row (default 2): more columns, fewer rows and logrows, more memory per row."),
+          shard_size: str | None = typer.Option(None, "--shard-size", help="Samples per proof: a number (shards, each proved, plus an aggregation proof), 'auto' (the most that fit --max-memory) or 'all' (one proof). Default: one proof if it fits --max-memory, else auto."),
+          max_memory: float = typer.Option(12.0, "--max-memory", help="Memory budget per proof in GiB (2**30 bytes)."),
+          inner_cols: int | None = typer.Option(None, "--inner-cols", help="ezkl columns per layout row (default 2, or as sized): more columns, fewer rows and logrows, more memory per row."),
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
           ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
           work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work)."),
-          sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments (needs --shard-size).")) -> None:
-    """Prove directional sharpness <= T and write a certificate folder (nothing if the metric is above T)."""
+          sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments.")) -> None:
+    """Prove the statement (metric <= T) and write a certificate folder (nothing if the metric is above T)."""
     from ..challenge import check_sample_size
     from ..owner import shard_count
+    from ..proving import Execution
+    from ..published import Published
 
-    if sample is not None and shard_size is None:
-        raise InputError("--sample picks shards to prove: give --shard-size too")
-    m, d = load_inputs(model, data, samples)
-    owner_salts = read_salts(salts, sharded=shard_size is not None)
+    st = chosen(statement, metric=metric, direction=direction, epsilon=epsilon, directions=directions, input_scale=input_scale,
+                commitment=commitment)
+    published = Published.load(commitments) if commitments is not None else None
     size = _shard_size(shard_size)
+    execution = Execution(shard_size=size, sample=sample, max_memory_gb=max_memory, inner_cols=inner_cols, workers=workers,
+                          ray_address=ray_address, work_dir=work)
+    m, d = load_inputs(model, data, samples)
+    owner_salts = None if published is not None else read_salts(salts, sharded=isinstance(size, int))
     if isinstance(size, int):  # a bad shard or sample size is a one-line error, before any progress bar
         n_shards = shard_count(len(d), size)
         if sample is not None:
             check_sample_size(n_shards, sample)
-    result = _prove_with_progress(
-        m, d, threshold=threshold, shard_size=size, sample=sample, max_memory_gb=max_memory, out=out, epsilon=epsilon, n_directions=directions,
-        nonce=nonce, salts=owner_salts, srs_path=srs, input_scale=input_scale, include_srs=include_srs,
-        workers=workers, ray_address=ray_address, work_dir=work, commitment=commitment, inner_cols=inner_cols,
-        **named(metric, direction))
-    _print_proved(result, sharded=shard_size is not None, sampled=sample is not None, work=work or Path(f"{out}.work"))
-    if commitment == KZG:
-        _publish_kzg(result, Path(f"{out}.commitments.json"), Path(f"{out}.salts.json"))
+    result = _prove_with_progress(m, d, threshold=threshold, out=out, statement=st, nonce=nonce, salts=owner_salts,
+                                  published=published, srs_path=srs, include_srs=include_srs, execution=execution)
+    _print_proved(result, work=work or Path(f"{out}.work"))
+    if st.commitment == KZG and published is None:
+        _publish_kzg(result, Path(f"{out}.commitments"))
 
 
-def _publish_kzg(result: ProveResult, path: Path, salts_path: Path) -> None:
-    """kzg/v1: the commitments exist only after setup, so prove writes the file the owner publishes (and the salts)."""
-    from .._internal.io import atomic_write_json
-    from ..api import published_json
+def _publish_kzg(result: ProveResult, folder: Path) -> None:
+    """kzg/v1 without `zkcert commit` first: prove made the commitments, so it writes the commit folder (and warns)."""
+    from ..published import Published
 
     st = result.manifest.statement
-    atomic_write_json(path, published_json(st.data_commitment, st.model_commitment, getattr(st, "shard_commitments", None)))
-    if result.salts is not None:
-        atomic_write_json(salts_path, result.salts.to_json(), private=True)
-    typer.echo(f"wrote {path} (publish it: verifiers check the certificate against it) and {salts_path} (keep private)")
+    Published(st.data_commitment, st.model_commitment, getattr(st, "shard_commitments", None), result.salts,  # type: ignore[arg-type]
+              st.spec).save(folder)
+    typer.echo(f"wrote {folder}/commitments.json (publish it) and {folder}/salts.json (keep private)")
+    err_console.print("[yellow]warning:[/] these commitments were made in the same run as the proof, so the nonce "
+                      f"{result.manifest.statement.nonce!r} did not stop grinding: commit first (zkcert commit), publish, "
+                      "then prove with --commitments and the nonce the verifier issued after that", highlight=False)
 
 
 def _shard_size(text: str | None) -> int | str | None:
-    """--shard-size: a positive number of samples, 'auto', or not given."""
-    if text is None or text == "auto":
+    """--shard-size: a positive number of samples, 'auto', 'all', or not given."""
+    if text is None or text in ("auto", "all"):
         return text
     try:
         return int(text)
     except ValueError:
-        raise InputError(f"--shard-size {text!r} is neither a number of samples nor 'auto'") from None
+        raise InputError(f"--shard-size {text!r} is neither a number of samples nor 'auto' or 'all'") from None
 
 
 def _prove_with_progress(m: nn.Module, d: Dataset, **kwargs: Any) -> ProveResult:
@@ -189,7 +218,7 @@ def _prove_with_progress(m: nn.Module, d: Dataset, **kwargs: Any) -> ProveResult
 
     from ..proving import prove as prove_
 
-    if kwargs["shard_size"] is None:
+    if kwargs["execution"].shard_size in (None, "all") and kwargs["execution"].sample is None:
         with console.status("proving") as status:
             return prove_(m, d, say=lambda msg: status.update(msg), **kwargs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -203,16 +232,21 @@ def _prove_with_progress(m: nn.Module, d: Dataset, **kwargs: Any) -> ProveResult
         return prove_(m, d, say=lambda msg: bar.update(phase, description=msg), tick=tick, **kwargs)
 
 
-def _print_proved(result: ProveResult, *, sharded: bool, sampled: bool, work: Path) -> None:
+def _print_proved(result: ProveResult, *, work: Path) -> None:
     """Where the certificate went, its values, and the gap warning."""
-    rep = result.manifest.reported
-    typer.echo(f"certificate written to {result.certificate}: {result.manifest.statement.describe()}")
+    from ..statement import SampledStatement, Statement
+
+    rep, st = result.manifest.reported, result.manifest.statement
+    sharded, sampled = not isinstance(st, Statement), isinstance(st, SampledStatement)
+    typer.echo(f"certificate written to {result.certificate}: {st.describe()}")
     typer.echo(f"float metric {rep['float_metric']:.6g}, circuit value {rep['circuit_metric']}")
+    if rep.get("circuit_correct") is not None:
+        typer.echo(f"training accuracy on the committed samples (certified): {rep['circuit_correct']} / {st.n_samples}")
     if (gap := rep.get("relative_gap")) is not None and gap > GAP_WARNING:
         err_console.print(
             f"[yellow]warning:[/] the circuit's fixed-point value is {100 * gap:.1f} % from the float value: the certificate "
             "is about the fixed-point one. Small training losses and small eps make the numerator tiny; a larger "
-            "--input-scale or --epsilon (e.g. --direction row-sign/v1 --directions 1 --epsilon 0.125) narrows it (README)",
+            "--input-scale or --epsilon narrows it (README)",
             highlight=False)
     if sampled:
         typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")

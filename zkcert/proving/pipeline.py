@@ -28,21 +28,22 @@ from ..certificate import (
     write_certificate,
 )
 from ..challenge import challenge, check_sample_size
-from ..commitments import KZG, POSEIDON, Salts, ShardSalts, column_committer
+from ..commitments import KZG, Salts, ShardSalts, column_committer
 from ..data import Dataset
-from ..direction import DEFAULT_FAMILY
 from ..errors import CircuitError, InputError, ThresholdExceeded
-from ..metric import DEFAULT_METRIC
-from ..owner import Plan, plan, provisional_committer, shard_count, shard_metrics, shard_sums
-from ..spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, CircuitSpec
+from ..preset import DEFAULT_PRESET, OVERRIDABLE, Preset, preset
+from ..published import Published
+from ..owner import Plan, check_certifiable, plan, provisional_committer, shard_count, shard_metrics, shard_sums
+from ..spec import CircuitSpec
 from ..srs import Srs, resolve_srs
 from ..statement import AnyStatement, SampledStatement, ShardedStatement, Statement
 from .aggregate import aggregate, check_aggregation, check_outputs
+from .execution import ALL, AUTO, Execution
 from .executor import ShardJob, ShardOutcome, run_jobs
 from .sizing import choose_shard_size
 from .work import WorkFolder
 
-__all__ = ["ProveResult", "prove", "check_output_folder", "relative_gap"]
+__all__ = ["ProveResult", "prove", "commit_kzg", "check_output_folder", "relative_gap"]
 
 Say = Callable[[str], None]
 Tick = Callable[[int, int], None]
@@ -73,59 +74,44 @@ def relative_gap(circuit_value: float | None, float_value: float) -> float | Non
 
 
 def prove(
-    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, shard_size: int | str | None = None,
-    sample: int | None = None, epsilon: float = DEFAULT_EPSILON, n_directions: int = DEFAULT_DIRECTIONS, nonce: str = "",
-    input_scale: int = DEFAULT_INPUT_SCALE, salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
-    spec: CircuitSpec | None = None, include_srs: bool = False, workers: int | None = None, ray_address: str | None = None,
-    work_dir: str | Path | None = None, max_logrows: int = 20, metric: str = DEFAULT_METRIC,
-    direction: str = DEFAULT_FAMILY, commitment: str = POSEIDON, max_memory_gb: float = 12.0, inner_cols: int | None = None,
-    say: Say | None = None, tick: Tick | None = None,
+    model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, statement: Preset | str = DEFAULT_PRESET,
+    nonce: str = "", salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
+    spec: CircuitSpec | None = None, published: Published | None = None, include_srs: bool = False,
+    execution: Execution | None = None, say: Say | None = None, tick: Tick | None = None,
 ) -> ProveResult:
     """Prove that the model's metric on data is at most threshold and write the certificate folder `out`.
 
-    shard_size None: one proof over all data (the metric's value is revealed). shard_size S: the data
-    is committed in shards of S samples, each proved on its own, and an aggregation proof applies the
-    bound to their sum; with `sample` M, only the M shards a challenge picks are proved, each against T
-    (a spot check). A sharded run keeps salts and finished shards in work_dir (default `<out>.work`)
-    and resumes from it. Raises ThresholdExceeded (and writes nothing) when the float or the
-    fixed-point metric is above T. shard_size "auto": the largest S dividing N whose shard circuit fits
-    max_memory_gb GiB, with 2 or 4 columns per row, whichever fits more (zkcert.proving.sizing). commitment: poseidon/v1 (the default) or kzg/v1 (zkcert.commitments;
-    its commitments are published in the certificate, made after setup). inner_cols: ezkl's columns per
-    layout row (default 2): more columns, fewer rows (measured on MNIST 784-32-10: 4 columns fit a 20-sample
-    shard at logrows 17 in 10 GiB, 2 need logrows 18 and 12.4 GiB). Shards run in a process pool (or on Ray at ray_address): call it
-    from under `if __name__ == "__main__":` in a script.
+    statement: what is claimed, a zkcert.preset name or Preset (default: zkcert's default statement).
+    execution: how it is run (zkcert.proving.Execution): by default one proof when all samples fit its memory
+    budget, else shards of the most samples that fit, each proved on its own, and an aggregation proof that
+    applies the bound to their sum. published: what `zkcert.commit` made before the nonce was issued (salts,
+    the calibrated circuit spec, the published commitments); prove reuses them and refuses data, a model or
+    salts that commit to anything else. Without it, prove commits itself, and a nonce the owner knew before
+    committing gives no protection against grinding (shared/PROTOCOL.md). spec: a pinned, calibrated circuit
+    spec (the demo's). Raises ThresholdExceeded (and writes nothing) when the float or the fixed-point metric
+    is above T. Shards run in a process pool (or on Ray): call it from under `if __name__ == "__main__":` in a script.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
     steps = Steps()
-    scheme = spec.commitment if spec is not None else commitment
-    if inner_cols is not None and inner_cols < 1:
-        raise InputError(f"inner columns must be at least 1, got {inner_cols}")
+    ex = execution or Execution()
+    if published is not None:
+        spec, salts = published.spec or spec, published.salts
+    st = preset(statement) if spec is None else preset(statement, **_choices_of(spec))
+    check_certifiable(model, data, st.input_scale)  # one line before sizing, calibration or a work folder
     cache_limit_bytes()  # a bad ZKCERT_CACHE_MAX_GB stops here, not after the first setup
-    if shard_size == "auto":
-        with steps.step("size"):
-            say(f"choosing the shard size for a {max_memory_gb:g} GiB memory budget")
-            shard_size, inner_cols = choose_shard_size(
-                model, data, max_memory_gb=max_memory_gb, inner_cols=inner_cols, threshold=threshold, sample=sample,
-                epsilon=epsilon, n_directions=n_directions, input_scale=input_scale, metric=metric, direction=direction,
-                commitment=scheme)
-            say(f"shard size {shard_size}, {inner_cols} columns per row")
-    if isinstance(shard_size, str):
-        raise InputError(f"shard size {shard_size!r} is neither a number of samples nor 'auto'")
+    shard_size, inner_cols = _sizing(model, data, st, ex, threshold, spec, steps, say)
+    sample, max_logrows = ex.sample, ex.max_logrows
     if sample is not None:
-        if shard_size is None:
-            raise InputError("a spot check (sample) proves shards: give a shard size too")
         check_sample_size(shard_count(len(data), shard_size), sample)
     elif shard_size is not None:
         shard_count(len(data), shard_size)  # fail before creating the work folder
     check_output_folder(out)
     with tempfile.TemporaryDirectory(prefix="zkcert-prove-") as tmp:
         tmpdir = Path(tmp)
-        work = WorkFolder(Path(work_dir) if work_dir else Path(f"{out}.work") if shard_size else tmpdir / "work")
+        work = WorkFolder(Path(ex.work_dir) if ex.work_dir else Path(f"{out}.work") if shard_size else tmpdir / "work")
         salts = salts or work.salts()
-        plan_with = functools.partial(
-            plan, model, data, threshold=threshold, shard_size=shard_size, sample=sample, epsilon=epsilon,
-            n_directions=n_directions, nonce=nonce, input_scale=input_scale, metric=metric, direction=direction,
-            commitment=commitment)
+        plan_with = functools.partial(plan, model, data, threshold=threshold, shard_size=shard_size, sample=sample, nonce=nonce,
+                                      **st.statement_kwargs())
 
         def check_agg(p: Plan, spec: CircuitSpec, files: circuit.CircuitFiles) -> None:
             # Under kzg/v1 the plan is the stand-in one: its sums are along the stand-in direction, of the same size.
@@ -137,23 +123,20 @@ def prove(
                                   inner_cols=inner_cols, tmpdir=tmpdir, max_logrows=max_logrows, srs_path=srs_path,
                                   steps=steps, say=say)
         committer = None
-        if scheme == KZG:
-            # kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every
-            # shard, since the challenge is not known yet) along a stand-in direction, then set up.
-            draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
-            spec, files, srs, vk = build(draft, range(draft.committed.n_shards))
-            salts = draft.committed.salts
-            committer = column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
+        if st.commitment == KZG:
+            spec, files, srs, vk, salts, committer = _kzg_circuit(plan_with, salts, spec, build)
         with steps.step("commit"):
             say("committing to the data and the model" + (" (KZG, with the circuit's key)" if committer else ""))
             p = plan_with(salts=salts, spec=spec, committer=committer)
+            if published is not None:
+                published.check(p.committed)
             work.save_plan(p)
         chosen = _chosen(p, nonce, sample)
         checked = _check_float(model, data, p, chosen, sample is not None)
-        if scheme != KZG:
+        if st.commitment != KZG:
             spec, files, srs, vk = build(p, chosen)
         c = p.committed
-        outcomes = _prove_chosen(p, spec, chosen, srs, work, workers, ray_address, say, tick, steps)
+        outcomes = _prove_chosen(p, spec, chosen, srs, work, ex.workers, ex.ray_address, say, tick, steps)
         with steps.step("verify"):
             fresh = _ezkl.verify_all([work.proof(o.index) for o in outcomes], files.settings, vk, srs.path)
             for o, ok in zip(outcomes, fresh):
@@ -181,6 +164,69 @@ def prove(
             lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
         )
     return ProveResult(cert, Manifest.load(cert), steps.to_json(), p.committed.saved_salts())
+
+
+def commit_kzg(
+    model: nn.Module, data: Dataset, *, threshold: float, statement: Preset | str = DEFAULT_PRESET,
+    salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None, execution: Execution | None = None,
+    spec: CircuitSpec | None = None, say: Say | None = None,
+) -> Published:
+    """kzg/v1's commit step, before any nonce exists: size, calibrate, set up, and commit with the circuit's key.
+
+    A KZG point depends on the circuit's key, and the key on everything compiled into the circuit, T included:
+    so T is fixed here, and prove reuses the returned spec and salts (zkcert.published). spec: a pinned, calibrated
+    circuit spec (the demo's), whose statement choices override `statement`'s.
+    """
+    say, steps, ex = say or (lambda _m: None), Steps(), execution or Execution()
+    st = preset(statement) if spec is None else preset(statement, **_choices_of(spec))
+    if st.commitment != KZG:
+        raise InputError(f"commit_kzg makes kzg/v1 commitments, the statement commits with {st.commitment}")
+    shard_size, inner_cols = _sizing(model, data, st, ex, threshold, spec, steps, say)
+    with tempfile.TemporaryDirectory(prefix="zkcert-commit-") as tmp:
+        plan_with = functools.partial(plan, model, data, threshold=threshold, shard_size=shard_size, sample=ex.sample,
+                                      **st.statement_kwargs())
+        build = functools.partial(_circuit, before_setup=None, inner_cols=inner_cols, tmpdir=Path(tmp), max_logrows=ex.max_logrows,
+                                  srs_path=srs_path, steps=steps, say=say)
+        spec, _files, _srs, _vk, salts, committer = _kzg_circuit(plan_with, salts, spec, build)
+        say("committing to the data and the model (KZG, with the circuit's key)")
+        c = plan_with(salts=salts, spec=spec, committer=committer).committed
+    return Published(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None, c.saved_salts(), spec)
+
+
+def _kzg_circuit(plan_with: Callable[..., Plan], salts: Salts | ShardSalts | None, spec: CircuitSpec | None,
+                 build: Callable[..., Any]) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path, ShardSalts, Any]:
+    """kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every shard, since the
+    challenge is not known yet) along a stand-in direction, then set up. (spec, files, SRS, vk, salts, committer)."""
+    draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
+    spec, files, srs, vk = build(draft, range(draft.committed.n_shards))
+    return spec, files, srs, vk, draft.committed.salts, column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
+
+
+def _choices_of(spec: CircuitSpec) -> dict[str, Any]:
+    """A pinned spec's statement choices, as preset overrides."""
+    return {k: getattr(spec, k) for k in OVERRIDABLE}
+
+
+def _sizing(model: nn.Module, data: Dataset, st: Preset, ex: Execution, threshold: float, spec: CircuitSpec | None,
+            steps: Steps, say: Say) -> tuple[int | None, int | None]:
+    """(shard size or None for one proof, columns per row or None for the default) as the execution asks.
+
+    A pinned spec fixes the shard size (its N); "all" is one proof; "auto" sizes; None sizes and proves in one
+    proof when every sample fits the budget.
+    """
+    size = AUTO if ex.shard_size is None and ex.sample is not None else ex.shard_size
+    if spec is not None and size is None:
+        return (None if spec.n_samples == len(data) and not spec.shard else spec.n_samples), ex.inner_cols
+    if size == ALL:
+        return None, ex.inner_cols
+    if size not in (AUTO, None):
+        return int(size), ex.inner_cols  # type: ignore[arg-type]
+    with steps.step("size"):
+        say(f"choosing how many samples each proof holds within {ex.max_memory_gb:g} GiB")
+        size, cols = choose_shard_size(model, data, max_memory_gb=ex.max_memory_gb, inner_cols=ex.inner_cols,
+                                       threshold=threshold, sample=ex.sample, **st.statement_kwargs())
+        say(f"{size} samples per proof, {cols} columns per row")
+    return (None if size == len(data) and ex.shard_size is None and ex.sample is None else size), cols
 
 
 def _chosen(p: Plan, nonce: str, sample: int | None) -> tuple[int, ...]:

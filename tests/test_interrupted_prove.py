@@ -108,7 +108,7 @@ def test_sigkill_while_proving(tmp_path, proof_mlp):
     env = {**os.environ, "TMPDIR": str(tmp), "ZKCERT_CACHE": str(cache)}  # a fresh cache: setup runs, then prove
     argv = [sys.executable, "-m", "zkcert.cli", "prove", "--model", str(pub / "model.pt"), "--data", "digits",
             "--samples", "2", "--threshold", "1000", "--nonce", NONCE, "--salts", str(private / "salts.json"),
-            "--out", str(out), *TINY_ARGS]
+            "--out", str(out), *TINY_ARGS, "--shard-size", "all"]
     log = (tmp_path / "prove.log").open("wb")  # a file, not a pipe: a full pipe would stall prove
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -79,3 +79,19 @@ def test_auto_shard_size_sets_up_the_circuit_it_sized(proof_mlp, digits_train, t
                                           **TINY.override(commitment=KZG).statement_kwargs())
     spec, _files = seen[0]
     assert (spec.n_samples, spec.run_args["num_inner_cols"]) == (size, cols) and spec.logrows <= 16
+
+
+def test_a_poseidon_commit_folder_fixes_how_prove_shards(proof_mlp, digits_train, tmp_path, monkeypatch):
+    """Data committed in shards is proved in those shards (its commitments are per shard), and whole data in one proof,
+    whatever the memory budget would choose; both before any key is made."""
+    from zkcert.api import commit
+
+    data = digits_train.head(4)
+    for shard_size, shard in ((2, True), (None, False)):
+        seen = _stop_at_setup(monkeypatch)
+        published = commit(proof_mlp, data, statement=TINY, shard_size=shard_size)
+        with pytest.raises(_Stop):
+            prove(proof_mlp, data, threshold=1000.0, out=tmp_path / f"cert-{shard}", statement=TINY, published=published,
+                  execution=Execution(work_dir=tmp_path / f"work-{shard}"))
+        spec, _files = seen[0]
+        assert (spec.shard, spec.n_samples) == (shard, 2 if shard else 4)

@@ -96,6 +96,8 @@ def prove(
     ex = execution or Execution()
     if published is not None:
         spec, salts = published.spec or spec, published.salts
+        if published.spec is None and ex.shard_size is None:  # Poseidon commitments fix the shards: one per commitment
+            ex = dataclasses.replace(ex, shard_size=len(data) // len(published.shard_commitments) if published.sharded else ALL)
     st = preset(statement) if spec is None else preset(statement, **_choices_of(spec))
     check_certifiable(model, data, st.input_scale)  # one line before sizing, calibration or a work folder
     cache_limit_bytes()  # a bad ZKCERT_CACHE_MAX_GB stops here, not after the first setup

@@ -99,7 +99,8 @@ PRESETS: dict[str, Preset] = {
                about="the study's choice: loss-normalized sharpness along 4 per-parameter sign directions, Poseidon hashes "
                      "in-circuit; per-parameter cost (8 demo samples need about 12 GiB)"),
         Preset("fast", RDS, ROW_SIGN, 1, 2.0**-3, 10, KZG,
-               about="per-sample cost (1,000 MNIST samples in 26 min, 8.5 GiB per shard); its value varies 2-4x between "
+               about="per-sample cost (1,000 MNIST samples in 26 min, 8.5 GiB per shard, measured 2026-11-25 before label "
+                     "checks); its value varies 2-4x between "
                      "direction draws and its gap can exceed 1 % on models with near-zero training loss"),
         Preset("ds-paper", DS, RADEMACHER_ABS, 1, 2.0**-3, 12, POSEIDON,
                about="raw directional sharpness (ds/v1) as first stated: the study's raw-DS reference"),

@@ -18,7 +18,7 @@ from .direction import committed_directions
 from .errors import InputError, VerificationError
 from .metric import mean_loss
 from .owner import Committed, Committer, plan, shard_metrics
-from .preset import DEFAULT_PRESET, OVERRIDABLE, Preset, preset
+from .preset import DEFAULT_PRESET, Preset, choices_of, preset
 from .spec import CircuitSpec
 from .srs import resolve_srs
 from .statement import SampledStatement, ShardedStatement
@@ -114,7 +114,7 @@ def commit(
     Save the result with `.save(folder)` and publish folder/commitments.json. spec: a pinned, calibrated circuit
     spec (the demo's), whose choices replace the statement's.
     """
-    st = preset(statement) if spec is None else preset(statement, **{k: getattr(spec, k) for k in OVERRIDABLE})
+    st = preset(statement, **choices_of(spec))
     owner.check_certifiable(model, data, st.input_scale)
     if st.commitment == KZG:
         from .proving import Execution, commit_kzg

@@ -25,7 +25,7 @@ from .errors import InputError
 from .metric import DEFAULT_METRIC, DS, RDS, check_metric
 from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "preset", "OVERRIDABLE"]
+__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "preset", "choices_of", "OVERRIDABLE"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,12 @@ PRESETS: dict[str, Preset] = {
     )
 }
 DEFAULT_PRESET = "default"
+
+
+def choices_of(spec: Any) -> dict[str, Any]:
+    """A circuit spec's statement choices (zkcert.spec.CircuitSpec) as preset overrides, since a pinned spec decides
+    them; none for no spec."""
+    return {} if spec is None else {k: getattr(spec, k) for k in OVERRIDABLE}
 
 
 def preset(choice: "str | Preset" = DEFAULT_PRESET, **overrides: Any) -> Preset:

@@ -31,7 +31,7 @@ from ..challenge import challenge, check_sample_size
 from ..commitments import KZG, Salts, ShardSalts, column_committer
 from ..data import Dataset
 from ..errors import CircuitError, InputError, ThresholdExceeded
-from ..preset import DEFAULT_PRESET, OVERRIDABLE, Preset, preset
+from ..preset import DEFAULT_PRESET, Preset, choices_of, preset
 from ..published import Published
 from ..owner import Plan, check_certifiable, plan, provisional_committer, shard_count, shard_metrics, shard_sums
 from ..spec import CircuitSpec
@@ -98,7 +98,7 @@ def prove(
         spec, salts = published.spec or spec, published.salts
         if published.spec is None and ex.shard_size is None:  # Poseidon commitments fix the shards: one per commitment
             ex = dataclasses.replace(ex, shard_size=len(data) // len(published.shard_commitments) if published.sharded else ALL)
-    st = preset(statement) if spec is None else preset(statement, **_choices_of(spec))
+    st = preset(statement, **choices_of(spec))
     check_certifiable(model, data, st.input_scale)  # one line before sizing, calibration or a work folder
     cache_limit_bytes()  # a bad ZKCERT_CACHE_MAX_GB stops here, not after the first setup
     shard_size, inner_cols = _sizing(model, data, st, ex, threshold, spec, steps, say)
@@ -180,7 +180,7 @@ def commit_kzg(
     circuit spec (the demo's), whose statement choices override `statement`'s.
     """
     say, steps, ex = say or (lambda _m: None), Steps(), execution or Execution()
-    st = preset(statement) if spec is None else preset(statement, **_choices_of(spec))
+    st = preset(statement, **choices_of(spec))
     if st.commitment != KZG:
         raise InputError(f"commit_kzg makes kzg/v1 commitments, the statement commits with {st.commitment}")
     shard_size, inner_cols = _sizing(model, data, st, ex, threshold, spec, steps, say)
@@ -202,11 +202,6 @@ def _kzg_circuit(plan_with: Callable[..., Plan], salts: Salts | ShardSalts | Non
     draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
     spec, files, srs, vk = build(draft, range(draft.committed.n_shards))
     return spec, files, srs, vk, draft.committed.salts, column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
-
-
-def _choices_of(spec: CircuitSpec) -> dict[str, Any]:
-    """A pinned spec's statement choices, as preset overrides."""
-    return {k: getattr(spec, k) for k in OVERRIDABLE}
 
 
 def _sizing(model: nn.Module, data: Dataset, st: Preset, ex: Execution, threshold: float, spec: CircuitSpec | None,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from . import circuit, owner
-import numpy as np
 from .certificate import Manifest
 from .commitments import KZG, Commitments, Salts, ShardSalts, column_committer
 from .data import Dataset

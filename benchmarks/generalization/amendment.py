@@ -20,7 +20,6 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -41,7 +40,7 @@ from zkcert.metric import RDS, as_double  # noqa: E402
 from zkcert.models import layer_configs  # noqa: E402
 from zkcert.threshold import suggest_threshold  # noqa: E402
 from zkcert.training import accuracy, mean_loss  # noqa: E402
-from zoo import _BASES, StudySpec, _configs, splits, study_trained, study_training_data  # noqa: E402
+from zoo import _BASES, StudySpec, _configs, splits, study_trained, study_training_data, trained_row  # noqa: E402
 
 FAMILIES = ("digits-mlp", "digits-cnn")  # PROTOCOL-2.md section 1 (mnist-mlp left out)
 REPLICATES = {"selection": 2, "confirmation": 3}
@@ -246,17 +245,8 @@ def _row(spec: StudySpec, mode: str, cache: Path, data_cache: dict) -> dict:
     path = cache / f"{spec.name}-arow-{key}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    if spec.dataset not in data_cache:
-        data_cache[spec.dataset] = splits(spec.dataset)
-    full, proxy, test = data_cache[spec.dataset]
-    data = study_training_data(spec, full)
-    start = time.perf_counter()
-    model = study_trained(spec, data, cache)
-    row = {**asdict(spec), "seed": spec.seed, "half": half_of(spec), "deviated": spec.deviated, "n_train": len(data),
-           "train_seconds": time.perf_counter() - start}
-    tr_acc, te_acc = accuracy(model, data), accuracy(model, test)
+    model, data, proxy, row = trained_row(spec, half_of(spec), cache, data_cache)
     evalset = data.head(min(cfg["n_eval"], len(data)))
-    row.update(train_acc=tr_acc, test_acc=te_acc, gap=tr_acc - te_acc, train_loss_full=mean_loss(model, data))
     start = time.perf_counter()
     base = C.baselines(model, evalset, proxy)
     row.update({k: base[k] for k in ("inv_loss", "train_loss", "neg_margin_q10", "holdout_gap")})

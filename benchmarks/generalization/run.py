@@ -16,7 +16,6 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,8 +28,8 @@ import torch  # noqa: E402
 import candidates as C  # noqa: E402
 import plots  # noqa: E402
 import study  # noqa: E402
-from zkcert.training import accuracy, mean_loss  # noqa: E402
-from zoo import StudySpec, splits, study_trained, study_training_data, study_zoo  # noqa: E402
+from zkcert.training import mean_loss  # noqa: E402
+from zoo import StudySpec, study_zoo, trained_row  # noqa: E402
 
 N_EVAL = {"full": 1000, "quick": 300}  # samples of the training set as trained that the metrics are computed on
 ROW_VERSION = "study-row/v1"  # bump when a measure's definition changes
@@ -42,17 +41,8 @@ def _row(spec: StudySpec, n_eval: int, cache: Path, data_cache: dict) -> dict:
     path = cache / f"{spec.name}-row-{key}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    if spec.dataset not in data_cache:
-        data_cache[spec.dataset] = splits(spec.dataset)
-    full, proxy, test = data_cache[spec.dataset]
-    data = study_training_data(spec, full)
-    start = time.perf_counter()
-    model = study_trained(spec, data, cache)
-    row = {**asdict(spec), "seed": spec.seed, "half": spec.half, "deviated": spec.deviated,
-           "n_train": len(data), "train_seconds": time.perf_counter() - start}
-    tr_acc, te_acc = accuracy(model, data), accuracy(model, test)
-    row.update(train_acc=tr_acc, test_acc=te_acc, gap=tr_acc - te_acc, train_loss_full=mean_loss(model, data),
-               test_loss=mean_loss(model, test))
+    model, data, proxy, row = trained_row(spec, spec.half, cache, data_cache)
+    row["test_loss"] = mean_loss(model, data_cache[spec.dataset][2])
     evalset = data.head(min(n_eval, len(data)))
     start = time.perf_counter()
     row.update(C.baselines(model, evalset, proxy))

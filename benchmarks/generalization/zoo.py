@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from torch import nn
 
 from zkcert.data import Dataset, load_bundled
 from zkcert.models import load_model, mlp, save_model, small_cnn
-from zkcert.training import TrainConfig, train
+from zkcert.training import TrainConfig, accuracy, mean_loss, train
 
 HYPERPARAMETERS = ("width", "depth", "lr", "batch", "wd", "epochs", "train_size")
 BACKDOOR_TARGET = 0
@@ -387,3 +388,19 @@ def study_trained(spec: StudySpec, data: Dataset, cache: Path) -> nn.Sequential:
     cache.mkdir(parents=True, exist_ok=True)
     save_model(model, path)
     return model
+
+
+def trained_row(spec: StudySpec, half: str, cache: Path, data_cache: dict) -> tuple[nn.Sequential, Dataset, Dataset, dict]:
+    """A zoo row's model (trained or from the cache), its training data, the proxy split and the row's head: the
+    spec, seed, half, training time, accuracies, gap and training loss. The study and its amendment share it."""
+    if spec.dataset not in data_cache:
+        data_cache[spec.dataset] = splits(spec.dataset)
+    full, proxy, test = data_cache[spec.dataset]
+    data = study_training_data(spec, full)
+    start = time.perf_counter()
+    model = study_trained(spec, data, cache)
+    row = {**asdict(spec), "seed": spec.seed, "half": half, "deviated": spec.deviated, "n_train": len(data),
+           "train_seconds": time.perf_counter() - start}
+    tr_acc, te_acc = accuracy(model, data), accuracy(model, test)
+    row.update(train_acc=tr_acc, test_acc=te_acc, gap=tr_acc - te_acc, train_loss_full=mean_loss(model, data))
+    return model, data, proxy, row

@@ -361,10 +361,15 @@ def _correct_count(z: torch.Tensor, onehot: torch.Tensor, tree_max: bool, scale:
     allows a quarter of the fixed point's step: that constant rounds to 0 in the circuit, where the comparison
     is exact, and absorbs float32 rounding in the exported graph (a + relu(b - a) is not always b there).
     """
+    return torch.sum(_correct_mask(z, onehot, tree_max, scale)).reshape(1, 1)
+
+
+def _correct_mask(z: torch.Tensor, onehot: torch.Tensor, tree_max: bool, scale: int) -> torch.Tensor:
+    """1.0 where the logits z classify the sample as its label, else 0.0, shape (N, 1) (see _correct_count)."""
     n, c = z.shape
     label_logit = torch.bmm(z.reshape(n, 1, c), onehot.reshape(n, c, 1)).reshape(n, 1)
     top = _row_max(z) if tree_max else torch.max(z, dim=1, keepdim=True).values
-    return torch.sum((label_logit - top >= -(2.0 ** -(scale + 2))).to(torch.float32)).reshape(1, 1)
+    return (label_logit - top >= -(2.0 ** -(scale + 2))).to(torch.float32)
 
 
 def _label_error(onehot: torch.Tensor) -> torch.Tensor:
@@ -459,7 +464,11 @@ def _graph(spec: AnySpec) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str
 
 def export_onnx(spec: AnySpec, path: Path) -> None:
     """Export the spec's graph to ONNX (opset 17, static shapes)."""
-    module, dummies, inputs, outputs = _graph(spec)
+    export_module(*_graph(spec), path)
+
+
+def export_module(module: nn.Module, dummies: tuple[torch.Tensor, ...], inputs: list[str], outputs: list[str], path: Path) -> None:
+    """Export a circuit's torch module to ONNX (opset 17, static shapes), a failure as one CircuitError line."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:

@@ -100,17 +100,50 @@ def analyze(
     degrees: str = typer.Option("0.1,0.2,0.3", "--degrees", help="Comma-separated perturbation degrees e."),
     attacks: bool = typer.Option(False, "--attacks/--no-attacks", help="Also DeepFool L2 and PGD-bisection Linf."),
     progress: bool = ProgressOpt,
+    seeded: bool = typer.Option(False, "--seeded", help="Count instead what a resilience/v1 claim certifies: the "
+                                "neighbours derived from --commitments and --nonce at one degree (--degrees), unclipped."),
+    commitments: Optional[Path] = typer.Option(None, "--commitments", help="With --seeded: the commit folder (zkcert commit)."),
+    nonce: Optional[str] = typer.Option(None, "--nonce", help="With --seeded: the nonce the verifier issued."),
+    input_scale: Optional[int] = typer.Option(None, "--input-scale", help="With --seeded: the circuit's scale 2**s "
+                                              "(default: the commit folder's spec, else 12)."),
 ) -> None:
     """Score the resilience of every training sample and select the weak-robust ones."""
-    train_data = _train_data(data, samples)
     try:
         degs = [float(e) for e in degrees.split(",")]
     except ValueError:
         raise InputError(f"--degrees must be comma-separated numbers, got {degrees!r}") from None
+    if seeded:
+        _seeded(model, data, samples, degs, neighbours, commitments, nonce, input_scale)
+        return
+    train_data = _train_data(data, samples)
     _, weak, paths = analyze_to(_model(model, train_data), train_data, out, selection=_selection(k, threshold),
                                 attacks=attacks, degrees=degs, neighbours=neighbours, seed=seed, progress=progress)
     console.print(f"{len(weak)} weak-robust samples of {len(train_data)}")
     _done(paths)
+
+
+def _seeded(model: Optional[Path], data: str, samples: Optional[int], degrees: list[float], neighbours: int,
+            commitments: Optional[Path], nonce: Optional[str], input_scale: Optional[int]) -> None:
+    """analyze --seeded: the resilience claim's float counts, printed (nothing written)."""
+    from ..published import Published
+    from ..spec import DEFAULT_INPUT_SCALE
+    from ..neighbours import check_neighbours
+    from .seeded import seeded_resilience
+
+    if len(degrees) == 1:
+        check_neighbours(degrees[0], neighbours)
+    if commitments is None or nonce is None or model is None:
+        raise InputError("--seeded needs --model, --commitments (the commit folder) and --nonce")
+    if len(degrees) != 1:
+        raise InputError(f"--seeded counts at one degree: give one value in --degrees, got {degrees}")
+    published = Published.load(commitments)
+    scale = input_scale if input_scale is not None else (published.spec.input_scale if published.spec else DEFAULT_INPUT_SCALE)
+    if published.spec is not None and scale != published.spec.input_scale:
+        raise InputError(f"--input-scale {scale} differs from the commit folder's circuit scale {published.spec.input_scale}")
+    counts = seeded_resilience(load_model(model), _train_data(data, samples), model_commitment=published.model_commitment,
+                               data_commitment=published.data_commitment, nonce=nonce, degree=degrees[0],
+                               neighbours=neighbours, input_scale=scale)
+    console.print(counts.describe())
 
 
 @app.command("evaluate")

@@ -67,8 +67,9 @@ def bound_coefficient(metric: str, threshold: float, n_samples: int, n_direction
 
 
 def flat_params(model: nn.Module) -> np.ndarray:
-    """All parameters in state-dict order as one float64 vector (the theta of the protocol)."""
-    return torch.nn.utils.parameters_to_vector(model.parameters()).detach().double().numpy()
+    """All parameters of the committed (folded, zkcert.models.check_supported) model in state-dict order as one float64
+    vector (the theta of the protocol)."""
+    return torch.nn.utils.parameters_to_vector(check_supported(model).parameters()).detach().double().numpy()
 
 
 def unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Supported classifiers: small MLPs and CNNs as nn.Sequential, and the zkcert model file format."""
+"""Supported classifiers: MLPs and CNNs as a chain of layers (zkcert.folding), and the zkcert model file format."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from torch import nn
 
 from ._internal.io import atomic_write_bytes
 from .errors import InputError, UnsupportedLayerError
+from .folding import DROPPED, NORMS, Folded, fold
 
-__all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "save_model", "load_model", "num_params", "check_finite", "MODEL_FORMAT"]
+__all__ = ["mlp", "small_cnn", "check_supported", "check_compatible", "layer_configs", "fold_names", "save_model", "load_model",
+           "num_params", "check_finite", "MODEL_FORMAT"]
 
 MODEL_FORMAT = "zkcert-model/v1"
 
@@ -52,20 +54,30 @@ def small_cnn(in_shape: Sequence[int], channels: int, num_classes: int) -> nn.Se
 
 
 def check_supported(model: nn.Module) -> nn.Sequential:
-    """Return the model as nn.Sequential, or raise naming the first unsupported layer."""
-    if not isinstance(model, nn.Sequential):
-        raise UnsupportedLayerError(
-            f"model must be a torch.nn.Sequential of {sorted(_LAYERS)}, got {type(model).__name__}"
-        )
-    for i, layer in enumerate(model):
+    """The model as the nn.Sequential zkcert commits: itself if it is one of supported layers, else its folded chain
+    (zkcert.folding: BatchNorm folded, Dropout and Identity dropped, a non-Sequential traced), or one line naming
+    the first unsupported layer."""
+    plain = isinstance(model, nn.Sequential) and all(type(layer) in {cls for cls, _ in _LAYERS.values()} for layer in model)
+    chain = model if plain else fold(model)
+    for i, layer in enumerate(chain):
         name = type(layer).__name__
         if name not in _LAYERS or type(layer) is not _LAYERS[name][0]:
-            raise UnsupportedLayerError(f"layer {i} ({name}) is not supported; supported: {sorted(_LAYERS)}")
+            folded = sorted(cls.__name__ for cls in (*DROPPED, *NORMS))
+            raise UnsupportedLayerError(f"layer {i} ({name}) is not supported; supported: {sorted(_LAYERS)}, and {folded} folded away")
         if isinstance(layer, (nn.Linear, nn.Conv2d)) and layer.bias is None:
             raise UnsupportedLayerError(f"layer {i} ({name}) has no bias; zkcert expects biases")
-        if isinstance(layer, nn.Conv2d) and (layer.groups != 1 or tuple(layer.dilation) != (1, 1)):
-            raise UnsupportedLayerError(f"layer {i} (Conv2d) uses groups or dilation, which are not supported")
-    return model
+        if isinstance(layer, nn.Conv2d) and (layer.groups != 1 or tuple(layer.dilation) != (1, 1) or layer.padding_mode != "zeros"
+                                             or isinstance(layer.padding, str)):
+            raise UnsupportedLayerError(f"layer {i} (Conv2d) uses groups, dilation, string padding or a padding mode other than zeros, "
+                                        "which are not supported")
+        if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)) and (layer.padding not in (0, (0, 0)) or layer.ceil_mode):
+            raise UnsupportedLayerError(f"layer {i} ({name}) uses padding or ceil_mode, which are not supported")
+    return chain
+
+
+def fold_names(model: nn.Module) -> tuple[str, ...]:
+    """What check_supported folded away to get the committed model (empty for a plain supported Sequential)."""
+    return getattr(check_supported(model), "folds", ())
 
 
 def num_params(model: nn.Module) -> int:
@@ -88,12 +100,14 @@ def layer_configs(model: nn.Module) -> tuple[dict[str, Any], ...]:
 
 
 def save_model(model: nn.Module, path: str | Path) -> None:
-    """Save architecture and weights in zkcert's format (loadable without unpickling code)."""
+    """Save the committed model's architecture and weights in zkcert's format (loadable without unpickling code), with
+    the folds that made it from the model given (check_supported)."""
     model = check_supported(model)
     payload = {
         "format": MODEL_FORMAT,
         "layers": list(layer_configs(model)),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        **({"folds": list(model.folds)} if getattr(model, "folds", ()) else {}),
     }
     import io
 
@@ -124,7 +138,10 @@ def load_model(path: str | Path) -> nn.Sequential:
     configs, state = payload.get("layers"), payload.get("state_dict")
     if not isinstance(configs, list) or not isinstance(state, dict):
         raise InputError(f"{path} is a malformed {MODEL_FORMAT} file: it needs a list 'layers' and a dict 'state_dict'")
-    model = nn.Sequential(*(_layer_from_config(i, cfg, path) for i, cfg in enumerate(configs)))
+    folds = payload.get("folds", [])
+    if not (isinstance(folds, list) and all(isinstance(f, str) for f in folds)):
+        raise InputError(f"{path} is a malformed {MODEL_FORMAT} file: 'folds' must be a list of strings")
+    model = Folded(*(_layer_from_config(i, cfg, path) for i, cfg in enumerate(configs)), folds=tuple(folds))
     if not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InputError(f"weights in {path} are not all tensors")
     try:

@@ -24,8 +24,8 @@ from .data import Dataset
 from .direction import DEFAULT_FAMILY, ROW_SIGN, committed_directions, family_directions
 from .errors import InputError
 from .metric import DEFAULT_METRIC, DS, correct_mask, flat_params, per_sample_losses, second_differences, sharpness
-from .models import check_compatible, layer_configs
-from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
+from .models import check_compatible, fold_names, layer_configs
+from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, POOLED_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
 
 __all__ = [
     "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "check_certifiable", "float_metric", "shard_data", "shard_count", "shard_metrics",
@@ -94,12 +94,13 @@ def make_spec(
 ) -> CircuitSpec:
     """The uncalibrated circuit spec for this model and data (data: one shard's worth of samples)."""
     model = check_compatible(model, data.x, data.num_classes)
+    layers = layer_configs(model)
     return CircuitSpec(
-        layers=layer_configs(model), input_shape=tuple(int(v) for v in data.x.shape[1:]),
+        layers=layers, input_shape=tuple(int(v) for v in data.x.shape[1:]),
         num_classes=data.num_classes, num_params=int(flat_params(model).size), n_samples=len(data),
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
         input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
-        graph=_graph_for(direction, epsilon, input_scale), check_labels=True,
+        graph=_graph_for(direction, epsilon, input_scale, layers), check_labels=True, folds=fold_names(model),
     )
 
 
@@ -112,11 +113,14 @@ def check_certifiable(model: nn.Module, data: Dataset, input_scale: int) -> nn.S
     return model
 
 
-def _graph_for(direction: str, epsilon: float, input_scale: int) -> int:
-    """The newest graph layout the statement allows (zkcert.spec.GRAPHS)."""
+def _graph_for(direction: str, epsilon: float, input_scale: int, layers: tuple[dict[str, Any], ...]) -> int:
+    """The newest graph layout the statement allows (zkcert.spec.GRAPHS); POOLED_GRAPH only where there is a MaxPool2d
+    (without one it lays out NEWEST_GRAPH's nodes, and MLP specs keep the number their caches and results name)."""
     if direction != ROW_SIGN:
         return 1
-    return NEWEST_GRAPH if folds(epsilon, input_scale) else SIGNED_GRAPH
+    if not folds(epsilon, input_scale):
+        return SIGNED_GRAPH
+    return POOLED_GRAPH if any(cfg["type"] == "MaxPool2d" for cfg in layers) else NEWEST_GRAPH
 
 
 def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarray) -> float:

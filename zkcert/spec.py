@@ -19,7 +19,7 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "POOLED_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
@@ -27,12 +27,15 @@ SPEC_SCHEMA = "zkcert-circuit/v1"
 # share the first layer's activation (row-sign/v1 only); from SIGNED_GRAPH on, signs are applied as selects;
 # FOLDED_GRAPH also folds the input signs into the second layer's weights and needs eps = 2**-k with eps**2
 # exact at the input scale (folds); LEAN_GRAPH (the same rule) lays out FOLDED_GRAPH's arithmetic without
-# two of ezkl's lookup arguments. NEWEST_GRAPH is the one new row-sign/v1 specs get where eps allows it.
-GRAPHS = (1, 2, 3, 4, 5)
+# two of ezkl's lookup arguments; POOLED_GRAPH is LEAN_GRAPH with each MaxPool2d a tree of relus (the same nodes
+# as LEAN_GRAPH for a model without one, which therefore keeps LEAN_GRAPH). NEWEST_GRAPH is the one new row-sign/v1
+# specs get where eps allows it; POOLED_GRAPH where they also have a MaxPool2d.
+GRAPHS = (1, 2, 3, 4, 5, 6)
 SHARED_GRAPH = 2
 SIGNED_GRAPH = 3
 FOLDED_GRAPH = 4
 LEAN_GRAPH = 5
+POOLED_GRAPH = 6
 NEWEST_GRAPH = LEAN_GRAPH
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement's parameters (zkcert.preset's "default", which reads them from here) are the ones the
@@ -112,17 +115,24 @@ class CircuitSpec:
     # with the input signs folded into the second layer's weights and its variants as u + eps**2 (r +/- p / eps).
     # 5 (the same rule): graph 4's values, with signs applied as products by sign(a) and each row's maximum as
     # a tree of relus, so the circuit needs neither the boolean range check nor the shuffles (20 % faster proofs).
+    # 6 (the same rule): graph 5 with each MaxPool2d a tree of relus too, taken before the ReLU that precedes it.
     # The default is that of specs written before layouts were numbered, so they rebuild as proved.
     graph: int = 1
     # Whether the circuit checks that every committed label vector is one-hot and reveals the training correct
     # count (zkcert.circuit.graph: labels_ok and correct). Specs written before the check existed lack it, and
     # the verifier says that their labels were not checked.
     check_labels: bool = False
+    # What was folded away before committing (zkcert.models.fold: BatchNorm into the Linear or Conv2d before it,
+    # Dropout and Identity dropped in eval mode), for an auditor to read: theta, the direction and the circuit are
+    # the folded model's, which computes the same function. Not part of the circuit; empty for specs before folds.
+    folds: tuple[str, ...] = ()
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != SPEC_SCHEMA:
             raise CertificateError(f"circuit spec schema {self.schema!r} is not {SPEC_SCHEMA!r}; upgrade zkcert")
+        if not (isinstance(self.folds, tuple) and all(isinstance(f, str) for f in self.folds)):
+            raise CertificateError(f"circuit spec folds must be a list of strings, got {self.folds!r}")
         check_scheme(self.commitment)
         if type(self.graph) is not int or self.graph not in GRAPHS:
             raise CertificateError(f"circuit spec graph {self.graph!r} is not one of {GRAPHS}; upgrade zkcert")
@@ -196,6 +206,8 @@ class CircuitSpec:
             del obj["graph"]
         if obj.get("check_labels") is False:
             del obj["check_labels"]
+        if obj.get("folds") == []:
+            del obj["folds"]
         return obj
 
     @classmethod
@@ -215,6 +227,7 @@ class CircuitSpec:
                     **obj,
                     "layers": tuple(dict(layer) for layer in obj["layers"]),
                     "input_shape": tuple(int(v) for v in obj["input_shape"]),
+                    **({"folds": tuple(obj["folds"])} if isinstance(obj.get("folds"), list) else {}),
                 }
             )
         except (KeyError, TypeError, ValueError) as exc:

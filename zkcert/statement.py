@@ -75,8 +75,9 @@ class _StatementForm:
         """'<metric name> <= T (<metric>, <direction>, eps=., K=.' : the open head of every form's text."""
         s = self.spec
         scheme = "" if s.commitment == POSEIDON else f", {s.commitment} commitments"  # older texts name no scheme
+        folded = f", model folded: {'; '.join(s.folds)}" if s.folds else ""  # older texts name no folds
         return (f"{METRIC_NAMES[s.metric]} <= {s.threshold:g} ({s.metric}, {s.direction}, "
-                f"eps={s.epsilon:g}, K={s.n_directions}{scheme}")
+                f"eps={s.epsilon:g}, K={s.n_directions}{scheme}{folded}")
 
     def subjects(self) -> str:
         """'for model <C_theta> on data <C_D>': the tail of every form's text."""

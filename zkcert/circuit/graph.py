@@ -29,7 +29,7 @@ from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
 from ..errors import CircuitError
 from ..metric import DS
-from ..spec import FOLDED_GRAPH, LEAN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
+from ..spec import FOLDED_GRAPH, LEAN_GRAPH, POOLED_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
 __all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "sum_names", "input_lengths"]
 
@@ -111,6 +111,36 @@ def _row_max(z: torch.Tensor) -> torch.Tensor:
     return z
 
 
+def _tree_pool(h: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """max_pool2d (no padding, floor mode) as a tree of max(a, b) = a + relu(b - a) over the window's offsets (graph 6).
+
+    ezkl's MaxPool sorts every window and proves the sort with a shuffle argument; this needs only the
+    decomposition's tables that every relu already uses: window - 1 relus per output element.
+    """
+    (kh, kw), (sh, sw) = kernel, stride
+    ho, wo = (h.shape[2] - kh) // sh + 1, (h.shape[3] - kw) // sw + 1
+    level = [h[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] for i in range(kh) for j in range(kw)]
+    while len(level) > 1:
+        pairs = [a + torch.relu(b - a) for a, b in zip(level[::2], level[1::2])]
+        level = pairs + level[len(pairs) * 2 :]
+    return level[0]
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    """A layer config's int-or-pair argument as a pair."""
+    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _pool_before_relu(layers: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """The layers with every ReLU -> MaxPool2d pair swapped (graph 6): relu(max(a, b)) = max(relu(a), relu(b)) exactly,
+    in fixed point too, and the relu then runs on the pooled (a quarter as many, for 2x2) elements."""
+    out = list(layers)
+    for i in range(len(out) - 1):
+        if out[i]["type"] == "ReLU" and out[i + 1]["type"] == "MaxPool2d":
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return tuple(out)
+
+
 def _tail(t: torch.Tensor, start: int) -> torch.Tensor:
     """t[..., start:] as a tensor of its own, so that slices of it cost cells in proportion to it, not to t.
 
@@ -129,12 +159,14 @@ def _per_feature(scale: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return scale.reshape(-1, 1).expand(h.shape[1], math.prod(h.shape[2:])).reshape(-1)
 
 
-def _other_layer(cfg: dict[str, Any], h: torch.Tensor) -> torch.Tensor:
+def _other_layer(cfg: dict[str, Any], h: torch.Tensor, tree_pool: bool = False) -> torch.Tensor:
     kind = cfg["type"]
     if kind == "ReLU":
         return torch.relu(h)
     if kind == "Flatten":
         return h.reshape(h.shape[0], -1)
+    if kind == "MaxPool2d" and tree_pool:
+        return _tree_pool(h, _pair(cfg["kernel_size"]), _pair(cfg["stride"]))
     if kind == "MaxPool2d":
         return F.max_pool2d(h, cfg["kernel_size"], cfg["stride"])
     return F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
@@ -159,6 +191,9 @@ class SharpnessGraph(nn.Module):
         if sum(math.prod(s) for s in self.shapes) != spec.num_params:
             raise CircuitError(f"spec says {spec.num_params} parameters but its layers have a different count")
         self.units = [units for units, _ in unit_counts(spec.layers)]
+        # The layers as laid out: graph 6 pools before the relu and as a relu tree; earlier graphs as written.
+        self.pooled = spec.graph >= POOLED_GRAPH
+        self.layers = _pool_before_relu(spec.layers) if self.pooled else spec.layers
 
     def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
         """Each layer's weights and bias, sliced from theta; from graph 3 on, all but the first from one _tail."""
@@ -217,13 +252,13 @@ class SharpnessGraph(nn.Module):
         def scaled(h: torch.Tensor, key: tuple[int, float], layer: int) -> torch.Tensor:
             return _unit_scale(h, 1.0 + key[1] * eps * signs[key[0]][layer])
 
-        last = max(i for i, cfg in enumerate(self.spec.layers) if cfg["type"] in ("Linear", "Conv2d"))
+        last = max(i for i, cfg in enumerate(self.layers) if cfg["type"] in ("Linear", "Conv2d"))
         streams, pending, layer = [x], [a[0] for a in signs], 0
-        for i, cfg in enumerate(self.spec.layers):
+        for i, cfg in enumerate(self.layers):
             if cfg["type"] not in ("Linear", "Conv2d"):
                 if cfg["type"] == "Flatten" and layer == 1:
                     pending = [_per_feature(a, streams[0]) for a in pending]
-                streams = [_other_layer(cfg, h) for h in streams]
+                streams = [_other_layer(cfg, h, self.pooled) for h in streams]
                 continue
             w, b = next(it), next(it)
             if layer == 0:

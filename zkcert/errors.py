@@ -12,6 +12,7 @@ __all__ = [
     "VerificationError",
     "UntrustedSrs",
     "MissingAnchors",
+    "MissingExtra",
 ]
 
 
@@ -78,3 +79,12 @@ class MissingAnchors(VerificationError):
     def __init__(self, missing: tuple[str, ...], message: str):
         self.missing = tuple(missing)
         super().__init__("anchors", message)
+
+
+class MissingExtra(ZkcertError):
+    """An optional package is not installed; the message names the zkcert extra that installs it."""
+
+    def __init__(self, package: str, extra: str, needed_for: str):
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{needed_for} needs {package}, which is not installed: pip install 'zkcert[{extra}]'")

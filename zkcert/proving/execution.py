@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._internal.extras import optional_package_dir
 from ..errors import InputError
 
 __all__ = ["Execution", "AUTO", "ALL"]
@@ -47,3 +48,5 @@ class Execution:
             raise InputError(f"inner columns must be at least 1, got {self.inner_cols}")
         if not self.max_memory_gb > 0:
             raise InputError(f"the memory budget must be positive, got {self.max_memory_gb!r} GiB")
+        if self.ray_address is not None:  # found, not imported (slow): a missing ray stops prove before any work
+            optional_package_dir("ray", extra="ray", needed_for="--ray-address")

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json, read_json, sha256_file
+from .._internal.extras import optional_import
 from .._internal.measure import Steps
 from ..commitments import KZG
 from ..errors import InputError
@@ -119,10 +120,7 @@ def run_jobs(
 
 
 def _run_ray(jobs: list[ShardJob], address: str, fn: Callable[[ShardJob], ShardOutcome]) -> Iterator[ShardOutcome]:
-    try:
-        import ray
-    except ImportError:  # ray is a dependency; this only happens in a broken environment
-        raise InputError("--ray-address needs the ray package (pip install ray)") from None
+    ray = optional_import("ray", extra="ray", needed_for="--ray-address")
     started = not ray.is_initialized()
     if started:
         ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,

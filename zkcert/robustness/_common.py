@@ -1,19 +1,25 @@
-"""Shared plumbing of the robustness tools: input checks, batched prediction, the ART wrapper."""
+"""Shared plumbing of the robustness tools: input checks, batched prediction, the ART wrapper, progress bars."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from types import ModuleType
+from typing import Iterable, Sequence, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from .._internal.extras import optional_import
 from ..data import Dataset
 from ..errors import InputError
 
-__all__ = ["check_images", "check_dataset", "predict_proba", "predict", "art_classifier", "SEVERITIES"]
+__all__ = [
+    "check_images", "check_dataset", "predict_proba", "predict", "art_classifier", "art_evasion", "progress_bar",
+    "SEVERITIES",
+]
 
 SEVERITIES = (1, 2, 3, 4, 5)
+T = TypeVar("T")
 
 
 def check_images(x: np.ndarray, *, what: str = "images") -> np.ndarray:
@@ -70,10 +76,9 @@ def predict(model: nn.Module, x: np.ndarray, *, batch_size: int = 2048) -> np.nd
 
 def art_classifier(model: nn.Module, input_shape: Sequence[int], num_classes: int):  # noqa: ANN201
     """Wrap a torch classifier for the Adversarial Robustness Toolbox (CPU, inputs clipped to [0, 1])."""
-    from art.estimators.classification import PyTorchClassifier  # noqa: PLC0415 - ART imports slowly
-
+    classification = optional_import("art.estimators.classification", extra="robust", needed_for="the attacks")
     model.eval()
-    return PyTorchClassifier(
+    return classification.PyTorchClassifier(
         model=model,
         loss=nn.CrossEntropyLoss(),
         input_shape=tuple(input_shape),
@@ -93,3 +98,15 @@ def size_key(shape: Sequence[int]) -> str:
     if c == 3 or h >= 32:
         return "cifar"
     return "mnist"
+
+
+def art_evasion(needed_for: str) -> ModuleType:
+    """ART's evasion attacks (zkcert[robust]; imported on first use: ART imports slowly)."""
+    return optional_import("art.attacks.evasion", extra="robust", needed_for=needed_for)
+
+
+def progress_bar(items: Iterable[T], *, enabled: bool, **labels: str) -> Iterable[T]:
+    """tqdm's bar over items when enabled (zkcert[robust]), else items themselves."""
+    if not enabled:
+        return items
+    return optional_import("tqdm.auto", extra="robust", needed_for="a progress bar").tqdm(items, **labels)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..data import Dataset
 from ..errors import InputError
-from ._common import art_classifier, check_dataset, check_model_fits, predict
+from ._common import art_classifier, art_evasion, check_dataset, check_model_fits, predict, progress_bar
 
 __all__ = ["fgsm", "pgd", "MinimalPerturbation", "deepfool_l2", "pgd_linf_bisection"]
 
@@ -28,12 +27,11 @@ def _check_eps(eps: float) -> float:
 
 def fgsm(model: nn.Module, data: Dataset, eps: float, *, batch_size: int = 256) -> np.ndarray:
     """Fast gradient sign method (untargeted, on the true labels) at L-infinity budget eps."""
-    from art.attacks.evasion import FastGradientMethod  # noqa: PLC0415
-
     check_dataset(data)
     check_model_fits(model, data)
     clf = art_classifier(model, data.x.shape[1:], data.num_classes)
-    attack = FastGradientMethod(clf, norm=np.inf, eps=_check_eps(eps), batch_size=batch_size)
+    evasion = art_evasion("the FGSM attack")
+    attack = evasion.FastGradientMethod(clf, norm=np.inf, eps=_check_eps(eps), batch_size=batch_size)
     return attack.generate(data.x, y=_onehot(data)).astype(np.float32)
 
 
@@ -51,7 +49,6 @@ def _pgd_generate(
     model: nn.Module, data: Dataset, eps: np.ndarray | np.float32, *, steps: int, seed: int, batch_size: int
 ) -> np.ndarray:
     """ART PGD with a scalar eps or one eps per sample (shape (N, 1, 1, 1))."""
-    from art.attacks.evasion import ProjectedGradientDescent  # noqa: PLC0415
     import torch  # noqa: PLC0415
 
     torch.manual_seed(seed)  # ART draws the random start from torch and numpy
@@ -63,7 +60,7 @@ def _pgd_generate(
     starts = 0 if isinstance(eps, np.ndarray) else 1
     if isinstance(eps, np.floating):
         eps, step = float(eps), float(step)
-    attack = ProjectedGradientDescent(
+    attack = art_evasion("the PGD attack").ProjectedGradientDescent(
         clf, norm=np.inf, eps=eps, eps_step=step, max_iter=steps, num_random_init=starts, batch_size=batch_size,
         verbose=False,
     )
@@ -89,13 +86,12 @@ def deepfool_l2(
     progress: bool = False,
 ) -> MinimalPerturbation:
     """Smallest L2 perturbation that DeepFool finds for each sample."""
-    from art.attacks.evasion import DeepFool  # noqa: PLC0415
-
     check_dataset(data)
     check_model_fits(model, data)
     clf = art_classifier(model, data.x.shape[1:], data.num_classes)
-    attack = DeepFool(clf, max_iter=max_iter, epsilon=overshoot, nb_grads=data.num_classes,
-                      batch_size=batch_size, verbose=progress)
+    evasion = art_evasion("the DeepFool attack")
+    attack = evasion.DeepFool(clf, max_iter=max_iter, epsilon=overshoot, nb_grads=data.num_classes,
+                              batch_size=batch_size, verbose=progress)
     adv = attack.generate(data.x).astype(np.float32)
     correct = predict(model, data.x) == data.y
     found = (predict(model, adv) != data.y) | ~correct
@@ -117,7 +113,7 @@ def pgd_linf_bisection(
     lo = np.zeros(len(data), dtype=np.float32)
     hi = np.full(len(data), np.float32(eps_max))
     found = _pgd_fools(model, data, hi, steps, seed, batch_size) | ~correct
-    for it in tqdm(range(iterations), disable=not progress, desc="PGD bisection"):
+    for it in progress_bar(range(iterations), enabled=progress, desc="PGD bisection"):
         mid = (lo + hi) / 2
         fooled = _pgd_fools(model, data, mid, steps, seed + it + 1, batch_size)
         hi = np.where(fooled, mid, hi)

@@ -130,12 +130,11 @@ def _seeded(model: Optional[Path], data: str, samples: Optional[int], degrees: l
     from ..neighbours import check_neighbours
     from .seeded import seeded_resilience
 
-    if len(degrees) == 1:
-        check_neighbours(degrees[0], neighbours)
-    if commitments is None or nonce is None or model is None:
-        raise InputError("--seeded needs --model, --commitments (the commit folder) and --nonce")
     if len(degrees) != 1:
         raise InputError(f"--seeded counts at one degree: give one value in --degrees, got {degrees}")
+    check_neighbours(degrees[0], neighbours)
+    if commitments is None or nonce is None or model is None:
+        raise InputError("--seeded needs --model, --commitments (the commit folder) and --nonce")
     published = Published.load(commitments)
     scale = input_scale if input_scale is not None else (published.spec.input_scale if published.spec else DEFAULT_INPUT_SCALE)
     if published.spec is not None and scale != published.spec.input_scale:
@@ -143,7 +142,7 @@ def _seeded(model: Optional[Path], data: str, samples: Optional[int], degrees: l
     counts = seeded_resilience(load_model(model), _train_data(data, samples), model_commitment=published.model_commitment,
                                data_commitment=published.data_commitment, nonce=nonce, degree=degrees[0],
                                neighbours=neighbours, input_scale=scale)
-    console.print(counts.describe())
+    console.print(counts.describe(), soft_wrap=True)
 
 
 @app.command("evaluate")

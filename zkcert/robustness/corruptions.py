@@ -8,16 +8,19 @@ Every function maps a batch (N, C, H, W) in [0, 1] to a batch of the same shape 
 from __future__ import annotations
 
 import io
-from typing import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
-from PIL import Image
 from scipy import ndimage
 
+from .._internal.extras import optional_import
 from ..errors import InputError
 from ._common import check_images, size_key
 from ._constants import CONSTANTS
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["CORRUPTIONS", "corrupt"]
 
@@ -80,9 +83,10 @@ def _motion_blur(x: np.ndarray, c: tuple[int, float], rng: np.random.Generator) 
 def _brightness(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
     if x.shape[1] == 1:
         return x + c
-    hsv = rgb_to_hsv(np.clip(x.transpose(0, 2, 3, 1), 0, 1))
+    colors = optional_import("matplotlib.colors", extra="robust", needed_for="the brightness of colour images")
+    hsv = colors.rgb_to_hsv(np.clip(x.transpose(0, 2, 3, 1), 0, 1))
     hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
-    return hsv_to_rgb(hsv).transpose(0, 3, 1, 2)
+    return colors.hsv_to_rgb(hsv).transpose(0, 3, 1, 2)
 
 
 def _contrast(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
@@ -90,10 +94,16 @@ def _contrast(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
     return (x - means) * c + means
 
 
+def _pil() -> ModuleType:
+    """Pillow's Image module (zkcert[robust])."""
+    return optional_import("PIL.Image", extra="robust", needed_for="the jpeg and pixelate corruptions")
+
+
 def _to_pil(img: np.ndarray) -> Image.Image:
     """(C, H, W) in [0, 1] to an 8-bit Pillow image."""
     arr = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
-    return Image.fromarray(arr[0], "L") if arr.shape[0] == 1 else Image.fromarray(arr.transpose(1, 2, 0), "RGB")
+    image = _pil()
+    return image.fromarray(arr[0], "L") if arr.shape[0] == 1 else image.fromarray(arr.transpose(1, 2, 0), "RGB")
 
 
 def _from_pil(im: Image.Image, channels: int) -> np.ndarray:
@@ -105,7 +115,7 @@ def _jpeg_one(img: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     _to_pil(img).save(buf, format="JPEG", quality=int(quality))
     buf.seek(0)
-    with Image.open(buf) as im:
+    with _pil().open(buf) as im:
         return _from_pil(im, img.shape[0])
 
 
@@ -115,8 +125,8 @@ def _jpeg(x: np.ndarray, c: int, rng: np.random.Generator) -> np.ndarray:
 
 def _pixelate_one(img: np.ndarray, c: float) -> np.ndarray:
     h, w = img.shape[1:]
-    small = _to_pil(img).resize((max(1, int(w * c)), max(1, int(h * c))), Image.Resampling.BOX)
-    return _from_pil(small.resize((w, h), Image.Resampling.BOX), img.shape[0])
+    small = _to_pil(img).resize((max(1, int(w * c)), max(1, int(h * c))), _pil().Resampling.BOX)
+    return _from_pil(small.resize((w, h), _pil().Resampling.BOX), img.shape[0])
 
 
 def _pixelate(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:

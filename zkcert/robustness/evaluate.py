@@ -8,11 +8,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..data import Dataset
 from ..errors import InputError
-from ._common import SEVERITIES, check_dataset, check_model_fits, predict
+from ._common import SEVERITIES, check_dataset, check_model_fits, predict, progress_bar
 from .corruptions import CORRUPTIONS
 from .perturbations import PERTURBATIONS, check_perturbations, perturb
 from .resilience import ResilienceResult, resilience_scores, select_weak_robust
@@ -116,7 +115,7 @@ def evaluate(
     for set_name in sets:
         data = sets[set_name]
         rows.append(EvalRow(set_name, "clean", 0, float(np.mean(predict(model, data.x) == data.y)), len(data)))
-    for set_name, name, sev in tqdm(jobs, disable=not progress, desc="evaluate", unit="cell"):
+    for set_name, name, sev in progress_bar(jobs, enabled=progress, desc="evaluate", unit="cell"):
         data = sets[set_name]
         x = _perturbed(model, data, name, sev, seed, cache)
         rows.append(EvalRow(set_name, name, sev, float(np.mean(predict(model, x) == data.y)), len(data)))

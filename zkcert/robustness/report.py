@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .._internal.extras import optional_import
 from .._internal.io import atomic_write_bytes
 from ..errors import InputError
 from .evaluate import Evaluation
@@ -31,12 +32,9 @@ def write_csv(path: str | Path, rows: Sequence[Mapping[str, object]]) -> Path:
 
 
 def _pyplot():  # noqa: ANN202
-    import matplotlib  # noqa: PLC0415
-
+    matplotlib = optional_import("matplotlib", extra="robust", needed_for="the robustness plots")
     matplotlib.use("Agg")  # files only: never open a window, works headless in CI
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
+    return optional_import("matplotlib.pyplot", extra="robust", needed_for="the robustness plots")
 
 
 

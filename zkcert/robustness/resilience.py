@@ -14,11 +14,10 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..data import Dataset
 from ..errors import InputError
-from ._common import check_dataset, check_model_fits, predict_proba
+from ._common import check_dataset, check_model_fits, predict_proba, progress_bar
 
 __all__ = ["ResilienceResult", "resilience_scores", "select_weak_robust", "neighbour_scores"]
 
@@ -84,7 +83,7 @@ def resilience_scores(
     wrong_prob = np.zeros(n)
     scale = np.repeat(np.asarray(degrees, dtype=np.float32), neighbours)  # e for each neighbour
     per = len(scale)
-    for start in tqdm(range(0, n, batch_size), disable=not progress, desc="resilience", unit="batch"):
+    for start in progress_bar(range(0, n, batch_size), enabled=progress, desc="resilience", unit="batch"):
         x = data.x[start : start + batch_size]
         y = data.y[start : start + batch_size]
         noise = rng.uniform(-1.0, 1.0, size=(len(x), per) + x.shape[1:]).astype(np.float32)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._internal import ezkl as _ezkl
 from ._internal.io import atomic_write_json, canonical_json, ensure_folder, read_json, sha256_file
+from .claims import ClaimEntry, check_entries, is_claim_file
 from .errors import CertificateError, InputError
 from .statement import AnyStatement, SampledStatement, ShardedStatement, statement_from_json
 
@@ -53,12 +54,16 @@ def required_files(statement: AnyStatement) -> tuple[str, ...]:
         shards = tuple(shard_proof_name(i) for i in range(len(statement.shard_commitments)))
         return (*shards, SHARD_VK, AGGREGATE_PROOF, AGGREGATE_VK)
     return (PROOF, VK)
-_FIELDS = {"schema", "statement", "srs", "files", "reported", "software"}
+_FIELDS = {"schema", "statement", "srs", "files", "reported", "software", "claims"}
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """What the certificate claims. Only `statement`, `srs` and `files` are relied on, and each is checked."""
+    """What the certificate claims. Only `statement`, `srs`, `files` and `claims` are relied on, and each is checked.
+
+    `claims`: further claims about the same committed model (zkcert.claims), with their files under claims/<kind>/;
+    empty for certificates that carry only the sharpness statement, whose manifests then have no `claims` field.
+    """
 
     statement: AnyStatement
     srs: dict[str, Any]
@@ -66,6 +71,7 @@ class Manifest:
     reported: dict[str, Any] = field(default_factory=dict)
     software: dict[str, str] = field(default_factory=dict)
     schema: str = MANIFEST_SCHEMA
+    claims: tuple[ClaimEntry, ...] = ()
     # The statement's text as the file has it: the verifier compares it with the recomputed one (step 6).
     claimed_text: Any = field(default=None, compare=False, repr=False)
 
@@ -77,10 +83,11 @@ class Manifest:
             raise CertificateError(f"manifest lists no {', '.join(missing)}")
         if not isinstance(self.srs, dict) or not isinstance(self.srs.get("sha256"), str):
             raise CertificateError("manifest's srs entry lacks a sha256")
+        check_entries(self.claims, self.files)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
-        return {
+        obj = {
             "schema": self.schema,
             "statement": self.statement.to_json(),
             "srs": self.srs,
@@ -88,6 +95,7 @@ class Manifest:
             "reported": self.reported,
             "software": self.software,
         }
+        return {**obj, "claims": [c.to_json() for c in self.claims]} if self.claims else obj
 
     @classmethod
     def from_json(cls, obj: Any) -> "Manifest":
@@ -106,6 +114,7 @@ class Manifest:
                 files={str(k): str(v) for k, v in obj["files"].items()},
                 reported=dict(obj.get("reported", {})),
                 software=dict(obj.get("software", {})),
+                claims=_claim_entries(obj.get("claims", [])),
                 claimed_text=obj["statement"].get("text") if isinstance(obj["statement"], dict) else None,
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
@@ -127,7 +136,7 @@ class Manifest:
     def check_kind(self) -> None:
         """The manifest lists exactly the files of its statement's form (the shipped SRS optional): nothing unbound rides along."""
         st = self.statement
-        allowed = set(required_files(st))
+        allowed = set(required_files(st)) | check_entries(self.claims, self.files)
         if isinstance(st, SampledStatement):
             allowed |= {shard_proof_name(i) for i in range(len(st.shard_commitments))}
         extra = sorted(set(self.files) - allowed - {SRS_FILE})
@@ -140,14 +149,23 @@ class Manifest:
         """Every listed file exists and has its recorded SHA-256."""
         folder = Path(folder)
         for name, digest in self.files.items():
-            if "/" in name or name.startswith("."):
+            if ("/" in name and not is_claim_file(name)) or name.startswith("."):
                 raise CertificateError(f"manifest lists an unsafe file name {name!r}")
             path = folder / name
+            if "/" in name and any(p.is_symlink() for p in (path.parent, path.parent.parent)):
+                raise CertificateError(f"{name} lies in a symbolic link: a certificate folder holds plain folders")
             if not path.is_file():
                 raise CertificateError(f"{name} is missing from {folder}")
             got = sha256_file(path)
             if got != digest:
                 raise CertificateError(f"{name} does not match its hash in the manifest (got {got[:12]}…, expected {digest[:12]}…)")
+
+
+def _claim_entries(raw: Any) -> tuple[ClaimEntry, ...]:
+    """The manifest's claims list (absent: none)."""
+    if not isinstance(raw, list):
+        raise CertificateError("manifest's claims must be a list")
+    return tuple(ClaimEntry.from_json(c) for c in raw)
 
 
 _STAGED_MANIFEST = MANIFEST + ".staged"
@@ -172,6 +190,7 @@ def write_certificate(out: str | Path, files: dict[str, Path], make_manifest: An
     staging.chmod(0o755)  # mkdtemp makes it private; a certificate is meant to be shared
     try:
         for name, src in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)  # a claim's files go to claims/<kind>/
             shutil.copyfile(src, staging / name)
         manifest = make_manifest({name: sha256_file(staging / name) for name in files})
         atomic_write_json(staging / _STAGED_MANIFEST, manifest.to_json())

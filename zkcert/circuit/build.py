@@ -39,6 +39,15 @@ BASE_RUN_ARGS: dict[str, Any] = {"num_inner_cols": 2, "scale_rebase_multiplier":
 
 
 
+def _export(spec: Any, path: Path) -> None:
+    """The spec's graph as ONNX: a claim's spec exports its own graph (zkcert.claims), the others the sharpness graph's."""
+    own = getattr(spec, "export_onnx", None)
+    if own is not None:
+        own(path)
+    else:
+        export_onnx(spec, path)
+
+
 def decode_outputs(felts: Sequence[str], settings: dict[str, Any]) -> list[float]:
     """The output field elements (witness outputs or a proof's output instances) as floats at their scales."""
     scales = _ezkl.settings_output_scales(settings)
@@ -112,7 +121,7 @@ def calibrate_spec(
     Measured on 8 digits shards, no single shard's range covered all the others'.
     """
     onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
-    export_onnx(spec, onnx_path)
+    _export(spec, onnx_path)
     found = []
     for one in inputs if isinstance(inputs, list) else [inputs]:
         atomic_write_json(input_path, one)
@@ -194,7 +203,7 @@ def compile_spec(spec: AnySpec, cache: str | Path | None = None) -> CircuitFiles
         raise CircuitError("the circuit spec has no calibrated run arguments")
     files = CircuitFiles(cache_dir("circuits", spec.digest()[:24], root=cache))
     if not files.compiled.is_file():
-        export_onnx(spec, files.onnx)
+        _export(spec, files.onnx)
         _ezkl.gen_settings(files.onnx, files.settings, ezkl_run_args(spec))
         canonicalize_settings(files.settings)
         _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)

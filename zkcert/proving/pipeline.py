@@ -14,7 +14,7 @@ import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from torch import nn
 
@@ -28,6 +28,7 @@ from ..certificate import (
     write_certificate,
 )
 from ..challenge import challenge, check_sample_size
+from ..claims import ClaimJob, ProverContext
 from ..commitments import KZG, Salts, ShardSalts, column_committer
 from ..data import Dataset
 from ..errors import CircuitError, InputError, ThresholdExceeded
@@ -77,7 +78,7 @@ def prove(
     model: nn.Module, data: Dataset, *, threshold: float, out: str | Path, statement: Preset | str = DEFAULT_PRESET,
     nonce: str = "", salts: Salts | ShardSalts | None = None, srs_path: str | Path | None = None,
     spec: CircuitSpec | None = None, published: Published | None = None, include_srs: bool = False,
-    execution: Execution | None = None, say: Say | None = None, tick: Tick | None = None,
+    execution: Execution | None = None, say: Say | None = None, tick: Tick | None = None, claims: Sequence[ClaimJob] = (),
 ) -> ProveResult:
     """Prove that the model's metric on data is at most threshold and write the certificate folder `out`.
 
@@ -90,6 +91,8 @@ def prove(
     committing gives no protection against grinding (shared/PROTOCOL.md). spec: a pinned, calibrated circuit
     spec (the demo's). Raises ThresholdExceeded (and writes nothing) when the float or the fixed-point metric
     is above T. Shards run in a process pool (or on Ray): call it from under `if __name__ == "__main__":` in a script.
+    claims: further claims about the same committed model (zkcert.claims.ClaimJob, e.g. zkcert.heldout's), proved
+    after the sharpness proofs and written into the same certificate.
     """
     say, tick = say or (lambda _m: None), tick or (lambda _d, _t: None)
     steps = Steps()
@@ -158,12 +161,17 @@ def prove(
             final = _check_flags(spec, files, outcomes, checked, spot_check=True)
             final = dataclasses.replace(final, value=None, correct=None)  # the challenged shards' last, not the certificate's
             payload = _shard_files(work, outcomes, vk)
+        ctx = ProverContext(model, c.model_vec, c.model_commitment, spec, srs, srs_path, tmpdir, steps, say, tick)
+        proved = [job.prove(ctx) for job in claims]
+        for claim in proved:
+            payload.update(claim.payload())
         reported = _reported(p, final, steps, outcomes if shard_size else None, checked if sample else None)
         if include_srs:
             payload[SRS_FILE] = srs.path
         cert = write_certificate(
             out, payload,
-            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions()),
+            lambda hashes: Manifest(statement, {**srs.to_json(), "logrows": spec.logrows}, hashes, reported, software_versions(),
+                                    claims=tuple(claim.entry for claim in proved)),
         )
     return ProveResult(cert, Manifest.load(cert), steps.to_json(), p.committed.saved_salts())
 

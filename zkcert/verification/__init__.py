@@ -10,8 +10,10 @@ says which checks it could not make (`not_checked`, `anchored`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 from .. import circuit
+from ..claims import ClaimContext, require_claim_anchors, verify_claims
 from ..certificate import Manifest
 from ..errors import InputError, ZkcertError
 from ..statement import SampledStatement, Statement
@@ -33,6 +35,7 @@ def verify(
     folder: str | Path, *, data_commitment: str | None = None, model_commitment: str | None = None,
     nonce: str | None = None, srs_path: str | Path | None = None, allow_untrusted_srs: bool = False,
     unanchored: bool = False, rebuild_key: bool = False, max_logrows: int = 20, opened: Manifest | None = None,
+    claims: Mapping[str, Any] | None = None,
 ) -> VerificationResult:
     """Check a certificate folder against the published commitments and the nonce you issued.
 
@@ -49,6 +52,9 @@ def verify(
         rebuild_key: rebuild the verifying key even if a fingerprint is pinned.
         max_logrows: refuse statements whose key would take more than 2**max_logrows rows to rebuild.
         opened: the folder's manifest as open_certificate returned it, when the caller already read it.
+        claims: the verifier's anchor for each claim the certificate carries besides sharpness (zkcert.claims), by
+            name: for "heldout/v1" the zkcert.heldout.Challenge it issued. A claim needing one that is not given
+            refuses (MissingAnchors) unless unanchored; one given for a claim the certificate lacks fails 'claims'.
 
     Returns:
         A VerificationResult listing exactly the checks made. Raises VerificationError naming the
@@ -60,7 +66,9 @@ def verify(
     try:
         manifest = opened or open_certificate(run.folder)                                           # 1
         require_anchors(run, unanchored)
-        return _checklist(run, manifest, Trust(srs_path, allow_untrusted_srs, rebuild_key, max_logrows))
+        claim_anchors = dict(claims or {})
+        require_claim_anchors(manifest.claims, claim_anchors, unanchored)  # a claim's result names what it left unchecked
+        return _checklist(run, manifest, Trust(srs_path, allow_untrusted_srs, rebuild_key, max_logrows), claim_anchors)
     except InputError as exc:  # the user's inputs were checked above: this one comes from the certificate's contents
         raise fail(run.step, str(exc)) from None
     except ZkcertError:
@@ -69,7 +77,7 @@ def verify(
         raise fail(run.step, f"the certificate is malformed at this step (unexpected {type(exc).__name__}: {exc})") from None
 
 
-def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult:
+def _checklist(run: Run, manifest: Manifest, trust: Trust, claim_anchors: Mapping[str, Any]) -> VerificationResult:
     """Steps 1-6 for any form; the form says which proofs, keys and links there are."""
     st, form = manifest.statement, form_of(manifest)
     if isinstance(st, SampledStatement):
@@ -104,4 +112,6 @@ def _checklist(run: Run, manifest: Manifest, trust: Trust) -> VerificationResult
         check_aggregation_scale(run, manifest, keys[0][1])                                       # 6
     check_text(run, manifest, c_data, c_model)                                                   # 6
     check_reported(manifest, metric, correct)
-    return run.result(form.checks, st.describe(), c_data, c_model, st.spec.threshold, metric, correct, st.n_samples)
+    ctx = ClaimContext(run, run.folder, st.spec, c_model, c_data, srs, trust, correct, st.n_samples)
+    proved = verify_claims(ctx, manifest.claims, claim_anchors)                                 # every claim, bound to C_theta
+    return run.result(form.checks, st.describe(), c_data, c_model, st.spec.threshold, metric, correct, st.n_samples, proved)

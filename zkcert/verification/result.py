@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..claims import ClaimResult
+
 __all__ = ["CHECKS", "SHARDED_CHECKS", "SAMPLED_CHECKS", "ANCHOR_CHECKS", "VerificationResult"]
 
 # In the order they run. The SRS (step 3) is settled before the key (step 2): PROTOCOL's step 2 rebuilds
@@ -55,6 +57,12 @@ class VerificationResult:
     # predates label checks, or a spot check, whose proofs cover only the challenged shards).
     train_correct: int | None = None
     n_samples: int | None = None
+    # The certificate's other claims about the same committed model (zkcert.claims), each verified.
+    claims: tuple[ClaimResult, ...] = ()
+
+    def claim(self, name: str) -> ClaimResult | None:
+        """The verified claim of that name ("heldout/v1"), or None if the certificate carries none."""
+        return next((c for c in self.claims if c.name == name), None)
 
     @property
     def train_accuracy(self) -> float | None:
@@ -64,7 +72,7 @@ class VerificationResult:
     @property
     def anchored(self) -> bool:
         """True iff the commitments and nonce were compared with the published and issued values."""
-        return not any(c in self.not_checked for c in ANCHOR_CHECKS)
+        return not any(c in self.not_checked for c in ANCHOR_CHECKS) and all(c.anchored for c in self.claims)
 
     @property
     def srs_trusted(self) -> bool:
@@ -83,4 +91,5 @@ class VerificationResult:
             **{k: getattr(self, k) for k in ("statement", "data_commitment", "model_commitment", "threshold", "circuit_metric",
                                              "train_correct", "n_samples", "train_accuracy")},
             "checks": list(self.checks), "not_checked": list(self.not_checked), "warnings": list(self.warnings),
+            **({"claims": [c.to_json() for c in self.claims]} if self.claims else {}),
         }

@@ -16,6 +16,7 @@ from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import read_json, sha256_file
 from ..certificate import MANIFEST, SRS_FILE, Manifest
+from ..claims import ClaimResult
 from ..commitments import column_committer, direction_column
 from ..direction import committed_directions
 from ..errors import CertificateError, InputError, MissingAnchors, UntrustedSrs, VerificationError, ZkcertError
@@ -67,11 +68,15 @@ class Run:
         self.step = step
 
     def result(self, checks: tuple[str, ...], statement: str, c_data: str, c_model: str, threshold: float,
-               metric: float | None, correct: int | None = None, n_samples: int | None = None) -> VerificationResult:
-        """The result listing the checks made and those skipped."""
+               metric: float | None, correct: int | None = None, n_samples: int | None = None,
+               claims: tuple[ClaimResult, ...] = ()) -> VerificationResult:
+        """The result listing the checks made and those skipped (a claim's own checks follow the sharpness ones)."""
         skipped = tuple(c for c in checks if c in self.not_checked)
-        return VerificationResult(statement, c_data, c_model, threshold, metric, tuple(c for c in checks if c not in skipped),
-                                  skipped, tuple(dict.fromkeys(self.warnings)), correct, n_samples)
+        made = tuple(c for c in checks if c not in skipped) + (("claims",) if claims else ())
+        made += tuple(c for claim in claims for c in claim.checks)
+        skipped += tuple(c for claim in claims for c in claim.not_checked)
+        return VerificationResult(statement, c_data, c_model, threshold, metric, made, skipped,
+                                  tuple(dict.fromkeys(self.warnings)), correct, n_samples, claims)
 
 
 def open_certificate(folder: str | Path) -> Manifest:
@@ -153,39 +158,40 @@ def trusted_srs(run: Run, manifest: Manifest, trust: Trust) -> Srs:
     return srs
 
 
-def trusted_key(run: Run, shipped_vk: Path, spec: AnySpec, srs: Srs, trust: Trust) -> tuple[Path, circuit.CircuitFiles]:
-    """Step 2: the key rebuilt from the spec (or its pinned fingerprint) and the shipped key agree."""
-    run.at("verifying-key")
+def trusted_key(run: Run, shipped_vk: Path, spec: AnySpec, srs: Srs, trust: Trust, *, check: str = "verifying-key") -> tuple[Path, circuit.CircuitFiles]:
+    """Step 2: the key rebuilt from the spec (or its pinned fingerprint) and the shipped key agree (`check`: a claim's own name for it)."""
+    run.at(check)
     if (spec.logrows or 0) > trust.max_logrows:
         # Rebuilding a key costs memory exponential in logrows: a hostile spec must not exhaust the verifier.
-        raise fail("verifying-key", f"the statement needs logrows {spec.logrows}, above this verifier's limit {trust.max_logrows}")
+        raise fail(check, f"the statement needs logrows {spec.logrows}, above this verifier's limit {trust.max_logrows}")
     shipped = sha256_file(shipped_vk)
     try:
         files = circuit.compile_spec(spec)
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild means the spec is not one we can trust
-        raise fail("verifying-key", f"cannot rebuild the circuit from the statement's spec: {exc}") from None
+        raise fail(check, f"cannot rebuild the circuit from the statement's spec: {exc}") from None
     pinned = None if trust.rebuild_key else pinned_fingerprint(spec.digest(), srs.sha256)
     if pinned is not None:
         if shipped != pinned:
-            raise fail("verifying-key", f"the shipped key {shipped[:16]}… is not the one pinned for this statement ({pinned[:16]}…)")
+            raise fail(check, f"the shipped key {shipped[:16]}… is not the one pinned for this statement ({pinned[:16]}…)")
         return shipped_vk, files
     try:
         vk, _pk = circuit.keys_for(files, srs)
     except ZkcertError as exc:
-        raise fail("verifying-key", f"cannot build the statement's key with this SRS: {exc}") from None
+        raise fail(check, f"cannot build the statement's key with this SRS: {exc}") from None
     rebuilt = sha256_file(vk)
     if shipped != rebuilt:
-        raise fail("verifying-key", f"the shipped key {shipped[:16]}… is not the key rebuilt from the statement ({rebuilt[:16]}…)")
+        raise fail(check, f"the shipped key {shipped[:16]}… is not the key rebuilt from the statement ({rebuilt[:16]}…)")
     return vk, files
 
 
-def verify_proofs(run: Run, names: Iterable[str], files: circuit.CircuitFiles, vk: Path, srs: Srs, what: str) -> None:
-    """Step 4: each named proof verifies against the key."""
-    run.at("proof")
+def verify_proofs(run: Run, names: Iterable[str], files: circuit.CircuitFiles, vk: Path, srs: Srs, what: str, *,
+                  check: str = "proof") -> None:
+    """Step 4: each named proof verifies against the key (`check`: a claim's own name for it)."""
+    run.at(check)
     names = list(names)
     for name, ok in zip(names, _ezkl.verify_all([run.folder / name for name in names], files.settings, vk, srs.path)):
         if not ok:
-            raise fail("proof", f"{name} does not verify against the statement's {what}")
+            raise fail(check, f"{name} does not verify against the statement's {what}")
 
 
 def instances(run: Run, spec: AnySpec, name: str, proof: _ezkl.ProofView) -> circuit.Instances:

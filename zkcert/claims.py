@@ -260,6 +260,10 @@ class ProverContext:
     steps: Any
     say: Callable[[str], None] = lambda _m: None
     tick: Callable[[int, int], None] = lambda _d, _t: None
+    # For claims over the committed training data (resilience/v1): its columns and commitments
+    # (zkcert.owner.Committed) and the nonce the directions were derived with.
+    committed: Any = None
+    nonce: str | None = None
 
 
 @dataclass(frozen=True)

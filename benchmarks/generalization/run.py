@@ -31,7 +31,7 @@ import study  # noqa: E402
 from zkcert.training import mean_loss  # noqa: E402
 from zoo import StudySpec, study_zoo, trained_row  # noqa: E402
 
-N_EVAL = {"full": 1000, "quick": 300}  # samples of the training set as trained that the metrics are computed on
+N_EVAL = {"full": 1000, "quick": 300, "tiny": 150}  # samples of the training set as trained that the metrics are computed on
 ROW_VERSION = "study-row/v1"  # bump when a measure's definition changes
 
 
@@ -59,12 +59,13 @@ def _fmt_table(t: pd.DataFrame, families: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="42 short-trained models for CI (about a minute)")
+    p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test's run: 24 models, checks the pipeline only
     p.add_argument("--out", type=Path, help="output folder (default results/generalization or .../study-quick)")
     p.add_argument("--cache", type=Path, default=ROOT / "results" / "generalization" / "models")
     p.add_argument("--boot", type=int, default=study.N_BOOT, help=f"bootstrap resamples (default {study.N_BOOT})")
     args = p.parse_args(argv)
-    mode = "quick" if args.quick else "full"
-    out = args.out or ROOT / "results" / "generalization" / ("" if mode == "full" else "study-quick")
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+    out = args.out or ROOT / "results" / "generalization" / {"full": "", "quick": "study-quick", "tiny": "study-tiny"}[mode]
     torch.set_num_threads(1)  # the machine is shared; results do not depend on it
     out.mkdir(parents=True, exist_ok=True)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     t_models = time.perf_counter() - t0
     names = C.all_names()
     measures = [*names, *C.BASELINES]
-    label = "" if mode == "full" else " (QUICK MODE: short training, a small zoo; not the study's result)"
+    label = "" if mode == "full" else f" ({mode.upper()} MODE: short training, a small zoo; not the study's result)"
 
     # 1. selection half only: criteria, the decision rule, written before the confirmation half is touched
     sel_half = study.Half(df[df.half == "selection"], n_boot=args.boot)

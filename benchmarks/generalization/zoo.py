@@ -285,15 +285,19 @@ def _configs(family: str) -> list[tuple[str, str, float, dict]]:
 
 
 def study_zoo(mode: str = "full") -> list[StudySpec]:
-    """The study zoo: 'full' (164 models), 'quick' (CI: 3 families x 6 configurations x 2, short training)."""
-    if mode not in ("full", "quick"):
-        raise ValueError(f"mode must be full or quick, got {mode!r}")
+    """The study zoo: 'full' (164 models), 'quick' (3 families x 7 configurations x 2, short training) or 'tiny'
+    (the test's: the 2 digits families x 4 configurations x 2, shorter still; it checks the pipeline, not the result)."""
+    if mode not in ("full", "quick", "tiny"):
+        raise ValueError(f"mode must be full, quick or tiny, got {mode!r}")
     specs = []
     for family in _BASES:
+        if mode == "tiny" and not family.startswith("digits"):
+            continue  # MNIST models take most of a quick run's time
         configs = _configs(family)
-        if mode == "quick":
-            wanted = {("base", "none"), ("lr", "none"), ("size_sweep", "size_sweep"), ("mixup", "mixup"),
-                      ("label_noise", "label_noise"), ("prune", "prune"), ("sorted", "sorted")}
+        if mode != "full":
+            wanted = {("base", "none"), ("lr", "none"), ("label_noise", "label_noise"), ("prune", "prune")}
+            if mode == "quick":
+                wanted |= {("size_sweep", "size_sweep"), ("mixup", "mixup"), ("sorted", "sorted")}
             seen, kept = set(), []
             for c in configs:
                 if (c[0], c[1]) in wanted and (c[0], c[1]) not in seen:
@@ -302,9 +306,9 @@ def study_zoo(mode: str = "full") -> list[StudySpec]:
             configs = kept
         for varied, kind, rate, changes in configs:
             cfg = {**_BASES[family], **changes}
-            if mode == "quick":
-                cfg["epochs"] = min(cfg["epochs"], 8)
-                cfg["train_size"] = min(cfg["train_size"], 800)
+            if mode != "full":
+                cfg["epochs"] = min(cfg["epochs"], 8 if mode == "quick" else 4)
+                cfg["train_size"] = min(cfg["train_size"], 800 if mode == "quick" else 400)
             label = "" if varied == "base" else f"-{varied}" + "".join(f"-{k}{v}" for k, v in changes.items()) + (f"-r{rate:g}" if rate else "")
             for rep in (SELECTION, CONFIRMATION):
                 specs.append(StudySpec(name=f"{family}{label}-rep{rep}", family=family, varied=varied, kind=kind, rate=rate,

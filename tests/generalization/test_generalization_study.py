@@ -284,10 +284,11 @@ def test_decision_rule_prefers_the_cheaper_within_the_tolerance():
     assert study.select(table, names)[0] == "rds:rsign:e3:k1"
 
 
-def test_quick_study_end_to_end(tmp_path):
-    """`run.py --quick`: trains 42 models, writes both halves' tables, and its choice is what the table says."""
+def test_tiny_study_end_to_end(tmp_path):
+    """`run.py --tiny` (the quick run's pipeline on 16 shorter-trained digits models): writes both halves' tables, and its
+    choice is what the table says."""
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--boot", "200", "--out", str(tmp_path), "--cache", str(tmp_path / "models")],
+        [sys.executable, str(BENCH / "run.py"), "--tiny", "--boot", "200", "--out", str(tmp_path), "--cache", str(tmp_path / "models")],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -317,6 +318,6 @@ def test_quick_study_end_to_end(tmp_path):
     for bar in study.BARS:
         assert out["versus"][bar]["bar_primary"] == pytest.approx(conf_primary[bar])
     assert out["adopt"] == all(conf_primary[chosen] > conf_primary[b] for b in study.BARS)
-    assert "QUICK MODE" in (tmp_path / "confirmation.md").read_text()
+    assert "TINY MODE" in (tmp_path / "confirmation.md").read_text()
     thr = pd.read_csv(tmp_path / "thresholds.csv")
     assert set(thr.measure) == {chosen, C.REFERENCE, "inv_loss"} and set(thr.family) == set(df.family)

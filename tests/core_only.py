@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-__all__ = ["canonical", "requirement_tree", "blocked_modules", "Blocker", "install_blocker"]
+__all__ = ["canonical", "requirements_of", "requirement_tree", "blocked_modules", "Blocker", "install_blocker"]
 
 
 def canonical(name: str) -> str:
@@ -33,14 +33,33 @@ def _applies(req: Requirement, extras: Iterable[str]) -> bool:
     return any(req.marker.evaluate({"extra": extra}) for extra in ("", *extras))
 
 
-def requirement_tree(requirements: Iterable[str]) -> dict[str, str]:
+def requirements_of(requires_dist: Iterable[str], extras: Iterable[str]) -> list[Requirement]:
+    """zkcert's own third-party requirements with these extras (none: the core), from its Requires-Dist lines.
+
+    An extra that names other extras of zkcert (`zkcert[data]`) brings in theirs; markers are resolved here.
+    """
+    reqs = [Requirement(r) for r in requires_dist]
+    wanted, grown = set(extras), True
+    while grown:  # extras that name other extras of zkcert, to a fixed point
+        grown = False
+        for req in reqs:
+            if canonical(req.name) == "zkcert" and _applies(req, wanted) and not req.extras <= wanted:
+                wanted |= req.extras
+                grown = True
+    chosen = [req for req in reqs if canonical(req.name) != "zkcert" and _applies(req, wanted)]
+    for req in chosen:
+        req.marker = None  # resolved: requirement_tree must not evaluate "extra == ..." again
+    return chosen
+
+
+def requirement_tree(requirements: Iterable[str | Requirement]) -> dict[str, str]:
     """{canonical name: installed version} of every distribution these requirements pull in, transitively.
 
     Markers are evaluated for this interpreter; a requirement's extras pull in that distribution's extras.
     Raises PackageNotFoundError if one of them is not installed here.
     """
     seen: dict[str, str] = {}
-    todo = [(Requirement(r), ()) for r in requirements]
+    todo = [(Requirement(str(r)), ()) for r in requirements]
     while todo:
         req, parent_extras = todo.pop()
         if not _applies(req, parent_extras):

@@ -126,3 +126,50 @@ def test_rds_row_sign_invariant_under_relu_rescaling(tiny_mlp, tiny_data, alpha)
     rescaled = _rescaled(tiny_mlp, alpha)
     values = [loss_normalized_sharpness(m, tiny_data, _family_direction(m, ROW_SIGN, seed=b"rescale"), 0.1) for m in (tiny_mlp, rescaled)]
     assert values[1] == pytest.approx(values[0], rel=1e-6)
+
+
+def _tiny_cnn() -> torch.nn.Sequential:
+    """Conv(1->3) -> ReLU -> MaxPool -> Conv(3->4) -> ReLU -> AvgPool -> Flatten -> Linear, on 8x8 inputs (seeded)."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
+                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(16, 10)).eval()
+
+
+def _channel_rescaled(model, alphas: list[float]):
+    """Channel c of each conv (filter and bias) times alpha_c, and the next layer's inputs from it over alpha_c:
+    the same function, since ReLU and both poolings commute with a positive per-channel scale."""
+    rescaled, (a1, a2) = copy.deepcopy(model), (torch.tensor(alphas[:3]), torch.tensor(alphas[3:]))
+    with torch.no_grad():
+        rescaled[0].weight.mul_(a1.reshape(-1, 1, 1, 1))
+        rescaled[0].bias.mul_(a1)
+        rescaled[3].weight.div_(a1.reshape(1, -1, 1, 1)).mul_(a2.reshape(-1, 1, 1, 1))
+        rescaled[3].bias.mul_(a2)
+        rescaled[7].weight.div_(a2.repeat_interleave(4).reshape(1, -1))  # Flatten: each channel's 2x2 features
+    return rescaled
+
+
+@settings(max_examples=8, deadline=None)
+@given(alphas=st.lists(st.floats(min_value=0.25, max_value=4.0), min_size=7, max_size=7))
+def test_row_sign_invariant_under_per_channel_rescaling_of_conv_layers(tiny_data, alphas):
+    """row-sign/v1 on a CNN: one sign per output channel, so rescaling channels (as a ReLU CNN allows) changes neither the
+    function nor ds/v1 nor rds/v1 along the same signs."""
+    from zkcert.direction import ROW_SIGN
+
+    model = _tiny_cnn()
+    rescaled = _channel_rescaled(model, alphas)
+    x = torch.as_tensor(tiny_data.x)
+    with torch.no_grad():
+        torch.testing.assert_close(rescaled(x), model(x), rtol=1e-4, atol=1e-5)
+    for measure in (directional_sharpness, loss_normalized_sharpness):
+        values = [measure(m, tiny_data, _family_direction(m, ROW_SIGN, seed=b"conv"), 0.1) for m in (model, rescaled)]
+        assert values[1] == pytest.approx(values[0], rel=1e-5)
+
+
+def test_rademacher_abs_invariant_under_per_channel_rescaling_of_conv_layers(tiny_data):
+    """The other family on the same CNN: d = r |theta| scales with each parameter, so the same rescaling leaves DS alone."""
+    model = _tiny_cnn()
+    rescaled = _channel_rescaled(model, [0.5, 2.0, 3.0, 0.3, 1.5, 4.0, 0.8])
+    values = [directional_sharpness(m, tiny_data, _family_direction(m, FAMILIES[0], seed=b"conv"), 0.1) for m in (model, rescaled)]
+    assert values[1] == pytest.approx(values[0], rel=1e-5)

@@ -19,7 +19,7 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "POOLED_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "CNN_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
@@ -27,15 +27,16 @@ SPEC_SCHEMA = "zkcert-circuit/v1"
 # share the first layer's activation (row-sign/v1 only); from SIGNED_GRAPH on, signs are applied as selects;
 # FOLDED_GRAPH also folds the input signs into the second layer's weights and needs eps = 2**-k with eps**2
 # exact at the input scale (folds); LEAN_GRAPH (the same rule) lays out FOLDED_GRAPH's arithmetic without
-# two of ezkl's lookup arguments; POOLED_GRAPH is LEAN_GRAPH with each MaxPool2d a tree of relus (the same nodes
-# as LEAN_GRAPH for a model without one, which therefore keeps LEAN_GRAPH). NEWEST_GRAPH is the one new row-sign/v1
-# specs get where eps allows it; POOLED_GRAPH where they also have a MaxPool2d.
+# two of ezkl's lookup arguments; CNN_GRAPH is LEAN_GRAPH with each MaxPool2d a tree of relus and each Conv2d an
+# im2col einsum (the same nodes as LEAN_GRAPH for a model without either, which therefore keeps LEAN_GRAPH).
+# NEWEST_GRAPH is the one new row-sign/v1 specs get where eps allows it; CNN_GRAPH where they also have a
+# Conv2d or MaxPool2d.
 GRAPHS = (1, 2, 3, 4, 5, 6)
 SHARED_GRAPH = 2
 SIGNED_GRAPH = 3
 FOLDED_GRAPH = 4
 LEAN_GRAPH = 5
-POOLED_GRAPH = 6
+CNN_GRAPH = 6
 NEWEST_GRAPH = LEAN_GRAPH
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement's parameters (zkcert.preset's "default", which reads them from here) are the ones the
@@ -115,7 +116,8 @@ class CircuitSpec:
     # with the input signs folded into the second layer's weights and its variants as u + eps**2 (r +/- p / eps).
     # 5 (the same rule): graph 4's values, with signs applied as products by sign(a) and each row's maximum as
     # a tree of relus, so the circuit needs neither the boolean range check nor the shuffles (20 % faster proofs).
-    # 6 (the same rule): graph 5 with each MaxPool2d a tree of relus too, taken before the ReLU that precedes it.
+    # 6 (the same rule): graph 5 with each MaxPool2d a tree of relus too, taken before the ReLU that precedes it,
+    # and each Conv2d as patches and one einsum (zkcert.circuit.graph._patches).
     # The default is that of specs written before layouts were numbered, so they rebuild as proved.
     graph: int = 1
     # Whether the circuit checks that every committed label vector is one-hot and reveals the training correct

@@ -140,12 +140,14 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
     import onnx
 
     from zkcert.direction import ROW_SIGN
-    from zkcert.spec import FOLDED_GRAPH, LEAN_GRAPH, NEWEST_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds
+    from zkcert.spec import CNN_GRAPH, FOLDED_GRAPH, LEAN_GRAPH, NEWEST_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds
 
     model = proof_mlp if arch == "mlp" else tiny_cnn
     spec = make_spec(model, proof_data, threshold=1000.0, epsilon=epsilon, n_directions=2, input_scale=8, metric=RDS, direction=ROW_SIGN)
-    assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == LEAN_GRAPH
+    newest = CNN_GRAPH if arch == "cnn" else NEWEST_GRAPH  # a Conv2d gets graph 6 (tests/circuit/test_cnn.py)
+    assert spec.graph == (newest if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == LEAN_GRAPH
     graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH, LEAN_GRAPH) if folds(epsilon, 8) else ())
+    graphs += (CNN_GRAPH,) if newest == spec.graph == CNN_GRAPH else ()
     # 1: row-sign certificates before graph 2. Label checks off: their nodes are the same in every layout (tested apart).
     layouts = {g: dataclasses.replace(spec, graph=g, check_labels=False) for g in graphs}
     p = plan(model, proof_data, spec=spec, nonce="graphs")

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 
-from scipy.stats import hypergeom
-
 from .direction import field_bytes
 from .errors import InputError
 
@@ -54,6 +52,8 @@ def pass_probability(n_shards: int, n_sampled: int, n_exceeding: int) -> float:
     check_sample_size(n_shards, n_sampled)
     if not 0 <= n_exceeding <= n_shards:
         raise InputError(f"{n_exceeding} exceeding shards is not between 0 and {n_shards}")
+    from scipy.stats import hypergeom  # here, not at the top: scipy.stats takes a second of every command's start
+
     return float(hypergeom.pmf(0, n_shards, n_exceeding, n_sampled))
 
 

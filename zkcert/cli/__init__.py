@@ -1,7 +1,7 @@
 """The zkcert command line: argument parsing, one API call, output. Nothing else lives here.
 
 _common.py holds the app, consoles and shared options; owner.py the owner's commands (demo, measure,
-commit, prove); verifier.py the verifier's (verify, audit, keys, srs new); cache.py the cache's (cache info, prune, clear).
+commit, prove); verifier.py the verifier's (verify, audit, keys, srs new); challenge.py `challenge new`; cache.py the cache's (cache info, prune, clear).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import ZkcertError
-from . import cache, owner, verifier  # noqa: F401 - importing them registers their commands on the app
+from . import cache, challenge, owner, verifier  # noqa: F401 - importing them registers their commands on the app
 from ._common import app, console, err_console, state
 from .owner import GAP_WARNING
 from .verifier import UNANCHORED_EXIT

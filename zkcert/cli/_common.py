@@ -44,6 +44,7 @@ METRIC = typer.Option(None, "--metric", help="Override: certified metric, rds/v1
 DIRECTION = typer.Option(None, "--direction", help="Override: direction family, row-sign/v1 or rademacher-abs/v1.")
 COMMITMENT = typer.Option(None, "--commitment", help="Override: commitment scheme, kzg/v1 (KZG-committed columns, no rows per input; zkcert commit sets up the circuit to make them) or poseidon/v1 (hashed in-circuit).")
 COMMITTED = typer.Option(None, "--commitments", help="Commit folder written by `zkcert commit` before the nonce was issued: its salts and circuit are reused, and other commitments are refused.")
+CHALLENGE = typer.Option(None, "--challenge", help="The held-out challenge the verifier issued (zkcert challenge new) after C_theta was published (claim heldout/v1).")
 SHARD_SIZE = typer.Option(None, "--shard-size", help="Split the data into shards of this many samples: one proof each plus an aggregation proof.")
 
 

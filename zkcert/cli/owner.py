@@ -10,7 +10,7 @@ import typer
 from ..commitments import KZG
 from ..errors import InputError
 from ._common import (
-    COMMITMENT, COMMITTED, DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, STATEMENT,
+    CHALLENGE, COMMITMENT, COMMITTED, DATA, DIRECTION, DIRS, EPS, JSON, METRIC, MODEL, NONCE, SALTS, SAMPLES, SCALE, SHARD_SIZE, SRS, STATEMENT,
     app, chosen, console, err_console, load_inputs, print_json, read_salts,
 )
 
@@ -92,7 +92,7 @@ def statements() -> None:
 def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES, statement: str = STATEMENT,
             epsilon: float | None = EPS, directions: int | None = DIRS, metric: str | None = METRIC, direction: str | None = DIRECTION,
             input_scale: int | None = SCALE, commitment: str | None = COMMITMENT, nonce: str = NONCE, salts: Path | None = SALTS,
-            commitments: Path | None = COMMITTED, as_json: bool = JSON,
+            commitments: Path | None = COMMITTED, as_json: bool = JSON, challenge: Path | None = CHALLENGE,
             honest: Path | None = typer.Option(None, help="The metric of honest reference models (one a line, or CSV with a ds column), same architecture, data, K and eps: suggests T."),
             fpr: float = typer.Option(0.05, help="False-positive rate for the suggested threshold.")) -> None:
     """The float metric along the committed direction (fast, no proof); before commitments exist, its spread over draws."""
@@ -106,16 +106,20 @@ def measure(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES
     m, d = load_inputs(model, data, samples)
     suggestion = None if honest is None else suggest_threshold(_honest_values(honest), fpr=fpr)
     published = Published.load(commitments) if commitments is not None else None
+    reference = None if challenge is None else _heldout_job(challenge, m).reference()
     result = measure_(m, d, statement=st, nonce=nonce, salts=read_salts(salts, sharded=False), published=published)
     if as_json:
         extra = {} if suggestion is None else {"suggested_threshold": suggestion.threshold, "fpr": fpr}
-        print_json({**result.to_json(), **extra})
+        print_json({**result.to_json(), **extra, **({"challenge": reference.to_json()} if reference else {})})
         return
     head = f"{METRIC_NAMES[st.metric]} {result.value:.6g}"
     if not result.exact:
         head += (f" (median over {result.draws} directions; 10-90 %: {result.spread[0]:.6g} to {result.spread[1]:.6g}: the "  # type: ignore[index]
                  "certified value is one draw, fixed once commitments exist: zkcert commit, then measure --commitments)")
     typer.echo(f"{head}\n  statement {st.describe()}, N={len(d)}; mean training loss {result.mean_loss:.4g}")
+    if reference is not None:
+        typer.echo(f"challenge (float reference): {reference.correct} of {reference.n_samples} correct "
+                   f"({100 * reference.accuracy:.2f} %), summed loss {reference.loss_sum:.6g}")
     if suggestion is not None:
         typer.echo(suggestion.describe())
         where = "below" if result.value <= suggestion.threshold else "ABOVE"
@@ -163,7 +167,10 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           workers: int | None = typer.Option(None, help="Shard proofs run at once in the local process pool (default: one per two cores)."),
           ray_address: str | None = typer.Option(None, help="Prove shards on this Ray cluster ('local' starts one here)."),
           work: Path | None = typer.Option(None, help="Private work folder of a sharded run, for resuming (default: OUT.work)."),
-          sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments.")) -> None:
+          sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments."),
+          challenge: Path | None = CHALLENGE,
+          min_correct: int | None = typer.Option(None, "--min-correct", help="With --challenge: the A claimed (correct >= A; default: the circuit's count)."),
+          challenge_block: int | None = typer.Option(None, "--challenge-block", help="With --challenge: challenge samples per held-out proof (default: one proof, or under kzg/v1 the most that fit the committed circuit).")) -> None:
     """Prove the statement (metric <= T) and write a certificate folder (nothing if the metric is above T)."""
     from ..challenge import check_sample_size
     from ..owner import shard_count
@@ -177,16 +184,24 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
     execution = Execution(shard_size=size, sample=sample, max_memory_gb=max_memory, inner_cols=inner_cols, workers=workers,
                           ray_address=ray_address, work_dir=work)
     m, d = load_inputs(model, data, samples)
+    claims = [] if challenge is None else [_heldout_job(challenge, m, min_correct, challenge_block)]
     owner_salts = None if published is not None else read_salts(salts, sharded=isinstance(size, int))
     if isinstance(size, int):  # a bad shard or sample size is a one-line error, before any progress bar
         n_shards = shard_count(len(d), size)
         if sample is not None:
             check_sample_size(n_shards, sample)
     result = _prove_with_progress(m, d, threshold=threshold, out=out, statement=st, nonce=nonce, salts=owner_salts,
-                                  published=published, srs_path=srs, include_srs=include_srs, execution=execution)
+                                  published=published, srs_path=srs, include_srs=include_srs, execution=execution, claims=claims)
     _print_proved(result, work=work or Path(f"{out}.work"))
     if st.commitment == KZG and published is None:
         _publish_kzg(result, Path(f"{out}.commitments"))
+
+
+def _heldout_job(path: Path, model: nn.Module, min_correct: int | None = None, block: int | None = None) -> Any:
+    """The held-out claim for --challenge, checked against the model before anything is proved (one line if it does not fit)."""
+    from ..heldout import Challenge, HeldoutJob
+
+    return HeldoutJob(Challenge.load(path), model, min_correct, block)
 
 
 def _publish_kzg(result: ProveResult, folder: Path) -> None:
@@ -248,6 +263,10 @@ def _print_proved(result: ProveResult, *, work: Path) -> None:
             "is about the fixed-point one. Small training losses and small eps make the numerator tiny; a larger "
             "--input-scale or --epsilon narrows it (README)",
             highlight=False)
+    for claim in result.manifest.claims:
+        rep_c = claim.reported
+        typer.echo(f"{claim.name}: {claim.statement.get('text')}; circuit counts {rep_c.get('circuit_correct')} correct "
+                   f"(float {rep_c.get('float_correct')})")
     if sampled:
         typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")
     if sharded:

@@ -37,6 +37,13 @@ def _anchors(published: Path | None, data_commitment: str | None, model_commitme
     return anchors
 
 
+def _issued_challenge(path: Path) -> dict[str, object]:
+    """The verifier's anchor for a heldout/v1 claim: its own copy of the challenge (refused if edited after issue)."""
+    from ..heldout import HELDOUT, Challenge
+
+    return {HELDOUT: Challenge.load(path)}
+
+
 def _verification_failed(exc: ZkcertError, as_json: bool) -> NoReturn:
     """With --json, a failure is a JSON object too (the failed check and the exit code); else main prints one line."""
     from ..errors import MissingAnchors
@@ -59,6 +66,14 @@ def _report(result: VerificationResult, as_json: bool, word: str, extra: dict | 
         skipped = ", ".join(c for c in result.not_checked if c != "srs-trust")
         typer.echo(f"CONSISTENT (unanchored): {result.statement}; not checked against published values: {skipped}")
     if not as_json:
+        for claim in result.claims:
+            typer.echo(f"  {claim.text}" + ("" if claim.anchored else f" (not checked: {', '.join(claim.not_checked)})"))
+            v = claim.values
+            if "accuracy" in v:
+                line = f"  certified challenge accuracy {100 * v['accuracy']:.2f} % ({v['correct']} of {v['samples']})"
+                if "gap" in v:
+                    line += f"; certified training accuracy {100 * v['train_accuracy']:.2f} %, gap {100 * v['gap']:+.2f} points"
+                typer.echo(line)
         for w in result.warnings:
             err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     if code:
@@ -73,6 +88,7 @@ def verify(certificate: Path = typer.Argument(..., help="Certificate folder."),
            nonce: str | None = ISSUED_NONCE, srs: Path | None = TRUSTED_SRS, allow_untrusted_srs: bool = ALLOW_UNTRUSTED,
            unanchored: bool = UNANCHORED,
            rebuild_key: bool = typer.Option(False, help="Rebuild the verifying key even if a fingerprint is pinned."),
+           challenge: Path | None = typer.Option(None, "--challenge", help="Your copy of the held-out challenge you issued (zkcert challenge new): checks the certificate's heldout/v1 claim."),
            as_json: bool = JSON) -> None:
     """Check a certificate against the published commitments, the nonce you issued and the SRS you trust.
 
@@ -84,8 +100,9 @@ def verify(certificate: Path = typer.Argument(..., help="Certificate folder."),
 
     try:
         anchors = _anchors(published, data_commitment, model_commitment)
+        claims = {} if challenge is None else _issued_challenge(challenge)
         result = verify_(certificate, **anchors, nonce=nonce, srs_path=srs, allow_untrusted_srs=allow_untrusted_srs,
-                         unanchored=unanchored, rebuild_key=rebuild_key)
+                         unanchored=unanchored, rebuild_key=rebuild_key, claims=claims)
     except ZkcertError as exc:
         _verification_failed(exc, as_json)
     _report(result, as_json, "VERIFIED")

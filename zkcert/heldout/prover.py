@@ -1,0 +1,176 @@
+"""The owner's side of "heldout/v1": size, calibrate and set up the held-out circuit, prove each block of the challenge.
+
+Under kzg/v1 the circuit is built at exactly the sharpness circuit's logrows (a KZG point depends on the domain,
+and the model's point must be the published C_theta), so the challenge is split into the largest equal blocks
+that fit 2**logrows rows. Under poseidon/v1 the model's hash depends only on the column and scale: one proof over
+the whole challenge unless a block size is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from .. import circuit
+from .._internal import ezkl as _ezkl
+from .._internal.io import atomic_write_json, read_json
+from ..circuit.heldout import HeldoutSpec, heldout_instances
+from ..claims import ClaimEntry, ClaimProof, ProverContext
+from ..commitments import KZG, Column, column_committer, data_vector
+from ..errors import CircuitError, InputError
+from ..models import check_compatible, layer_configs
+from ..spec import CircuitSpec
+from ..srs import Srs, resolve_srs
+from .challenge import Challenge, FloatReference, float_reference
+from .statement import HELDOUT, VK_FILE, HeldoutStatement, proof_name
+
+__all__ = ["HeldoutJob", "challenge_columns", "heldout_spec"]
+
+# Calibration's row count for one sample, times the block size, must leave this share of 2**logrows free
+# (ezkl reserves blinding rows, and the lookup tables' own rows grow with the range).
+_ROW_HEADROOM = 0.85
+
+
+def heldout_spec(spec: CircuitSpec, challenge: Challenge, block: int) -> HeldoutSpec:
+    """The uncalibrated held-out circuit reading the model column as the sharpness circuit `spec` does."""
+    return HeldoutSpec(layers=spec.layers, input_shape=tuple(int(v) for v in challenge.x.shape[1:]),
+                       num_classes=challenge.num_classes, num_params=spec.num_params, n_samples=block,
+                       input_scale=spec.input_scale, commitment=spec.commitment, salted=spec.salted)
+
+
+def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str) -> list[Column]:
+    """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted)."""
+    data = challenge.dataset()
+    return [data_vector(data.subset(list(range(i, i + block))), (), scale, scheme) for i in range(0, len(data), block)]
+
+
+@dataclass(frozen=True)
+class HeldoutJob:
+    """A held-out claim to prove beside the sharpness statement (zkcert.claims.ClaimJob).
+
+    Made before anything is proved, so a challenge that does not fit the model is one line and nothing written.
+    min_correct: the A claimed (default: the circuit's own count). block: challenge samples per proof (must divide M).
+    spec: a calibrated held-out circuit to prove with (its blocks), instead of calibrating one on this model.
+    """
+
+    challenge: Challenge
+    model: nn.Module
+    min_correct: int | None = None
+    block: int | None = None
+    spec: HeldoutSpec | None = None
+    name: str = HELDOUT
+
+    def __post_init__(self) -> None:
+        data = self.challenge.dataset()
+        try:
+            check_compatible(self.model, data.x, data.num_classes)
+        except InputError as exc:
+            raise InputError(f"the challenge does not fit the model: {exc}") from None
+        m = len(self.challenge)
+        if self.block is not None and (self.block < 1 or m % self.block):
+            raise InputError(f"{m} challenge samples do not split into blocks of {self.block}")
+        if self.min_correct is not None and not 0 <= self.min_correct <= m:
+            raise InputError(f"cannot claim {self.min_correct} correct of {m} challenge samples")
+
+    def reference(self) -> FloatReference:
+        """The float count and loss the circuit should reproduce."""
+        return float_reference(self.model, self.challenge)
+
+    def prove(self, ctx: ProverContext) -> ClaimProof:
+        """Calibrate, set up and prove every block; checks each proof's commitments before returning it."""
+        spec = ctx.spec
+        if tuple(spec.layers) != layer_configs(self.model):
+            raise InputError("the model's architecture differs from the committed circuit's")
+        with ctx.steps.step("heldout-calibrate"):
+            ctx.say(f"calibrating the held-out circuit ({len(self.challenge)} challenge samples)")
+            hspec, columns = self._calibrated(ctx)
+        with ctx.steps.step("heldout-setup"):
+            ctx.say(f"setting up the held-out circuit (logrows {hspec.logrows}, {len(columns)} proof(s))")
+            files = circuit.compile_spec(hspec)
+            srs = _srs_for(hspec, ctx)
+            vk, pk = circuit.keys_for(files, srs)
+        commit = column_committer(hspec.commitment, hspec.input_scale, (vk, files.settings, srs.path))
+        work, names, correct, loss = ctx.tmpdir / "heldout", {}, 0.0, 0.0
+        work.mkdir(parents=True, exist_ok=True)
+        settings = files.settings_json()
+        with ctx.steps.step("heldout-prove"):
+            for i, column in enumerate(columns):
+                ctx.say(f"proving held-out block {i + 1} of {len(columns)}")
+                ctx.tick(i, len(columns))
+                inputs, proof = work / f"input-{i}.json", work / proof_name(i)
+                atomic_write_json(inputs, {"input_data": [list(column), list(ctx.model_vec)]})
+                kzg = (vk, srs.path) if hspec.commitment == KZG else (None, None)
+                _ezkl.gen_witness(inputs, files.compiled, work / "witness.json", *kzg)
+                _ezkl.prove(work / "witness.json", files.compiled, pk, proof, srs.path)
+                inst = heldout_instances(hspec, _ezkl.ProofView.from_json(read_json(proof, what="proof")))
+                if inst.model_commitment != ctx.model_commitment or inst.challenge != commit(column):
+                    raise CircuitError(f"held-out proof {i} commits to another model or challenge than planned: please report this")
+                got = circuit.decode_outputs(inst.outputs, settings)
+                correct, loss = correct + got[0], loss + got[1]
+                names[proof_name(i)] = proof
+            ctx.tick(len(columns), len(columns))
+        count = int(round(correct))
+        claimed = count if self.min_correct is None else self.min_correct
+        if count < claimed:
+            raise InputError(f"the circuit counts {count} of {len(self.challenge)} challenge samples correct, fewer than the {claimed} claimed")
+        ref = self.reference()
+        statement = HeldoutStatement(hspec, self.challenge.sha256, len(self.challenge), claimed, ctx.model_commitment)
+        reported = {"circuit_correct": count, "circuit_loss_sum": loss, "float_correct": ref.correct, "float_loss_sum": ref.loss_sum}
+        return ClaimProof(ClaimEntry(HELDOUT, statement.to_json(), reported), {VK_FILE: vk, **names})
+
+    def _calibrated(self, ctx: ProverContext) -> tuple[HeldoutSpec, list[Column]]:
+        """The calibrated spec and the challenge's columns, in blocks that fit (kzg/v1: at the sharpness circuit's logrows)."""
+        spec, m = ctx.spec, len(self.challenge)
+        if self.spec is not None:
+            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment)
+        kzg = spec.commitment == KZG
+        target = spec.logrows if kzg else None
+        blocks = [self.block] if self.block else ([m] if not kzg else _fitting_blocks(self, ctx, target))
+        for block in blocks:
+            hspec = heldout_spec(spec, self.challenge, block)
+            columns = challenge_columns(self.challenge, block, spec.input_scale, spec.commitment)
+            inputs = [{"input_data": [list(c), list(ctx.model_vec)]} for c in columns]
+            try:
+                hspec = circuit.calibrate_spec(hspec, inputs, _fresh(ctx.tmpdir / f"heldout-cal-{block}"),
+                                               max_logrows=target or 20)
+            except CircuitError:
+                if block == blocks[-1]:
+                    raise
+                continue
+            if target is not None:
+                if (hspec.logrows or 0) > target:
+                    continue
+                hspec = hspec.with_run_args({**hspec.run_args, "logrows": target})
+            return hspec, columns
+        raise InputError(f"no block of the challenge fits the committed circuit's 2**{target} rows")
+
+
+def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) -> list[int]:
+    """Divisors of M, largest first, whose estimated rows fit 2**logrows (from one calibration of a one-sample block)."""
+    m, spec = len(job.challenge), ctx.spec
+    one = heldout_spec(spec, job.challenge, 1)
+    column = challenge_columns(job.challenge, 1, spec.input_scale, spec.commitment)[0]
+    folder = _fresh(ctx.tmpdir / "heldout-rows")
+    circuit.calibrate_spec(one, {"input_data": [list(column), list(ctx.model_vec)]}, folder, max_logrows=logrows or 20)
+    rows = int(read_json(folder / "settings.json").get("num_rows") or 1)
+    budget = _ROW_HEADROOM * 2 ** (logrows or 20)
+    fits = [d for d in range(m, 0, -1) if m % d == 0 and d * rows <= budget]
+    return fits or [1]
+
+
+def _srs_for(hspec: HeldoutSpec, ctx: ProverContext) -> Srs:
+    """The certificate's one SRS, which must cover the held-out circuit (an SRS for 2**K serves every smaller circuit)."""
+    if (hspec.logrows or 0) <= (ctx.spec.logrows or 0):
+        return ctx.srs
+    srs = resolve_srs(hspec.logrows or 0, ctx.srs_path)
+    if srs.sha256 != ctx.srs.sha256:
+        raise InputError(f"the held-out circuit needs 2**{hspec.logrows} rows, more than the sharpness circuit's SRS: "
+                         f"pass an SRS of at least that size with --srs")
+    return srs
+
+
+def _fresh(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

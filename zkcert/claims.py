@@ -55,7 +55,7 @@ __all__ = [
 
 CLAIMS_DIR = "claims"
 # Claim kinds zkcert knows, and the module that defines each one's CLAIM (imported on first use).
-_BUILTIN = {"heldout/v1": "zkcert.heldout"}
+_BUILTIN = {"heldout/v1": "zkcert.heldout", "resilience/v1": "zkcert.resilience"}
 _NAME = re.compile(r"([a-z][a-z0-9-]*)/v[0-9]+")
 _FILE = re.compile(r"claims/[a-z][a-z0-9-]*/[A-Za-z0-9_-][A-Za-z0-9._-]*")
 

@@ -43,7 +43,7 @@ _AFFINE = ("Linear", "Conv2d")
 
 @dataclass(frozen=True)
 class ResilienceSpec:
-    """Everything compiled into the resilience circuit, and so into its verifying key."""
+    """Everything compiled into the resilience circuit, and so into its verifying key (one key per part)."""
 
     layers: tuple[dict[str, Any], ...]
     input_shape: tuple[int, ...]
@@ -57,6 +57,11 @@ class ResilienceSpec:
     salted: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
     generator: str = GENERATOR
+    # The proof covers samples [part m, (part + 1) m) of the committed column's n_samples, m = n_samples / parts: under
+    # kzg/v1 the circuit must take the sharpness shard's whole column at the sharpness circuit's logrows, and Q
+    # neighbours of every sample of a shard may not fit there (zkcert.resilience picks the fewest parts that do).
+    part: int = 0
+    parts: int = 1
     schema: str = RESILIENCE_SCHEMA
 
     def __post_init__(self) -> None:
@@ -72,6 +77,9 @@ class ResilienceSpec:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.input_scale, bool) or not isinstance(self.input_scale, int) or not 1 <= self.input_scale <= 16:
             raise InputError(f"input_scale must be an integer in [1, 16], got {self.input_scale!r}")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (self.part, self.parts)) or not 0 <= self.part < self.parts \
+                or self.n_samples % self.parts:
+            raise InputError(f"part {self.part!r} of {self.parts!r} does not cut {self.n_samples} samples into equal parts")
         unknown = set(self.run_args) - RUN_ARGS
         if unknown:
             raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
@@ -172,9 +180,15 @@ class ResilienceGraph(nn.Module):
     def forward(self, data: torch.Tensor, model: torch.Tensor, offsets: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = self.spec
         n, f, c, q = s.n_samples, s.features, s.num_classes, s.neighbours
-        x = data[:, : n * f].reshape((n, *s.input_shape))
-        onehot = _tail(data, n * f)[:, : n * c].reshape(n, c)
-        deltas = offsets.reshape((q, *s.input_shape))
+        if s.parts == 1:
+            x = data[:, : n * f].reshape((n, *s.input_shape))
+            onehot = _tail(data, n * f)[:, : n * c].reshape(n, c)
+        else:
+            m, a = n // s.parts, s.part * (n // s.parts)
+            x = data[:, a * f : (a + m) * f].reshape((m, *s.input_shape))
+            onehot = _tail(data, n * f)[:, a * c : (a + m) * c].reshape(m, c)
+            n = m
+        deltas = offsets.reshape((-1, *s.input_shape))  # Q offsets (a measurement variant passes Q N)
         z = self._neighbour_logits(x, deltas, self._params(model[0, : s.num_params]))
         labels = onehot.unsqueeze(0).expand(q, n, c).reshape(q * n, c)
         right = _correct_mask(z, labels, True, s.input_scale).reshape(q, n)

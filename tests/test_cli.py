@@ -85,6 +85,12 @@ def test_commit_with_shards_publishes_the_root(model_file, tmp_path, capsys):
         (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--statement", "default", "--shard-size", "all",
           "--salts", "kzg-salts.json"], 3,
          "the salts are for kzg/v1 commitments, the circuit commits with poseidon/v1"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--resilience", "1.5:4"], 3,
+         "the perturbation degree e must lie in (0, 1], got 1.5"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--resilience", "0.1:0"], 3,
+         "the number of neighbours Q must be an integer of at least 1, got 0"),
+        (["prove", "-m", "{model}", "-d", "digits", "-n", "2", "-t", "9", "-o", "out", "--resilience", "0.1"], 3,
+         "--resilience takes E:Q"),
     ],
 )
 def test_bad_input_is_one_line_with_its_exit_code(argv, code, message, model_file, tmp_path, capsys, monkeypatch):
@@ -196,13 +202,39 @@ def test_prove_warns_when_the_fixed_point_value_strays(model_file, tmp_path, mon
     def fake_prove(*_args, **_kwargs):
         statement = SimpleNamespace(describe=lambda: "a statement")
         reported = {"float_metric": 100.0, "circuit_metric": 105.0, "relative_gap": 0.05}
-        return SimpleNamespace(certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=statement, reported=reported))
+        return SimpleNamespace(certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=statement, reported=reported, claims=()))
 
     monkeypatch.setattr(zkcert.proving, "prove", fake_prove)
     assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert"), "--statement", "default"]) == 0
     assert "5.0 % from the float value" in capsys.readouterr().err
     reported_ok = {"float_metric": 100.0, "circuit_metric": 100.5, "relative_gap": 0.005}
     monkeypatch.setattr(zkcert.proving, "prove", lambda *a, **k: SimpleNamespace(
-        certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=SimpleNamespace(describe=lambda: "s"), reported=reported_ok)))
+        certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=SimpleNamespace(describe=lambda: "s"), reported=reported_ok, claims=())))
     assert main(["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert"), "--statement", "default"]) == 0
     assert "from the float value" not in capsys.readouterr().err
+
+
+def test_prove_resilience_passes_the_claim_and_prints_both_counts(model_file, tmp_path, monkeypatch, capsys):
+    """--resilience E:Q hands prove a resilience/v1 job at that e and Q, and the claim's line shows the float counts too."""
+    from types import SimpleNamespace
+
+    import zkcert.proving
+    from zkcert.claims import ClaimEntry
+    from zkcert.resilience import NAME, ResilienceJob
+
+    seen = {}
+    text = "at most 1 of 2 committed training samples have a misclassified neighbour at e = 0.25 (Q = 3)"
+    entry = ClaimEntry(NAME, {"text": text}, {"float_weak": 1, "float_pairs": 2})
+
+    def fake_prove(*_args, **kwargs):
+        seen.update(kwargs)
+        statement = SimpleNamespace(describe=lambda: "a statement")
+        reported = {"float_metric": 1.0, "circuit_metric": 1.0, "relative_gap": 0.0}
+        return SimpleNamespace(certificate=tmp_path / "cert", manifest=SimpleNamespace(statement=statement, reported=reported, claims=(entry,)))
+
+    monkeypatch.setattr(zkcert.proving, "prove", fake_prove)
+    argv = ["prove", "-m", str(model_file), "-d", "digits", "-n", "2", "-t", "1000", "-o", str(tmp_path / "cert"), "--resilience", "0.25:3"]
+    assert main(argv) == 0
+    (job,) = seen["claims"]
+    assert isinstance(job, ResilienceJob) and (job.degree, job.neighbours, len(job.data)) == (0.25, 3, 2)
+    assert f"{NAME}: {text}; float counts: 1 weak, 2 pairs" in capsys.readouterr().out

@@ -170,7 +170,8 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
           sample: int | None = typer.Option(None, "--sample", help="Spot check: prove only this many shards, picked by a challenge from the commitments."),
           challenge: Path | None = CHALLENGE,
           min_correct: int | None = typer.Option(None, "--min-correct", help="With --challenge: the A claimed (correct >= A; default: the circuit's count)."),
-          challenge_block: int | None = typer.Option(None, "--challenge-block", help="With --challenge: challenge samples per held-out proof (default: one proof, or under kzg/v1 the most that fit the committed circuit).")) -> None:
+          challenge_block: int | None = typer.Option(None, "--challenge-block", help="With --challenge: challenge samples per held-out proof (default: one proof, or under kzg/v1 the most that fit the committed circuit)."),
+          resilience: str | None = typer.Option(None, "--resilience", help="Also prove the resilience claim (resilience/v1) at degree e with Q seeded neighbours per sample, given as E:Q (e.g. 0.1:4).")) -> None:
     """Prove the statement (metric <= T) and write a certificate folder (nothing if the metric is above T)."""
     from ..challenge import check_sample_size
     from ..owner import shard_count
@@ -185,6 +186,8 @@ def prove(model: Path = MODEL, data: str = DATA, samples: int | None = SAMPLES,
                           ray_address=ray_address, work_dir=work)
     m, d = load_inputs(model, data, samples)
     claims = [] if challenge is None else [_heldout_job(challenge, m, min_correct, challenge_block)]
+    if resilience is not None:
+        claims.append(_resilience_job(resilience, d))
     owner_salts = None if published is not None else read_salts(salts, sharded=isinstance(size, int))
     if isinstance(size, int):  # a bad shard or sample size is a one-line error, before any progress bar
         n_shards = shard_count(len(d), size)
@@ -202,6 +205,29 @@ def _heldout_job(path: Path, model: nn.Module, min_correct: int | None = None, b
     from ..heldout import Challenge, HeldoutJob
 
     return HeldoutJob(Challenge.load(path), model, min_correct, block)
+
+
+def _resilience_job(value: str, data: Dataset) -> Any:
+    """The resilience claim for --resilience E:Q (one line if E or Q is malformed or out of range)."""
+    from ..resilience import ResilienceJob
+
+    degree, sep, count = value.partition(":")
+    try:
+        e, q = float(degree), int(count)
+    except ValueError:
+        raise InputError(f"--resilience takes E:Q, a degree and a neighbour count such as 0.1:4, got {value!r}") from None
+    if not sep:
+        raise InputError(f"--resilience takes E:Q, a degree and a neighbour count such as 0.1:4, got {value!r}")
+    return ResilienceJob(e, q, data)
+
+
+def _float_side(reported: dict[str, Any]) -> str:
+    """The float counts a claim's prover reported beside the circuit's, for the owner to compare."""
+    if "circuit_correct" in reported:  # heldout/v1
+        return f"; circuit counts {reported['circuit_correct']} correct (float {reported.get('float_correct')})"
+    if "float_weak" in reported:  # resilience/v1
+        return f"; float counts: {reported['float_weak']} weak, {reported.get('float_pairs')} pairs"
+    return ""
 
 
 def _publish_kzg(result: ProveResult, folder: Path) -> None:
@@ -264,9 +290,7 @@ def _print_proved(result: ProveResult, *, work: Path) -> None:
             "--input-scale or --epsilon narrows it (README)",
             highlight=False)
     for claim in result.manifest.claims:
-        rep_c = claim.reported
-        typer.echo(f"{claim.name}: {claim.statement.get('text')}; circuit counts {rep_c.get('circuit_correct')} correct "
-                   f"(float {rep_c.get('float_correct')})")
+        typer.echo(f"{claim.name}: {claim.statement.get('text')}{_float_side(claim.reported)}")
     if sampled:
         typer.echo(f"challenged shards {[s['index'] for s in rep['shards']]}, worst float metric among them {rep['challenged_float_max']:.6g}")
     if sharded:

@@ -1,0 +1,261 @@
+"""MNIST CNN benchmark: the CNN people train (two conv blocks with BatchNorm, MaxPool and Dropout) against the 784-32-10 MLP.
+
+ARCH (the row names it): Conv3x3(1->4, no bias) -> BatchNorm2d -> ReLU -> MaxPool2 -> Conv3x3(4->8, no bias) ->
+BatchNorm2d -> ReLU -> MaxPool2 -> Flatten -> Dropout(0.25) -> Linear(392->10), trained 10 epochs (SGD, lr 0.05,
+seed 0) on MNIST-5k's 4,000 training images; zkcert commits its folded form (BatchNorm into the convolutions,
+Dropout dropped): Conv-ReLU-MaxPool twice and a Linear, 4,266 parameters, graph 6.
+The statement is mnist.py's (rds/v1, one row-sign/v1 direction, eps 1/8, scale 2**10, kzg/v1 shards).
+
+    python benchmarks/proving/cnn.py --rows              # gen_settings only: rows per sample, CNN and MLP, and the CNN's breakdown
+    python benchmarks/proving/cnn.py --ratio 2           # both models proved on the same 2 samples in this run: per-sample seconds
+    python benchmarks/proving/cnn.py --samples 1000      # the issue's target, one prove call (shard size from zkcert's sizing)
+
+Heavy runs go under `flock /tmp/zkcert-heavy.lock` on the shared machine. Writes results/proving/cnn-*.csv and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from breakdown import patched
+from report import MACHINE, execution_of, statement_of, write_table
+
+from zkcert import circuit
+from zkcert._internal import ezkl as _ezkl
+from zkcert.circuit import graph as G
+from zkcert.spec import CircuitSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "proving"
+ARCH = "conv3x3(4)-bn-relu-maxpool2, conv3x3(8)-bn-relu-maxpool2, dropout, linear(392,10)"
+MLP_ARCH = "mlp 784-32-10"
+STATEMENT = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilon": 0.125, "input_scale": 10,
+             "commitment": "kzg/v1"}
+COLS = 4
+MODEL_FILE = Path(tempfile.gettempdir()) / "zkcert-cnn-bench-model.pt"
+
+
+def cnn() -> nn.Sequential:
+    """ARCH, untrained."""
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(8 * 7 * 7, 10),
+    )
+
+
+def trained_cnn() -> nn.Module:
+    """ARCH trained on MNIST-5k's training split (kept in the temporary folder as zkcert saved it: folded, folds named)."""
+    from zkcert.data import load_bundled
+    from zkcert.models import load_model, save_model
+    from zkcert.training import TrainConfig, train
+
+    if MODEL_FILE.is_file():
+        return load_model(MODEL_FILE)
+    torch.manual_seed(0)
+    model = train(cnn(), load_bundled("mnist5k", "train"), TrainConfig(epochs=10, lr=0.05, seed=0))
+    save_model(model, MODEL_FILE)
+    return load_model(MODEL_FILE)
+
+
+def trained_mlp() -> nn.Module:
+    """mnist.py's MLP: 784-32-10, 2 epochs, seed 0."""
+    from zkcert.data import load_bundled
+    from zkcert.models import mlp
+    from zkcert.training import TrainConfig, train
+
+    torch.manual_seed(0)
+    return train(mlp(784, [32], 10), load_bundled("mnist5k", "train"), TrainConfig(epochs=2, seed=0))
+
+
+def test_accuracy(model: nn.Module) -> float:
+    """Accuracy on MNIST-5k's 1,000 test images."""
+    from zkcert.data import load_bundled
+
+    test = load_bundled("mnist5k", "test")
+    with torch.no_grad():
+        return float((model(torch.as_tensor(test.x)).argmax(1).numpy() == test.y).mean())
+
+
+def shard_spec(model: nn.Module, n: int) -> CircuitSpec:
+    """The kzg/v1 shard circuit of n MNIST samples for the model (uncalibrated: gen_settings counts its rows)."""
+    from zkcert.data import load_bundled
+    from zkcert.owner import make_spec
+
+    kwargs = {k: v for k, v in statement_of(STATEMENT).statement_kwargs().items()}
+    return make_spec(model, load_bundled("mnist5k", "train").head(n), threshold=100.0, shard=True, reveal_value=False, **kwargs)
+
+
+def rows(spec: CircuitSpec) -> int:
+    """ezkl's rows for the spec's circuit at COLS columns (gen_settings: no calibration, no keys)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path, settings = Path(tmp) / "g.onnx", Path(tmp) / "s.json"
+        circuit.export_onnx(spec, onnx_path)
+        _ezkl.gen_settings(onnx_path, settings, {**circuit.ezkl_run_args(spec), "num_inner_cols": COLS})
+        return int(json.loads(settings.read_text())["num_rows"])
+
+
+def per_sample(model: nn.Module, fit: tuple[int, int], graph: int | None = None) -> tuple[float, float]:
+    """(rows per sample, fixed rows) fitted between the two shard sizes."""
+    import dataclasses
+
+    found = []
+    for n in fit:
+        spec = shard_spec(model, n)
+        found.append(rows(dataclasses.replace(spec, graph=graph) if graph else spec))
+    slope = (found[1] - found[0]) / (fit[1] - fit[0])
+    return slope, found[0] - fit[0] * slope
+
+
+def _no_relu(cfg: dict, h: torch.Tensor, tree_pool: bool = False) -> torch.Tensor:
+    return h if cfg["type"] == "ReLU" else _OTHER(cfg, h, tree_pool)
+
+
+def _ezkl_pool(h: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    return torch.nn.functional.max_pool2d(h, kernel, stride)
+
+
+def _pair_without_eps(self: G.SharpnessGraph, cfg: dict, h: torch.Tensor, u: torch.Tensor, w: torch.Tensor, a_in: torch.Tensor,
+                      a_out: torch.Tensor) -> list[torch.Tensor]:
+    v = G._product(cfg, h, G._times_sign(w, a_in), self.cnn)
+    r, p = G._times_sign(v, a_out), v + G._times_sign(u, a_out)
+    return [u + (r + p), u + (r - p)]
+
+
+def _native_conv(cfg: dict, h: torch.Tensor, w: torch.Tensor, im2col: bool = False) -> torch.Tensor:
+    return _PRODUCT(cfg, h, w, False)
+
+
+_OTHER, _PRODUCT = G._other_layer, G._product
+# name -> the graph's operations replaced (breakdown.patched); each variant computes something else and is only priced.
+VARIANTS: dict[str, list[tuple[Any, str, Any]]] = {
+    "graph 6 (as built)": [],
+    "convolutions as ezkl's Conv, not im2col and an einsum": [(G, "_product", _native_conv)],
+    "without the relus": [(G, "_other_layer", _no_relu)],
+    "max pools as ezkl's MaxPool (sort and shuffle), not a relu tree": [(G, "_tree_pool", _ezkl_pool)],
+    "pair without its eps**2 products": [(G.SharpnessGraph, "_folded_pair", _pair_without_eps)],
+    "log-sum-exp replaced by a plain sum": [(G.SharpnessGraph, "_summed_log_sum_exp", staticmethod(lambda z, *a, **k: torch.sum(z)))],
+}
+CNN_FIT, MLP_FIT = (1, 2), (8, 24)
+
+
+def row_report() -> None:
+    """cnn-rows.csv/.md: rows per sample of the CNN (graph 6, and graph 5) and the MLP, and the CNN's breakdown."""
+    model, mlp_model = trained_cnn(), trained_mlp()
+    mlp_slope, mlp_fixed = per_sample(mlp_model, MLP_FIT)
+    table = [{"variant": f"{MLP_ARCH}, graph 5", "rows_per_sample": round(mlp_slope), "fixed_rows": round(mlp_fixed)},
+             {"variant": f"CNN, graph 5 (ezkl's Conv and MaxPool)", **_fit(model, 5)}]
+    for name, changes in VARIANTS.items():
+        with patched(changes):
+            table.append({"variant": f"CNN, {name}", **_fit(model, None)})
+    base = table[2]["rows_per_sample"]
+    for row in table:
+        row["saves_per_sample"] = base - row["rows_per_sample"] if row["variant"].startswith("CNN") else ""
+        row["ratio_to_mlp"] = round(row["rows_per_sample"] / mlp_slope, 1)
+    acc = test_accuracy(model)
+    write_table(OUT, "cnn-rows", ["variant", "rows_per_sample", "fixed_rows", "saves_per_sample", "ratio_to_mlp"], table, [
+        f"# Where a CNN shard's rows go ({ARCH}; kzg/v1 shard circuit, {COLS} columns per row)", "",
+        f"CNN: {ARCH}, committed folded ({', '.join(model.folds)}); MNIST-5k test accuracy {acc:.3f}. "
+        f"Rows from gen_settings, fitted between N = {CNN_FIT[0]} and {CNN_FIT[1]} (CNN) and {MLP_FIT[0]} and {MLP_FIT[1]} (MLP); "
+        "each CNN variant takes one operation out (it computes something else and is only priced). " + MACHINE,
+    ])
+
+
+def _fit(model: nn.Module, graph: int | None) -> dict:
+    slope, fixed = per_sample(model, CNN_FIT, graph)
+    return {"rows_per_sample": round(slope), "fixed_rows": round(fixed)}
+
+
+def prove_one(model_kind: str, n: int, shard_size: int | str) -> dict:
+    """Prove n MNIST training samples of one model (one prove call), verify, and return the row."""
+    from zkcert import prove, verify
+    from zkcert.data import load_bundled
+
+    model = trained_cnn() if model_kind == "cnn" else trained_mlp()
+    data = load_bundled("mnist5k", "train").head(n)
+    base = Path(tempfile.gettempdir()) / f"zkcert-cnn-bench-{model_kind}-{n}-{shard_size}"
+    out, work = base.with_suffix(".cert"), base.with_suffix(".work")
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    result = prove(model, data, threshold=100.0, out=out, nonce="bench", statement=statement_of(STATEMENT),
+                   execution=execution_of({"shard_size": shard_size, "inner_cols": COLS, "workers": 1, "work_dir": work}))
+    wall = time.perf_counter() - start
+    st = result.manifest.statement
+    t = time.perf_counter()
+    verify(result.certificate, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce="bench",
+           allow_untrusted_srs=True)
+    verifier = time.perf_counter() - t
+    steps = {s["step"]: s for s in result.steps}
+    rep = result.manifest.reported
+    shards = rep.get("shards") or []
+    prove_s = steps["prove"]["seconds"]
+    return {
+        "model": ARCH if model_kind == "cnn" else MLP_ARCH, "samples": n, "shard_size": st.spec.n_samples, "shards": max(len(shards), 1),
+        "graph": st.spec.graph, "logrows": st.spec.logrows, "test_accuracy": round(test_accuracy(model), 4),
+        "relative_gap": round(rep["relative_gap"], 5), "prove_s": round(prove_s, 1), "prove_per_sample_s": round(prove_s / n, 2),
+        "verifier_s": round(verifier, 2), "wall_s": round(wall, 1),
+        "peak_rss_mb": round(max([s["peak_rss_mb"] for s in result.steps] + [s["peak_rss_mb"] for s in shards]
+                                 + [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024])),
+    }
+
+
+RATIO_COLUMNS = ["model", "samples", "shard_size", "shards", "graph", "logrows", "test_accuracy", "relative_gap", "prove_s",
+                 "prove_per_sample_s", "verifier_s", "wall_s", "peak_rss_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", action="store_true", help="rows per sample and the CNN's breakdown (gen_settings only)")
+    parser.add_argument("--ratio", type=int, help="prove the CNN and the MLP on this many samples, one proof each")
+    parser.add_argument("--samples", type=int, help="certify the CNN on this many samples (shard size from zkcert's sizing)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        kind, n, shard = json.loads(args.one)
+        print(json.dumps(prove_one(kind, n, shard)))
+        return
+    if args.rows:
+        row_report()
+    if args.ratio:
+        from report import run_configs
+
+        found = run_configs(__file__, [["cnn", args.ratio, "all"], ["mlp", args.ratio, "all"]])
+        per = {r["model"]: r["prove_per_sample_s"] for r in found}
+        write_table(OUT, f"cnn-ratio-{args.ratio}", RATIO_COLUMNS, found, [
+            f"# CNN against MLP, {args.ratio} MNIST training samples in one proof each (the same run)", "",
+            MACHINE + f"statement: {STATEMENT}; each model in its own subprocess. Per-sample seconds ratio CNN / MLP at "
+            f"N = {args.ratio}: {per[ARCH] / per[MLP_ARCH]:.1f} (a small N: the MLP's proof is mostly its fixed rows here).",
+        ])
+    if args.samples:
+        certify(args.samples)
+
+
+def certify(n: int) -> None:
+    """cnn-<n>.md: the issue's one command on the CNN, or the one-line reason zkcert gave for not proving it."""
+    import subprocess
+    import sys
+
+    head = [f"# {ARCH} certified on {n} MNIST training samples (one prove call, shard size from zkcert's sizing, 12 GiB per proof)",
+            "", MACHINE + f"statement: {STATEMENT}."]
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--one", json.dumps(["cnn", n, "auto"])], capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        write_table(OUT, f"cnn-{n}", RATIO_COLUMNS, [json.loads(done.stdout.strip().splitlines()[-1])], head)
+        return
+    reason = [line for line in done.stderr.strip().splitlines() if "Error" in line][-1:] or done.stderr.strip().splitlines()[-1:]
+    (OUT / f"cnn-{n}.md").write_text("\n".join(head + ["", f"Not proved: after {time.perf_counter() - t:.0f} s, prove stopped with:", "",
+                                                      f"    {reason[0] if reason else 'exit ' + str(done.returncode)}", ""]))
+
+
+if __name__ == "__main__":
+    main()

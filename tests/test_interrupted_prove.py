@@ -95,17 +95,30 @@ def _wait_for(condition, proc: subprocess.Popen, timeout: float, what: str, log:
         time.sleep(0.05)
 
 
+def _link_keys(manifest: Manifest, cache: Path) -> None:
+    """Hard-link the session cache's circuit folder and SRS of the manifest's statement into cache."""
+    session = Path(os.environ["ZKCERT_CACHE"])  # conftest._isolated_cache
+    spec = manifest.statement.spec
+    folder = Path("circuits", spec.digest()[:24])  # zkcert.circuit.build's layout of the cache
+    shutil.copytree(session / folder, cache / folder, copy_function=os.link)
+    (cache / "srs").mkdir()
+    os.link(session / "srs" / f"local-k{spec.logrows}.srs", cache / "srs" / f"local-k{spec.logrows}.srs")
+
+
 @pytest.mark.prove
-def test_sigkill_while_proving(tmp_path, proof_mlp):
+def test_sigkill_while_proving(tmp_path, proof_mlp, honest_cert):
     private, pub, tmp, cache, cwd = (tmp_path / n for n in ("private", "pub", "tmp", "cache", "cwd"))
     for folder in (private, pub, tmp, cache, cwd):
         folder.mkdir()
+    _link_keys(Manifest.load(honest_cert[0]), cache)
     private.chmod(0o700)
     salts = Salts.fresh()
     (private / "salts.json").write_text(json.dumps(salts.to_json()))
     save_model(proof_mlp, pub / "model.pt")
     out = pub / "cert"
-    env = {**os.environ, "TMPDIR": str(tmp), "ZKCERT_CACHE": str(cache)}  # a fresh cache: setup runs, then prove
+    # A cache of its own, holding only this statement's keys and SRS (hard links into the session's): prove reads
+    # them instead of setting up, and whatever this run writes to the cache is scanned for salts below.
+    env = {**os.environ, "TMPDIR": str(tmp), "ZKCERT_CACHE": str(cache)}
     argv = [sys.executable, "-m", "zkcert.cli", "prove", "--model", str(pub / "model.pt"), "--data", "digits",
             "--samples", "2", "--threshold", "1000", "--nonce", NONCE, "--salts", str(private / "salts.json"),
             "--out", str(out), *TINY_ARGS, "--shard-size", "all"]

@@ -1,0 +1,94 @@
+"""Benchmark of heldout/v1 on MNIST 784-32-10: commit (kzg/v1, the "fast" statement), issue M challenge samples from
+MNIST-5k's test split, prove the sharpness statement on N committed samples and the held-out claim, verify.
+
+Usage (2 cores, one heavy job at a time):
+    flock /tmp/zkcert-heavy.lock python benchmarks/heldout/run.py --challenge-samples 1000 --out results/heldout
+Writes OUT/mnist-M<M>.json and appends a row (naming M) to OUT/runs.csv; results/heldout/README.md reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from zkcert.api import commit
+from zkcert.data import load_bundled
+from zkcert.heldout import HELDOUT, Challenge, HeldoutJob
+from zkcert.models import mlp
+from zkcert.preset import preset
+from zkcert.proving import Execution, prove
+from zkcert.published import Published
+from zkcert.training import TrainConfig, train
+from zkcert.verification import verify
+
+
+def peak_rss_gib() -> float:
+    """This process's peak resident memory (every proof runs in it), GiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--challenge-samples", type=int, default=1000)
+    ap.add_argument("--committed", type=int, default=8, help="training samples in the sharpness statement (one proof)")
+    ap.add_argument("--block", type=int, default=None, help="challenge samples per held-out proof (default: sized)")
+    ap.add_argument("--out", type=Path, default=Path("results/heldout"))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    train_set, test_set = load_bundled("mnist5k", "train"), load_bundled("mnist5k", "test")
+    torch.manual_seed(0)
+    model = train(mlp(784, [32], 10), train_set, TrainConfig(epochs=5, seed=0))
+    data = train_set.head(args.committed)
+    st = preset("fast")
+    log = lambda m: print(f"[{time.strftime('%H:%M:%S')}] {m}", flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
+        published = Published.load(commit(model, data, statement=st, threshold=1e6, execution=Execution(shard_size="all"),
+                                          say=log).save(Path(tmp) / "committed"))
+        t_commit = time.time() - t0
+        challenge = Challenge.issue(test_set, args.challenge_samples)  # issued after C_theta exists
+        job = HeldoutJob(challenge, model, block=args.block)
+        ref = job.reference()
+        t0 = time.time()
+        result = prove(model, data, threshold=1e6, out=Path(tmp) / "cert", nonce="bench", published=published,
+                       execution=Execution(shard_size="all"), claims=[job], say=log, tick=lambda d, t: log(f"{d}/{t}"))
+        t_prove = time.time() - t0
+        t0 = time.time()
+        verified = verify(result.certificate, data_commitment=published.data_commitment, model_commitment=published.model_commitment,
+                          nonce="bench", allow_untrusted_srs=True, claims={HELDOUT: challenge})
+        t_verify = time.time() - t0
+    claim = verified.claim(HELDOUT)
+    steps = {s["step"]: s["seconds"] for s in result.steps}
+    entry = result.manifest.claims[0]
+    heldout_s = sum(v for k, v in steps.items() if k.startswith("heldout"))
+    row = {
+        "challenge_samples": args.challenge_samples, "committed_samples": args.committed,
+        "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
+        "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
+        "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
+        **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
+        "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),
+        "circuit_correct": claim.values["correct"], "float_correct": ref.correct,
+        "circuit_loss_sum": round(claim.values["loss_sum"], 4), "float_loss_sum": round(ref.loss_sum, 4),
+        "train_accuracy": verified.train_accuracy, "gap": claim.values.get("gap"),
+    }
+    log(json.dumps(row))
+    (args.out / f"mnist-M{args.challenge_samples}.json").write_text(json.dumps({**row, "steps": result.steps}, indent=2) + "\n")
+    runs = args.out / "runs.csv"
+    new = not runs.exists()
+    with runs.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+if __name__ == "__main__":
+    main()

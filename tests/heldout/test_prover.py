@@ -1,0 +1,40 @@
+"""Sizing the held-out circuit's blocks: rows grow linearly in the block size past a fixed part, and the sizing uses that line."""
+
+from __future__ import annotations
+
+import pytest
+
+from zkcert import circuit
+from zkcert._internal.io import read_json
+from zkcert.commitments import KZG, Salts, model_vector
+from zkcert.heldout import Challenge
+from zkcert.heldout.prover import HeldoutSpec, blocks_that_fit, challenge_columns
+from zkcert.metric import flat_params
+from zkcert.models import layer_configs
+
+
+def test_blocks_fit_the_line_not_one_sample_times_the_block():
+    # Calibrated rows of MNIST 784-32-10 at 2 columns (2026-12-06): 8 samples 60,935, 32 samples 126,395, so about
+    # 39,000 fixed and 2,727 per sample. At logrows 17 a block of 25 fits; one sample's 54,546 rows times the block
+    # size (the old estimate) allowed 2, and 1,000 challenge samples took 500 proofs.
+    assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 17)[0] == 25
+    assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 18)[0] == 50
+    assert blocks_that_fit(7, {7: 10**9}, 15) == [1]  # nothing fits: the caller's calibration decides
+    assert blocks_that_fit(6, {6: 600}, 15)[0] == 6  # one measured size: rows per sample through the origin
+
+
+def test_rows_are_linear_in_the_block_size(proof_mlp, digits_train, tmp_path):
+    """The line through 8 and 32 samples predicts 64 (the sizing's assumption), measured on the tiny model."""
+    theta = flat_params(proof_mlp)
+    model_col = list(model_vector(theta, Salts.fresh(KZG).model, 10, KZG))
+    rows = {}
+    for size in (8, 32, 64):
+        challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), size, nonce="rows")
+        spec = HeldoutSpec(layers=layer_configs(proof_mlp), input_shape=(64,), num_classes=10, num_params=len(theta),
+                           n_samples=size, input_scale=10, commitment=KZG)
+        column = challenge_columns(challenge, size, 10, KZG)[0]
+        (tmp_path / str(size)).mkdir()
+        circuit.calibrate_spec(spec, {"input_data": [list(column), model_col]}, tmp_path / str(size))
+        rows[size] = int(read_json(tmp_path / str(size) / "settings.json")["num_rows"])
+    per = (rows[32] - rows[8]) / 24
+    assert rows[64] == pytest.approx(rows[8] + per * 56, rel=0.05)

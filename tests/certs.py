@@ -28,9 +28,14 @@ from zkcert.statement import Statement
 TINY = preset("fast", commitment=POSEIDON)
 TINY_KW = TINY.statement_kwargs()  # as zkcert.owner's make_spec and plan take it
 TINY_ARGS = ["--statement", "fast", "--commitment", POSEIDON]
+# Sharded test certificates calibrate with this cap: ezkl's calibration moves a shard to logrows 16 when the
+# direction drawn from fresh salts widens its lookup range past 2**15 (about one draw in three on 4 digits
+# samples), doubling setup and proving, although the same range fits 15 in two table columns.
+TEST_LOGROWS = 15
 PROOF_NONCE = "verifier-issued-nonce"  # the nonce of the session's honest certificate (conftest.honest_cert)
 SHARD_NONCE = "shard-nonce"  # conftest.sharded_cert's
 SPOT_NONCE = "spot-check-nonce"  # conftest.spot_cert's
+SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED = 4, 2, 1  # conftest.spot_result's spot check: 1 challenged shard of 4
 
 
 def copy_cert(src: Path, dst: Path) -> Path:

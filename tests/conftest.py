@@ -85,9 +85,7 @@ def honest_cert(proof_mlp, proof_data, tmp_path_factory):
 
 # Sharded and spot-check certificates, built once per session: tests/verification (sharded, spot check, tamper table) and the fuzz
 # test (test_fuzz_certificates) all read them. Proving is the expensive part of the suite.
-from certs import SHARD_NONCE, SPOT_NONCE, TINY  # noqa: E402 - the nonces tests verify these certificates with
-
-SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED = 4, 2, 1
+from certs import SHARD_NONCE, SPOT_NONCE, SPOT_SAMPLED, SPOT_SHARD_SIZE, SPOT_SHARDS, TEST_LOGROWS, TINY  # noqa: E402 - the nonces tests verify these certificates with
 
 
 @pytest.fixture(scope="session")
@@ -97,17 +95,27 @@ def sharded_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]
 
     base = tmp_path_factory.mktemp("sharded")
     result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, out=base / "cert", nonce=SHARD_NONCE, statement=TINY,
-                   execution=Execution(shard_size=2, work_dir=base / "work", workers=1))
+                   execution=Execution(shard_size=2, work_dir=base / "work", workers=1, max_logrows=TEST_LOGROWS))
     return result.certificate, base / "work"
 
 
 @pytest.fixture(scope="session")
-def spot_cert(proof_mlp, digits_train, tmp_path_factory) -> tuple[Path, Path]:
-    """(certificate, work folder) of an honest spot check: 1 challenged shard of 4 (one proof, about 60 s)."""
+def spot_result(proof_mlp, digits_train, tmp_path_factory):
+    """zkcert.prove's result for an honest spot check: 1 challenged shard of 4 (one proof, about 60 s), and its wall seconds."""
+    import time
+
     from zkcert.proving import Execution, prove
 
     base = tmp_path_factory.mktemp("spot")
+    start = time.perf_counter()
     result = prove(proof_mlp, digits_train.head(SPOT_SHARDS * SPOT_SHARD_SIZE), threshold=1000.0, out=base / "cert",
                    nonce=SPOT_NONCE, statement=TINY, execution=Execution(shard_size=SPOT_SHARD_SIZE, work_dir=base / "work",
-                                                                         workers=1, sample=SPOT_SAMPLED))
-    return result.certificate, base / "work"
+                                                                         max_logrows=TEST_LOGROWS, workers=1, sample=SPOT_SAMPLED))
+    return result, time.perf_counter() - start
+
+
+@pytest.fixture(scope="session")
+def spot_cert(spot_result) -> tuple[Path, Path]:
+    """(certificate, work folder) of the honest spot check."""
+    result, _wall = spot_result
+    return result.certificate, result.certificate.parent / "work"

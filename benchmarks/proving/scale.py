@@ -60,8 +60,7 @@ def run_one(config: dict) -> dict:
 
 def prove_row(model, data, config: dict) -> dict:
     """Prove, verify and time one configuration of `model` on `data` (the row's own numbers, nothing else)."""
-    from zkcert import prove, verify
-    from zkcert.challenge import exceeding_bound
+    from zkcert import prove
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -71,30 +70,42 @@ def prove_row(model, data, config: dict) -> dict:
                        execution=execution_of({"shard_size": config["shard_size"] or "all", "sample": config.get("sample"),
                                                "workers": 1 if config["shard_size"] else None}))
         wall = time.perf_counter() - start
-        t0 = time.perf_counter()
-        published = result.manifest.statement
-        # One machine plays both parties: anchored on the owner's own commitments, on its locally generated SRS.
-        verify(result.certificate, data_commitment=published.data_commitment, model_commitment=published.model_commitment,
-               nonce="bench", allow_untrusted_srs=True)
-        verify_s = time.perf_counter() - t0
-        steps = {s["step"]: s for s in result.steps}
-        rep = result.manifest.reported
-        shard_peaks = [s["peak_rss_mb"] for s in rep.get("shards", [])]
-        st = result.manifest.statement
-        n_shards = config["samples"] // (config["shard_size"] or config["samples"])
-        claim = "mean <= T"
-        if config.get("sample"):
-            claim = f"< {exceeding_bound(n_shards, config['sample'])} of {n_shards} shards > T (95 %)"
-        return {
-            "hidden": "-".join(map(str, config["hidden"])), "samples": config["samples"],
-            "shard_size": config["shard_size"] or config["samples"], "shards": n_shards,
-            "sampled": config.get("sample") or "", "claim": claim,
-            "logrows": st.spec.logrows, "wall_s": round(wall, 1), "setup_s": steps["setup"]["seconds"],
-            "prove_s": steps["prove"]["seconds"],
-            "aggregate_s": steps.get("aggregate", {}).get("seconds", ""), "verify_s": round(verify_s, 2),
-            "peak_rss_mb": max([s["peak_rss_mb"] for s in result.steps] + shard_peaks),
-            "relative_gap": "" if rep["relative_gap"] is None else round(rep["relative_gap"], 4),
-        }
+        return row_of(result, config, wall, timed_verify(result, "bench"))
+
+
+def timed_verify(result, nonce: str) -> float:
+    """Seconds to verify a fresh certificate, anchored on the owner's own commitments (one machine plays both parties)."""
+    from zkcert import verify
+
+    t0 = time.perf_counter()
+    published = result.manifest.statement
+    verify(result.certificate, data_commitment=published.data_commitment, model_commitment=published.model_commitment,
+           nonce=nonce, allow_untrusted_srs=True)
+    return time.perf_counter() - t0
+
+
+def row_of(result, config: dict, wall: float, verify_s: float) -> dict:
+    """The table's row for one proved configuration (zkcert.prove's result) and its wall and verify seconds."""
+    from zkcert.challenge import exceeding_bound
+
+    steps = {s["step"]: s for s in result.steps}
+    rep = result.manifest.reported
+    shard_peaks = [s["peak_rss_mb"] for s in rep.get("shards", [])]
+    st = result.manifest.statement
+    n_shards = config["samples"] // (config["shard_size"] or config["samples"])
+    claim = "mean <= T"
+    if config.get("sample"):
+        claim = f"< {exceeding_bound(n_shards, config['sample'])} of {n_shards} shards > T (95 %)"
+    return {
+        "hidden": "-".join(map(str, config["hidden"])), "samples": config["samples"],
+        "shard_size": config["shard_size"] or config["samples"], "shards": n_shards,
+        "sampled": config.get("sample") or "", "claim": claim,
+        "logrows": st.spec.logrows, "wall_s": round(wall, 1), "setup_s": steps["setup"]["seconds"],
+        "prove_s": steps["prove"]["seconds"],
+        "aggregate_s": steps.get("aggregate", {}).get("seconds", ""), "verify_s": round(verify_s, 2),
+        "peak_rss_mb": max([s["peak_rss_mb"] for s in result.steps] + shard_peaks),
+        "relative_gap": "" if rep["relative_gap"] is None else round(rep["relative_gap"], 4),
+    }
 
 
 def plot(rows: list[dict], path: Path) -> None:

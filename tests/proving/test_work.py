@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from certs import TINY, UNTRUSTED_SRS_OK, anchors
+from certs import TEST_LOGROWS, TINY, UNTRUSTED_SRS_OK, anchors
 from zkcert._internal.io import sha256_file
 from zkcert.certificate import Manifest, shard_proof_name
 from zkcert.errors import InputError
@@ -31,7 +31,7 @@ def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path
     (resumed / "shard-0001.json").unlink()
     messages: list[str] = []
     result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, out=tmp_path / "cert", nonce=NONCE, statement=TINY,
-                   execution=Execution(shard_size=2, work_dir=resumed, workers=1), say=messages.append)
+                   execution=Execution(shard_size=2, work_dir=resumed, workers=1, max_logrows=TEST_LOGROWS), say=messages.append)
     assert "resuming: 1 of 2 shards already proved" in messages
     assert "proving 1 of 2 shards" in messages
     assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
@@ -42,4 +42,4 @@ def test_work_folder_of_another_statement_is_refused(proof_mlp, digits_train, sh
     shutil.copytree(sharded[1], tmp_path / "work")
     with pytest.raises(InputError, match="another statement"):
         prove(proof_mlp, digits_train.head(4), threshold=1000.0, out=tmp_path / "c", nonce="a different nonce", statement=TINY,
-              execution=Execution(shard_size=2, work_dir=tmp_path / "work"))
+              execution=Execution(shard_size=2, work_dir=tmp_path / "work", max_logrows=TEST_LOGROWS))

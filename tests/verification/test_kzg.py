@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from certs import TINY, UNTRUSTED_SRS_OK, fails, rehash
+from certs import TEST_LOGROWS, TINY, UNTRUSTED_SRS_OK, fails, rehash
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json, read_json
@@ -51,7 +51,8 @@ def kzg_cert(proof_mlp, digits_train, tmp_path_factory) -> KzgCert:
     """The order that stops grinding: commit (calibrate, set up, commit with the key), publish, then prove with the nonce."""
     base = tmp_path_factory.mktemp("kzg")
     data = digits_train.head(4)
-    published = commit(proof_mlp, data, statement=TINY_KZG, threshold=1000.0, shard_size=2)
+    published = commit(proof_mlp, data, statement=TINY_KZG, threshold=1000.0, shard_size=2,
+                       execution=Execution(max_logrows=TEST_LOGROWS))
     published = Published.load(published.save(base / "committed"))
     result = prove(proof_mlp, data, threshold=1000.0, out=base / "cert", nonce=NONCE, published=published,
                    execution=Execution(work_dir=base / "work", workers=1))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from certs import fails as _fails
-from certs import TINY_KW, UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
+from certs import SPOT_SAMPLED, SPOT_SHARD_SIZE, SPOT_SHARDS, TINY_KW, UNTRUSTED_SRS_OK, copy_cert, edit_json, rehash
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert._internal.io import atomic_write_json
@@ -42,7 +42,7 @@ def _challenged(folder: Path) -> int:
     return index
 
 
-N_SHARDS, SHARD_SIZE, SAMPLED = 4, 2, 1  # conftest.SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED
+N_SHARDS, SHARD_SIZE, SAMPLED = SPOT_SHARDS, SPOT_SHARD_SIZE, SPOT_SAMPLED
 
 
 def test_honest_spot_check_verifies(spot):

@@ -34,10 +34,14 @@ def kind(request) -> str:
     return request.param
 
 
+def _honest(request: pytest.FixtureRequest, kind: str) -> Path:
+    """The session's honest certificate of this form (only that form's fixture is built)."""
+    return request.getfixturevalue({"single": "honest_cert", "sharded": "sharded_cert", "spot": "spot_cert"}[kind])[0]
+
+
 @pytest.fixture()
-def honest(kind, honest_cert, sharded_cert, spot_cert) -> Path:
-    """The session's honest certificate of this form."""
-    return {"single": honest_cert, "sharded": sharded_cert, "spot": spot_cert}[kind][0]
+def honest(kind, request) -> Path:
+    return _honest(request, kind)
 
 
 def _proof(folder: Path) -> str:
@@ -75,10 +79,12 @@ ROWS: list[tuple[str, Callable[[Path], None] | None, dict[str, str], dict[str, s
     ("proof byte, rehashed", _then_rehash(lambda f: edit_json(f / _proof(f), lambda p: p["proof"].__setitem__(100, p["proof"][100] ^ 1))),
      {}, dict.fromkeys(KINDS, "proof")),
     ("verifying key swapped", _then_rehash(lambda f: (f / _vk(f)).write_bytes(os.urandom(64))), {}, dict.fromkeys(KINDS, "verifying-key")),
+    # A changed spec costs the verifier a key rebuilt from it (about 25 s at logrows 15); a spot check's spec is
+    # read and rebuilt by the same steps as a single proof's (verification.steps.trusted_key), so it runs once.
     ("threshold lowered", _statement(lambda st: st["spec"].update(threshold=st["spec"]["threshold"] / 2)), {},
-     {"single": "verifying-key", "sharded": "certificate-format", "spot": "verifying-key"}),
+     {"single": "verifying-key", "sharded": "certificate-format"}),
     ("metric renamed", _statement(lambda st: st["spec"].update(metric="ds/v1")), {},
-     {"single": "verifying-key", "sharded": "certificate-format", "spot": "verifying-key"}),
+     {"single": "verifying-key", "sharded": "certificate-format"}),
     ("data commitment in manifest", _statement(lambda st: st.update(data_commitment=OTHER)), {},
      {"single": "statement", "sharded": "certificate-format", "spot": "certificate-format"}),
     ("model commitment in manifest", _statement(lambda st: st.update(model_commitment=OTHER)), {},
@@ -94,8 +100,12 @@ ROWS: list[tuple[str, Callable[[Path], None] | None, dict[str, str], dict[str, s
 ]
 
 
-@pytest.mark.parametrize("row, tamper, inputs, expected", ROWS, ids=[r[0] for r in ROWS])
-def test_tamper(kind, honest, tmp_path, row, tamper, inputs, expected):
+CASES = [pytest.param(kind, *row, id=f"{kind}-{row[0]}") for kind in KINDS for row in ROWS if kind in row[3]]
+
+
+@pytest.mark.parametrize("kind, row, tamper, inputs, expected", CASES)
+def test_tamper(kind, request, tmp_path, row, tamper, inputs, expected):
+    honest = _honest(request, kind)
     folder = copy_cert(honest, tmp_path / "cert")
     given = anchors(honest, NONCES[kind])
     if tamper is not None:

@@ -108,3 +108,15 @@ def test_audit(proof_mlp, proof_data, honest_cert):
     with pytest.raises(VerificationError) as info:
         audit(cert, proof_mlp, proof_data, salts=Salts.fresh(), nonce=PROOF_NONCE, allow_untrusted_srs=True)
     assert info.value.check == "data-commitment"
+
+
+def test_commit_takes_the_shard_size_from_either_place_and_refuses_two(tiny_mlp, tiny_data):
+    """commit(shard_size=2, execution=Execution(...)) once dropped the 2 silently and committed one shard."""
+    from zkcert.api import _with_shard_size
+    from zkcert.errors import InputError
+    from zkcert.proving import Execution
+
+    assert _with_shard_size(Execution(max_logrows=15), 2) == Execution(shard_size=2, max_logrows=15)
+    assert _with_shard_size(Execution(shard_size=2), 2) == _with_shard_size(Execution(shard_size=2), None) == Execution(shard_size=2)
+    with pytest.raises(InputError, match="shard_size 2 and the execution's 4 differ"):
+        zkcert.commit(tiny_mlp, tiny_data, statement="fast", threshold=1000.0, shard_size=2, execution=Execution(shard_size=4))

@@ -3,6 +3,7 @@ and the published-commitments file (commitments.json) that anchors a verificatio
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,11 +122,20 @@ def commit(
 
         if threshold is None:
             raise InputError("kzg/v1 commitments are made with the circuit's key, which fixes T: give the threshold")
-        ex = execution or Execution(shard_size=shard_size)
+        ex = _with_shard_size(execution or Execution(), shard_size)
         return commit_kzg(model, data, threshold=threshold, statement=st, salts=salts, srs_path=srs_path, execution=ex,
                           spec=spec, say=say)
     c = owner.commit(model, data, shard_size=shard_size, salts=salts, input_scale=st.input_scale, scheme=st.commitment)
     return Published(c.data_commitment, c.model_commitment, c.shard_commitments if c.sharded else None, c.saved_salts())
+
+
+def _with_shard_size(execution: Any, shard_size: int | None) -> Any:
+    """The execution with commit's shard_size in it; both given and different is an error, not a silent choice."""
+    if shard_size is None or execution.shard_size == shard_size:
+        return execution
+    if execution.shard_size is not None:
+        raise InputError(f"shard_size {shard_size} and the execution's {execution.shard_size!r} differ: give one")
+    return dataclasses.replace(execution, shard_size=shard_size)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,20 @@ def test_blocks_fit_the_line_not_one_sample_times_the_block():
     assert blocks_that_fit(6, {6: 600}, 15)[0] == 6  # one measured size: rows per sample through the origin
 
 
+def test_columns_cut_whole_blocks_and_sizing_may_take_the_first_of_any_size(digits_train):
+    """Sizing measures blocks of 8 and 32 samples, which need not divide M (1,000 once ran past the end)."""
+    from zkcert.errors import InputError
+
+    challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), 40, nonce="blocks")
+    assert len(challenge_columns(challenge, 8, 10, KZG)) == 5
+    (first,) = challenge_columns(challenge, 32, 10, KZG, first=1)
+    assert len(first) == 32 * (64 + 10)  # 32 samples' features and one-hot labels
+    with pytest.raises(InputError, match="do not hold"):
+        challenge_columns(challenge, 32, 10, KZG)
+    with pytest.raises(InputError, match="do not hold"):
+        challenge_columns(challenge, 32, 10, KZG, first=2)
+
+
 def test_rows_are_linear_in_the_block_size(proof_mlp, digits_train, tmp_path):
     """The line through 8 and 32 samples predicts 64 (the sizing's assumption), measured on the tiny model."""
     theta = flat_params(proof_mlp)

@@ -42,10 +42,16 @@ def heldout_spec(spec: CircuitSpec, challenge: Challenge, block: int) -> Heldout
                        input_scale=spec.input_scale, commitment=spec.commitment, salted=spec.salted)
 
 
-def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str) -> list[Column]:
-    """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted)."""
+def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
+    """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted).
+
+    first: only the first that many blocks (sizing measures a block size that need not divide M).
+    """
     data = challenge.dataset()
-    return [data_vector(data.subset(list(range(i, i + block))), (), scale, scheme) for i in range(0, len(data), block)]
+    count = len(data) // block if first is None else first
+    if first is None and len(data) % block or count * block > len(data):
+        raise InputError(f"{len(data)} challenge samples do not hold {count} blocks of {block}")
+    return [data_vector(data.subset(list(range(i * block, (i + 1) * block))), (), scale, scheme) for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def blocks_that_fit(m: int, measured: dict[int, int], logrows: int) -> list[int]
 def _block_rows(job: HeldoutJob, ctx: ProverContext, size: int) -> int:
     """Rows of the held-out circuit over the challenge's first `size` samples, as calibration counts them."""
     spec = ctx.spec
-    column = challenge_columns(job.challenge, size, spec.input_scale, spec.commitment)[0]
+    (column,) = challenge_columns(job.challenge, size, spec.input_scale, spec.commitment, first=1)
     folder = _fresh(ctx.tmpdir / f"heldout-rows-{size}")
     circuit.calibrate_spec(heldout_spec(spec, job.challenge, size), {"input_data": [list(column), list(ctx.model_vec)]},
                            folder, max_logrows=_MEASURE_LOGROWS)

@@ -28,7 +28,7 @@ from .statement import HELDOUT, VK_FILE, HeldoutStatement, proof_name
 
 __all__ = ["HeldoutJob", "blocks_that_fit", "challenge_columns", "heldout_spec"]
 
-# Calibration's row count for one sample, times the block size, must leave this share of 2**logrows free
+# A block's estimated rows (blocks_that_fit) must leave this share of 2**logrows free
 # (ezkl reserves blinding rows, and the lookup tables' own rows grow with the range).
 _ROW_HEADROOM = 0.85
 # Calibration may pick up to this many logrows when it only measures a block's rows (the proof's are the sharpness circuit's).
@@ -49,7 +49,7 @@ def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str,
     """
     data = challenge.dataset()
     count = len(data) // block if first is None else first
-    if first is None and len(data) % block or count * block > len(data):
+    if (first is None and len(data) % block) or count * block > len(data):
         raise InputError(f"{len(data)} challenge samples do not hold {count} blocks of {block}")
     return [data_vector(data.subset(list(range(i * block, (i + 1) * block))), (), scale, scheme) for i in range(count)]
 
@@ -156,7 +156,7 @@ class HeldoutJob:
 
 
 def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) -> list[int]:
-    """Divisors of M, largest first, whose estimated rows fit 2**logrows (_calibrate_rows' line through two block sizes).
+    """Divisors of M, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
 
     One sample's rows times the block size overestimated by about 20x: the circuit's fixed part (the model column and
     the lookup tables, about 39,000 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 2,700.

@@ -28,7 +28,8 @@ from zkcert import circuit  # noqa: E402
 from zkcert._internal import ezkl as _ezkl  # noqa: E402
 from zkcert._internal.io import atomic_write_json  # noqa: E402
 from zkcert.circuit.heldout import HeldoutSpec  # noqa: E402
-from zkcert.commitments import POSEIDON, Salts, data_vector, model_vector  # noqa: E402
+from zkcert.heldout.prover import block_columns, block_inputs  # noqa: E402
+from zkcert.commitments import POSEIDON, Salts, model_vector  # noqa: E402
 from zkcert.data import Dataset  # noqa: E402
 from zkcert.metric import correct_mask, flat_params  # noqa: E402
 from zkcert.models import layer_configs  # noqa: E402
@@ -44,15 +45,15 @@ def circuit_counts(model, sets: list[Dataset], work: Path) -> list[int]:
     spec = HeldoutSpec(layers=layer_configs(model), input_shape=tuple(first.x.shape[1:]), num_classes=first.num_classes,
                        num_params=int(flat_params(model).size), n_samples=BLOCK, input_scale=scale, commitment=POSEIDON)
     column = model_vector(flat_params(model), Salts.fresh().model, scale, POSEIDON)
-    blocks = [[data_vector(s.subset(np.arange(i, i + BLOCK)), (), scale, POSEIDON) for i in range(0, len(s), BLOCK)] for s in sets]
-    inputs = [{"input_data": [b, column]} for bs in blocks for b in bs]
+    blocks = [[block_inputs(b, column) for b in block_columns(s, BLOCK, scale, POSEIDON)] for s in sets]
+    inputs = [b for bs in blocks for b in bs]
     spec = circuit.calibrate_spec(spec, inputs, work, max_logrows=24)
     files = circuit.compile_spec(spec)
     settings, counts = files.settings_json(), []
     for bs in blocks:
         total = 0.0
         for b in bs:
-            atomic_write_json(work / "in.json", {"input_data": [b, column]})
+            atomic_write_json(work / "in.json", b)
             w = _ezkl.gen_witness(work / "in.json", files.compiled, work / "w.json")
             total += circuit.decode_outputs([o[0] for o in _ezkl.WitnessView.from_json(w).outputs], settings)[0]
         counts.append(int(round(total)))
@@ -76,7 +77,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             circ = circuit_counts(model, [train_eval, proxy], Path(tmp))
         gap = lambda c: c[0] / len(train_eval) - c[1] / len(proxy)  # noqa: E731
-        rows.append({"model": spec.key, "deviated": spec.deviated, "train_eval": len(train_eval), "proxy": len(proxy),
+        rows.append({"model": spec.name, "deviated": spec.deviated, "train_eval": len(train_eval), "proxy": len(proxy),
                      "float_train_correct": floats[0], "circuit_train_correct": circ[0], "float_proxy_correct": floats[1],
                      "circuit_proxy_correct": circ[1], "float_holdout_gap": round(gap(floats), 6),
                      "circuit_holdout_gap": round(gap(circ), 6), "equal": floats == circ,

@@ -31,7 +31,7 @@ from zkcert.claims import ProverContext, attach, same_model_layout
 from zkcert.commitments import KZG, POSEIDON, commit_vector, felt_hex, model_vector
 from zkcert.errors import MissingAnchors, VerificationError
 from zkcert.heldout import HELDOUT, Challenge, HeldoutJob, HeldoutStatement, float_reference
-from zkcert.heldout.prover import challenge_columns, heldout_spec
+from zkcert.heldout.prover import block_inputs, challenge_columns, heldout_spec
 from zkcert.metric import flat_params
 from zkcert.owner import commit as owner_commit
 from zkcert.owner import make_spec
@@ -177,13 +177,29 @@ def test_poseidon_binds_the_same_hash_at_witness_level(proof_mlp, proof_data, di
     spec = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY.statement_kwargs())
     challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), 16, nonce="poseidon")
     hspec = heldout_spec(spec, challenge, 16)
-    inputs = {"input_data": [challenge_columns(challenge, 16, spec.input_scale, POSEIDON)[0], committed.model_vec]}
+    inputs = block_inputs(challenge_columns(challenge, 16, spec.input_scale, POSEIDON)[0], committed.model_vec)
     hspec = circuit.calibrate_spec(hspec, inputs, tmp_path)
     assert not same_model_layout(spec, hspec)
     files = circuit.compile_spec(hspec)
     atomic_write_json(tmp_path / "in.json", inputs)
     witness = _ezkl.gen_witness(tmp_path / "in.json", files.compiled, tmp_path / "w.json")
     view = _ezkl.WitnessView.from_json(witness)
-    assert felt_hex(view.input_hashes[1]) == committed.model_commitment
+    assert felt_hex(view.input_hashes[-1]) == committed.model_commitment
     correct = circuit.decode_outputs([o[0] for o in view.outputs], files.settings_json())[0]
     assert correct == float_reference(proof_mlp, challenge).correct
+
+
+def test_a_proof_over_the_issued_samples_with_other_labels_fails(issued, proof_mlp, tmp_path):
+    """A forger keeps the issued samples but relabels them with the model's own predictions (every one "correct"), proves
+    that, and names the issued challenge: the labels are a committed column of their own, and it is not the issued one."""
+    folder = _copy(issued, tmp_path)
+    with torch.no_grad():
+        predicted = proof_mlp(torch.as_tensor(issued.challenge.x)).argmax(1).numpy()
+    forged = dataclasses.replace(issued.challenge, y=predicted)
+    honest = HeldoutStatement.from_json(Manifest.load(folder).claims[0].statement)
+    attach(folder, [HeldoutJob(forged, proof_mlp, spec=honest.spec).prove(_context(folder, proof_mlp, issued.salts, tmp_path / "work"))])
+    assert Manifest.load(folder).claims[0].reported["circuit_correct"] == SAMPLES > float_reference(proof_mlp, issued.challenge).correct
+    edit_json(folder / MANIFEST, lambda m: m["claims"][0]["statement"].update(challenge_sha256=issued.challenge.sha256))
+    rehash(folder)
+    err = _fails(folder, issued, "heldout-challenge")
+    assert "is not over its block of the issued challenge" in str(err)

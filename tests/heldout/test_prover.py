@@ -6,19 +6,22 @@ import pytest
 
 from zkcert import circuit
 from zkcert._internal.io import read_json
-from zkcert.commitments import KZG, Salts, model_vector
+from zkcert.commitments import KZG, KZG_SALT_LEN, Salts, model_vector
 from zkcert.heldout import Challenge
-from zkcert.heldout.prover import HeldoutSpec, blocks_that_fit, challenge_columns
+from zkcert.heldout.prover import HeldoutSpec, block_inputs, blocks_that_fit, challenge_columns
 from zkcert.metric import flat_params
 from zkcert.models import layer_configs
 
 
 def test_blocks_fit_the_line_not_one_sample_times_the_block():
-    # Calibrated rows of MNIST 784-32-10 at 2 columns (2026-12-06): 8 samples 60,935, 32 samples 126,395, so about
-    # 39,000 fixed and 2,727 per sample. At logrows 17 a block of 25 fits; one sample's 54,546 rows times the block
-    # size (the old estimate) allowed 2, and 1,000 challenge samples took 500 proofs.
+    # Calibrated rows of MNIST 784-32-10 at 2 columns (2026-12-06), one challenge column (layout 1): 8 samples
+    # 60,935, 32 samples 126,395, so about 39,000 fixed and 2,727 per sample. At logrows 17 a block of 25 fits; one
+    # sample's 54,546 rows times the block size (the old estimate) allowed 2, and 1,000 challenge samples took 500 proofs.
     assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 17)[0] == 25
     assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 18)[0] == 50
+    # Features and labels as two columns (layout 2): 8 samples 54,503, 16 samples 69,891, so 1,923.5 per sample.
+    assert blocks_that_fit(1000, {8: 54_503, 16: 69_891}, 17)[0] == 40
+    assert blocks_that_fit(1000, {8: 54_503, 16: 69_891}, 18)[0] == 100
     assert blocks_that_fit(7, {7: 10**9}, 15) == [1]  # nothing fits: the caller's calibration decides
     assert blocks_that_fit(6, {6: 600}, 15)[0] == 6  # one measured size: rows per sample through the origin
 
@@ -29,8 +32,11 @@ def test_columns_cut_whole_blocks_and_sizing_may_take_the_first_of_any_size(digi
 
     challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), 40, nonce="blocks")
     assert len(challenge_columns(challenge, 8, 10, KZG)) == 5
-    (first,) = challenge_columns(challenge, 32, 10, KZG, first=1)
-    assert len(first) == 32 * (64 + 10)  # 32 samples' features and one-hot labels
+    ((features, labels),) = challenge_columns(challenge, 32, 10, KZG, first=1)
+    assert (len(features), len(labels)) == (32 * 64, 32 * 10)  # 32 samples' features, then their one-hot labels
+    assert labels[:10] == [float(v == challenge.y[0]) for v in range(10)]
+    ((joint,),) = challenge_columns(challenge, 32, 10, KZG, first=1, layout=1)  # the first release's one column
+    assert joint == features + labels
     with pytest.raises(InputError, match="do not hold"):
         challenge_columns(challenge, 32, 10, KZG)
     with pytest.raises(InputError, match="do not hold"):
@@ -46,9 +52,28 @@ def test_rows_are_linear_in_the_block_size(proof_mlp, digits_train, tmp_path):
         challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), size, nonce="rows")
         spec = HeldoutSpec(layers=layer_configs(proof_mlp), input_shape=(64,), num_classes=10, num_params=len(theta),
                            n_samples=size, input_scale=10, commitment=KZG)
-        column = challenge_columns(challenge, size, 10, KZG)[0]
         (tmp_path / str(size)).mkdir()
-        circuit.calibrate_spec(spec, {"input_data": [list(column), model_col]}, tmp_path / str(size))
+        circuit.calibrate_spec(spec, block_inputs(challenge_columns(challenge, size, 10, KZG)[0], model_col), tmp_path / str(size))
         rows[size] = int(read_json(tmp_path / str(size) / "settings.json")["num_rows"])
     per = (rows[32] - rows[8]) / 24
     assert rows[64] == pytest.approx(rows[8] + per * 56, rel=0.05)
+
+
+def _spec(**kw) -> HeldoutSpec:
+    base = dict(layers=({"type": "Linear", "in_features": 64, "out_features": 10},), input_shape=(64,), num_classes=10,
+                num_params=650, n_samples=4, input_scale=10, commitment=KZG)
+    return HeldoutSpec(**{**base, **kw})
+
+
+def test_a_spec_without_a_layout_is_the_first_releases_and_an_unknown_one_is_refused():
+    from zkcert.errors import CertificateError
+
+    new = _spec()
+    assert new.layout == 2 and new.input_lengths() == (4 * 64, 4 * 10, 650 + KZG_SALT_LEN)
+    old_json = {k: v for k, v in new.to_json().items() if k != "layout"}
+    old = HeldoutSpec.from_json(old_json)
+    assert old.layout == 1 and old.input_lengths() == (4 * 74, 650 + KZG_SALT_LEN) and old.challenge_inputs == 1
+    assert old.digest() != new.digest()  # another circuit, so another cached key
+    for bad in (3, True):
+        with pytest.raises(CertificateError, match="layout"):
+            _spec(layout=bad)

@@ -1,9 +1,11 @@
 """The held-out circuit (claim "heldout/v1"): one forward pass per challenge sample at the committed theta.
 
-Inputs, committed like the sharpness circuit's (zkcert.commitments): the challenge column
-[x_1 .. x_S (flattened), onehot(y_1) .. onehot(y_S)] (public: the verifier recomputes its commitment from its
-own copy, as it does for the direction, so it is unsalted) and the model column [theta, salt_theta], the same
-column the sharpness proofs commit to. Outputs, public: the number of samples whose label logit is the largest
+Inputs, committed like the sharpness circuit's (zkcert.commitments): the challenge (public: the verifier
+recomputes its commitments from its own copy, as it does for the direction, so it is unsalted) and the model
+column [theta, salt_theta], the same column the sharpness proofs commit to. The challenge is two columns,
+[x_1 .. x_S (flattened)] and [onehot(y_1) .. onehot(y_S)] (layout 2); layout 1, the certificates of the first
+release, had them as one column that the graph sliced apart, and ezkl lays out a slice in about one cell per
+element of the column it slices: two slices cost about 800 of 2,700 rows per MNIST sample at 2 columns. Outputs, public: the number of samples whose label logit is the largest
 (graph.py's _correct_count, a tie counts as correct) and the summed cross-entropy (graph.py's loss, with the
 max subtracted and exp's argument floored as there). No flag: the verifier compares the summed counts with the
 claim's A itself.
@@ -34,11 +36,13 @@ from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
 from .graph import SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail
 
-__all__ = ["HELDOUT_SCHEMA", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
+__all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
 HELDOUT_SCHEMA = "zkcert-heldout-circuit/v1"
 OUTPUTS = ("correct", "loss_sum")
-_INPUTS = ("challenge", "model")
+# Input names by layout (see the module docstring); the challenge's columns come first, the model's last.
+_INPUTS = {1: ("challenge", "model"), 2: ("x", "labels", "model")}
+LAYOUT = 2
 _OPSET = 17
 
 
@@ -55,12 +59,15 @@ class HeldoutSpec:
     commitment: str = POSEIDON
     salted: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
+    layout: int = LAYOUT
     schema: str = HELDOUT_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != HELDOUT_SCHEMA:
             raise CertificateError(f"held-out circuit schema {self.schema!r} is not {HELDOUT_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
+        if isinstance(self.layout, bool) or self.layout not in _INPUTS:
+            raise CertificateError(f"held-out circuit layout {self.layout!r} is not one of {sorted(_INPUTS)}; upgrade zkcert")
         for name in ("n_samples", "num_classes", "num_params"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -86,10 +93,17 @@ class HeldoutSpec:
         """A copy with these run arguments."""
         return dataclasses.replace(self, run_args=dict(run_args))
 
-    def input_lengths(self) -> tuple[int, int]:
-        """Lengths of the challenge and model columns."""
+    @property
+    def challenge_inputs(self) -> int:
+        """How many of the circuit's inputs (and committed points) are the challenge's."""
+        return len(_INPUTS[self.layout]) - 1
+
+    def input_lengths(self) -> tuple[int, ...]:
+        """Lengths of the challenge's columns, then the model column."""
         salt = salt_len(self.commitment) if self.salted else 0
-        return self.n_samples * (self.features + self.num_classes), self.num_params + salt
+        x, labels = self.n_samples * self.features, self.n_samples * self.num_classes
+        challenge = (x + labels,) if self.layout == 1 else (x, labels)
+        return (*challenge, self.num_params + salt)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -105,7 +119,8 @@ class HeldoutSpec:
         if unknown:
             raise CertificateError(f"held-out circuit spec has unknown fields {sorted(unknown)}")
         try:
-            return cls(**{**obj, "layers": tuple(dict(c) for c in obj["layers"]),
+            # A spec without a layout is the first release's (one challenge column).
+            return cls(**{"layout": 1, **obj, "layers": tuple(dict(c) for c in obj["layers"]),
                           "input_shape": tuple(int(v) for v in obj["input_shape"])})
         except (KeyError, TypeError, ValueError, InputError) as exc:
             raise CertificateError(f"held-out circuit spec is malformed: {exc}") from None
@@ -120,7 +135,7 @@ class HeldoutSpec:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             try:
-                torch.onnx.export(HeldoutGraph(self).eval(), dummies, str(path), input_names=list(_INPUTS),
+                torch.onnx.export(HeldoutGraph(self).eval(), dummies, str(path), input_names=list(_INPUTS[self.layout]),
                                   output_names=list(OUTPUTS), opset_version=_OPSET, dynamo=False)
             except Exception as exc:  # torch's exporter raises many types; the user needs one line
                 raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
@@ -144,11 +159,15 @@ class HeldoutGraph(nn.Module):
             offset += size
         return params
 
-    def forward(self, challenge: torch.Tensor, model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.spec
         n, f, c = s.n_samples, s.features, s.num_classes
-        h = challenge[:, : n * f].reshape((n, *s.input_shape))
-        onehot = _tail(challenge, n * f).reshape(n, c)
+        *challenge, model = inputs
+        if s.layout == 1:  # the first release's graph, op for op (its certificates' keys are rebuilt from it)
+            h = challenge[0][:, : n * f].reshape((n, *s.input_shape))
+            onehot = _tail(challenge[0], n * f).reshape(n, c)
+        else:
+            h, onehot = challenge[0].reshape((n, *s.input_shape)), challenge[1].reshape(n, c)
         it = iter(self._params(model[0, : s.num_params]))
         for cfg in s.layers:
             h = _affine(cfg, h, next(it), next(it)) if cfg["type"] in ("Linear", "Conv2d") else _other_layer(cfg, h)
@@ -159,9 +178,9 @@ class HeldoutGraph(nn.Module):
 
 @dataclass(frozen=True)
 class HeldoutInstances:
-    """A held-out proof's public values: the challenge's and the model's commitments (0x hex), the outputs as ezkl wrote them."""
+    """A held-out proof's public values: the challenge's commitments (one per column) and the model's (0x hex), the outputs as ezkl wrote them."""
 
-    challenge: str
+    challenge: tuple[str, ...]
     model_commitment: str
     outputs: tuple[str, ...]
 
@@ -170,13 +189,15 @@ def heldout_instances(spec: HeldoutSpec, proof: ProofView) -> HeldoutInstances:
     """Read a held-out proof's instances: Poseidon hashes then outputs, or (kzg/v1) outputs with the points from the transcript."""
     felts = proof.instances
     hashed = spec.commitment != KZG
-    want = len(OUTPUTS) + (len(_INPUTS) if hashed else 0)
+    inputs = spec.challenge_inputs + 1
+    want = len(OUTPUTS) + (inputs if hashed else 0)
     if len(felts) != want:
         raise CircuitError(f"expected {want} public instances, got {len(felts)}")
     if hashed:
-        return HeldoutInstances(felt_hex(felts[0]), felt_hex(felts[1]), tuple(felts[2:]))
+        points = tuple(felt_hex(f) for f in felts[:inputs])
+        return HeldoutInstances(points[:-1], points[-1], tuple(felts[inputs:]))
     try:
-        challenge, model = proof.leading_points(len(_INPUTS))
+        points = proof.leading_points(inputs)
     except InputError as exc:
         raise CircuitError(str(exc)) from None
-    return HeldoutInstances(challenge, model, tuple(felts))
+    return HeldoutInstances(tuple(points[:-1]), points[-1], tuple(felts))

@@ -16,9 +16,10 @@ from torch import nn
 from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json, read_json
-from ..circuit.heldout import HeldoutSpec, heldout_instances
+from ..circuit.heldout import LAYOUT, HeldoutSpec, heldout_instances
 from ..claims import ClaimEntry, ClaimProof, ProverContext
-from ..commitments import KZG, Column, column_committer, data_vector
+from ..commitments import KZG, Column, column_committer, data_columns, data_vector
+from ..data import Dataset
 from ..errors import CircuitError, InputError
 from ..models import check_compatible, layer_configs
 from ..spec import CircuitSpec
@@ -26,11 +27,12 @@ from ..srs import Srs, resolve_srs
 from .challenge import Challenge, FloatReference, float_reference
 from .statement import HELDOUT, VK_FILE, HeldoutStatement, proof_name
 
-__all__ = ["HeldoutJob", "blocks_that_fit", "challenge_columns", "heldout_spec"]
+__all__ = ["HeldoutJob", "blocks_that_fit", "block_columns", "block_inputs", "challenge_columns", "heldout_spec"]
 
-# A block's estimated rows (blocks_that_fit) must leave this share of 2**logrows free
-# (ezkl reserves blinding rows, and the lookup tables' own rows grow with the range).
-_ROW_HEADROOM = 0.85
+# A block's estimated rows (blocks_that_fit) must fit this share of 2**logrows (ezkl reserves blinding rows, and
+# the lookup tables' own rows grow with the range). Calibration at the target logrows has the last word: a block
+# it puts above the target is skipped for the next smaller one, so the share only saves calibrations.
+_ROW_HEADROOM = 0.95
 # Calibration may pick up to this many logrows when it only measures a block's rows (the proof's are the sharpness circuit's).
 _MEASURE_LOGROWS = 20
 
@@ -42,16 +44,31 @@ def heldout_spec(spec: CircuitSpec, challenge: Challenge, block: int) -> Heldout
                        input_scale=spec.input_scale, commitment=spec.commitment, salted=spec.salted)
 
 
-def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
-    """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted).
+def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, layout: int = LAYOUT,
+                      first: int | None = None) -> list[tuple[Column, ...]]:
+    """The challenge as the circuit's first inputs, one tuple of columns per block of `block` samples (public: unsalted).
 
+    layout: the held-out circuit's (zkcert.circuit.heldout): 2, features and labels apart; 1, one column of both.
     first: only the first that many blocks (sizing measures a block size that need not divide M).
     """
-    data = challenge.dataset()
+    return block_columns(challenge.dataset(), block, scale, scheme, layout=layout, first=first)
+
+
+def block_columns(data: Dataset, block: int, scale: int, scheme: str, *, layout: int = LAYOUT,
+                  first: int | None = None) -> list[tuple[Column, ...]]:
+    """challenge_columns for any labeled samples, in their order (benchmarks recount sets that are not challenges)."""
     count = len(data) // block if first is None else first
     if (first is None and len(data) % block) or count * block > len(data):
         raise InputError(f"{len(data)} challenge samples do not hold {count} blocks of {block}")
-    return [data_vector(data.subset(list(range(i * block, (i + 1) * block))), (), scale, scheme) for i in range(count)]
+    blocks = [data.subset(list(range(i * block, (i + 1) * block))) for i in range(count)]
+    if layout == 1:
+        return [(data_vector(b, (), scale, scheme),) for b in blocks]
+    return [data_columns(b, scale, scheme) for b in blocks]
+
+
+def block_inputs(columns: tuple[Column, ...], model_vec: Column) -> dict[str, list]:
+    """ezkl's input file for one block: the challenge's columns, then the model column."""
+    return {"input_data": [*(list(c) for c in columns), list(model_vec)]}
 
 
 @dataclass(frozen=True)
@@ -104,16 +121,16 @@ class HeldoutJob:
         work.mkdir(parents=True, exist_ok=True)
         settings = files.settings_json()
         with ctx.steps.step("heldout-prove"):
-            for i, column in enumerate(columns):
+            for i, block in enumerate(columns):
                 ctx.say(f"proving held-out block {i + 1} of {len(columns)}")
                 ctx.tick(i, len(columns))
                 inputs, proof = work / f"input-{i}.json", work / proof_name(i)
-                atomic_write_json(inputs, {"input_data": [list(column), list(ctx.model_vec)]})
+                atomic_write_json(inputs, block_inputs(block, ctx.model_vec))
                 kzg = (vk, srs.path) if hspec.commitment == KZG else (None, None)
                 _ezkl.gen_witness(inputs, files.compiled, work / "witness.json", *kzg)
                 _ezkl.prove(work / "witness.json", files.compiled, pk, proof, srs.path)
                 inst = heldout_instances(hspec, _ezkl.ProofView.from_json(read_json(proof, what="proof")))
-                if inst.model_commitment != ctx.model_commitment or inst.challenge != commit(column):
+                if inst.model_commitment != ctx.model_commitment or inst.challenge != tuple(map(commit, block)):
                     raise CircuitError(f"held-out proof {i} commits to another model or challenge than planned: please report this")
                 got = circuit.decode_outputs(inst.outputs, settings)
                 correct, loss = correct + got[0], loss + got[1]
@@ -128,18 +145,19 @@ class HeldoutJob:
         reported = {"circuit_correct": count, "circuit_loss_sum": loss, "float_correct": ref.correct, "float_loss_sum": ref.loss_sum}
         return ClaimProof(ClaimEntry(HELDOUT, statement.to_json(), reported), {VK_FILE: vk, **names})
 
-    def _calibrated(self, ctx: ProverContext) -> tuple[HeldoutSpec, list[Column]]:
+    def _calibrated(self, ctx: ProverContext) -> tuple[HeldoutSpec, list[tuple[Column, ...]]]:
         """The calibrated spec and the challenge's columns, in blocks that fit (kzg/v1: at the sharpness circuit's logrows)."""
         spec, m = ctx.spec, len(self.challenge)
         if self.spec is not None:
-            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment)
+            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment,
+                                                layout=self.spec.layout)
         kzg = spec.commitment == KZG
         target = spec.logrows if kzg else None
         blocks = [self.block] if self.block else ([m] if not kzg else _fitting_blocks(self, ctx, target))
         for block in blocks:
             hspec = heldout_spec(spec, self.challenge, block)
             columns = challenge_columns(self.challenge, block, spec.input_scale, spec.commitment)
-            inputs = [{"input_data": [list(c), list(ctx.model_vec)]} for c in columns]
+            inputs = [block_inputs(c, ctx.model_vec) for c in columns]
             try:
                 hspec = circuit.calibrate_spec(hspec, inputs, _fresh(ctx.tmpdir / f"heldout-cal-{block}"),
                                                max_logrows=target or 20)
@@ -159,7 +177,7 @@ def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) ->
     """Divisors of M, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
 
     One sample's rows times the block size overestimated by about 20x: the circuit's fixed part (the model column and
-    the lookup tables, about 39,000 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 2,700.
+    the lookup tables, about 39,000 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 1,900.
     """
     m = len(job.challenge)
     sizes = sorted({min(m, 8), min(m, 32)})
@@ -178,9 +196,9 @@ def blocks_that_fit(m: int, measured: dict[int, int], logrows: int) -> list[int]
 def _block_rows(job: HeldoutJob, ctx: ProverContext, size: int) -> int:
     """Rows of the held-out circuit over the challenge's first `size` samples, as calibration counts them."""
     spec = ctx.spec
-    (column,) = challenge_columns(job.challenge, size, spec.input_scale, spec.commitment, first=1)
+    (block,) = challenge_columns(job.challenge, size, spec.input_scale, spec.commitment, first=1)
     folder = _fresh(ctx.tmpdir / f"heldout-rows-{size}")
-    circuit.calibrate_spec(heldout_spec(spec, job.challenge, size), {"input_data": [list(column), list(ctx.model_vec)]},
+    circuit.calibrate_spec(heldout_spec(spec, job.challenge, size), block_inputs(block, ctx.model_vec),
                            folder, max_logrows=_MEASURE_LOGROWS)
     return int(read_json(folder / "settings.json").get("num_rows") or 1)
 

@@ -33,7 +33,7 @@ from .errors import CircuitError, InputError
 
 __all__ = [
     "POSEIDON", "KZG", "SCHEMES", "SALT_LEN", "KZG_SALT_LEN", "FIELD_MODULUS", "Salts", "ShardSalts", "parse_salts",
-    "Commitments", "Column", "data_vector", "data_columns", "model_vector", "direction_column", "commit_vector", "kzg_commitment",
+    "Commitments", "Column", "data_vector", "model_vector", "direction_column", "commit_vector", "kzg_commitment",
     "column_felts", "column_committer", "felt_hex", "shard_root", "check_representable", "check_scheme", "salt_len", "salt_elements", "commitment_hex_len",
 ]
 
@@ -196,19 +196,9 @@ def check_representable(values: np.ndarray, what: str, scale: int) -> None:
 
 def data_vector(data: Dataset, salt: tuple[int, ...], scale: int, scheme: str = POSEIDON) -> Column:
     """The data column the circuit commits to; single-proof and shard plans alike."""
-    return _column(np.concatenate(_features_and_onehot(data, scale)), salt, scale, scheme)
-
-
-def data_columns(data: Dataset, scale: int, scheme: str = POSEIDON) -> tuple[Column, Column]:
-    """Public data as two unsalted columns, the features and the one-hot labels (a held-out challenge's layout 2)."""
-    features, onehot = _features_and_onehot(data, scale)
-    return _column(features, (), scale, scheme), _column(onehot, (), scale, scheme)
-
-
-def _features_and_onehot(data: Dataset, scale: int) -> tuple[np.ndarray, np.ndarray]:
     check_representable(data.x, "the features", scale)
     onehot = np.eye(data.num_classes, dtype=np.float32)[data.y]
-    return data.x.astype(np.float32).ravel(), onehot.ravel()
+    return _column(np.concatenate([data.x.astype(np.float32).ravel(), onehot.ravel()]), salt, scale, scheme)
 
 
 def model_vector(theta: np.ndarray, salt: tuple[int, ...], scale: int, scheme: str = POSEIDON) -> Column:

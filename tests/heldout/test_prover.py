@@ -19,9 +19,9 @@ def test_blocks_fit_the_line_not_one_sample_times_the_block():
     # sample's 54,546 rows times the block size (the old estimate) allowed 2, and 1,000 challenge samples took 500 proofs.
     assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 17)[0] == 25
     assert blocks_that_fit(1000, {8: 60_935, 32: 126_395}, 18)[0] == 50
-    # Features and labels as two columns (layout 2): 8 samples 54,503, 16 samples 69,891, so 1,923.5 per sample.
-    assert blocks_that_fit(1000, {8: 54_503, 16: 69_891}, 17)[0] == 40
-    assert blocks_that_fit(1000, {8: 54_503, 16: 69_891}, 18)[0] == 100
+    # Gathers instead of slices (layout 2): 8 samples 28,144, 16 samples 43,532, so 1,923.5 per sample and 12,756 fixed.
+    assert blocks_that_fit(1000, {8: 28_144, 16: 43_532}, 17)[0] == 50
+    assert blocks_that_fit(1000, {8: 28_144, 16: 43_532}, 16)[0] == 25
     assert blocks_that_fit(7, {7: 10**9}, 15) == [1]  # nothing fits: the caller's calibration decides
     assert blocks_that_fit(6, {6: 600}, 15)[0] == 6  # one measured size: rows per sample through the origin
 
@@ -32,11 +32,9 @@ def test_columns_cut_whole_blocks_and_sizing_may_take_the_first_of_any_size(digi
 
     challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), 40, nonce="blocks")
     assert len(challenge_columns(challenge, 8, 10, KZG)) == 5
-    ((features, labels),) = challenge_columns(challenge, 32, 10, KZG, first=1)
-    assert (len(features), len(labels)) == (32 * 64, 32 * 10)  # 32 samples' features, then their one-hot labels
-    assert labels[:10] == [float(v == challenge.y[0]) for v in range(10)]
-    ((joint,),) = challenge_columns(challenge, 32, 10, KZG, first=1, layout=1)  # the first release's one column
-    assert joint == features + labels
+    (first,) = challenge_columns(challenge, 32, 10, KZG, first=1)
+    assert len(first) == 32 * (64 + 10)  # 32 samples' features, then their one-hot labels
+    assert first[32 * 64 : 32 * 64 + 10] == [float(v == challenge.y[0]) for v in range(10)]
     with pytest.raises(InputError, match="do not hold"):
         challenge_columns(challenge, 32, 10, KZG)
     with pytest.raises(InputError, match="do not hold"):
@@ -65,15 +63,25 @@ def _spec(**kw) -> HeldoutSpec:
     return HeldoutSpec(**{**base, **kw})
 
 
-def test_a_spec_without_a_layout_is_the_first_releases_and_an_unknown_one_is_refused():
+def test_a_spec_without_a_layout_is_the_first_releases_and_an_unknown_one_is_refused(tmp_path):
+    """Layout 1 (slices) is what certificates of the first release were proved with; layout 2 gathers (module docstring)."""
+    from collections import Counter
+
+    import onnx
+
     from zkcert.errors import CertificateError
 
     new = _spec()
-    assert new.layout == 2 and new.input_lengths() == (4 * 64, 4 * 10, 650 + KZG_SALT_LEN)
-    old_json = {k: v for k, v in new.to_json().items() if k != "layout"}
-    old = HeldoutSpec.from_json(old_json)
-    assert old.layout == 1 and old.input_lengths() == (4 * 74, 650 + KZG_SALT_LEN) and old.challenge_inputs == 1
+    old = HeldoutSpec.from_json({k: v for k, v in new.to_json().items() if k != "layout"})
+    assert (new.layout, old.layout) == (2, 1) and new.input_lengths() == old.input_lengths() == (4 * 74, 650 + KZG_SALT_LEN)
     assert old.digest() != new.digest()  # another circuit, so another cached key
+    ops = {}
+    for spec in (old, new):
+        spec.export_onnx(tmp_path / f"{spec.layout}.onnx")
+        ops[spec.layout] = Counter(node.op_type for node in onnx.load(tmp_path / f"{spec.layout}.onnx").graph.node)
+    # Layout 2 gathers the samples, the labels, the weight and the bias, and keeps no _tail (a double negation).
+    assert (ops[1]["Gather"], ops[2]["Gather"]) == (1, 4) and ops[1]["Neg"] > 0 == ops[2]["Neg"]
+    assert ops[2]["Slice"] < ops[1]["Slice"]
     for bad in (3, True):
         with pytest.raises(CertificateError, match="layout"):
             _spec(layout=bad)

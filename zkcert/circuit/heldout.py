@@ -1,14 +1,17 @@
 """The held-out circuit (claim "heldout/v1"): one forward pass per challenge sample at the committed theta.
 
-Inputs, committed like the sharpness circuit's (zkcert.commitments): the challenge (public: the verifier
-recomputes its commitments from its own copy, as it does for the direction, so it is unsalted) and the model
-column [theta, salt_theta], the same column the sharpness proofs commit to. The challenge is two columns,
-[x_1 .. x_S (flattened)] and [onehot(y_1) .. onehot(y_S)] (layout 2); layout 1, the certificates of the first
-release, had them as one column that the graph sliced apart, and ezkl lays out a slice in about one cell per
-element of the column it slices: two slices cost about 800 of 2,700 rows per MNIST sample at 2 columns. Outputs, public: the number of samples whose label logit is the largest
+Inputs, committed like the sharpness circuit's (zkcert.commitments): the challenge column
+[x_1 .. x_S (flattened), onehot(y_1) .. onehot(y_S)] (public: the verifier recomputes its commitment from its
+own copy, as it does for the direction, so it is unsalted) and the model column [theta, salt_theta], the same
+column the sharpness proofs commit to. Outputs, public: the number of samples whose label logit is the largest
 (graph.py's _correct_count, a tie counts as correct) and the summed cross-entropy (graph.py's loss, with the
 max subtracted and exp's argument floored as there). No flag: the verifier compares the summed counts with the
 claim's A itself.
+
+Layout 2 takes the samples, the labels and each layer's parameters out of their columns with gathers at
+constant indices (graph.py's _take); layout 1, the first release's, sliced them, and ezkl lays out a slice in
+about one cell per element of the tensor it slices. Measured on MNIST 784-32-10 at 2 columns (gen_settings,
+8 and 16 samples): 2,727 rows per sample and 39,115 fixed with slices, 1,923.5 and 12,756 with gathers.
 
 Binding to C_theta: under poseidon/v1 the model's hash is the same value in both circuits when they quantize
 theta at the same scale with the same salt; under kzg/v1 a column's point depends on the circuit's domain, so
@@ -34,14 +37,15 @@ from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail
+from .graph import SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take
 
 __all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
 HELDOUT_SCHEMA = "zkcert-heldout-circuit/v1"
 OUTPUTS = ("correct", "loss_sum")
-# Input names by layout (see the module docstring); the challenge's columns come first, the model's last.
-_INPUTS = {1: ("challenge", "model"), 2: ("x", "labels", "model")}
+_INPUTS = ("challenge", "model")
+# How the graph takes its parts out of the columns (module docstring): 1 slices, 2 gathers.
+LAYOUTS = (1, 2)
 LAYOUT = 2
 _OPSET = 17
 
@@ -66,8 +70,8 @@ class HeldoutSpec:
         if self.schema != HELDOUT_SCHEMA:
             raise CertificateError(f"held-out circuit schema {self.schema!r} is not {HELDOUT_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
-        if isinstance(self.layout, bool) or self.layout not in _INPUTS:
-            raise CertificateError(f"held-out circuit layout {self.layout!r} is not one of {sorted(_INPUTS)}; upgrade zkcert")
+        if isinstance(self.layout, bool) or self.layout not in LAYOUTS:
+            raise CertificateError(f"held-out circuit layout {self.layout!r} is not one of {list(LAYOUTS)}; upgrade zkcert")
         for name in ("n_samples", "num_classes", "num_params"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -93,17 +97,10 @@ class HeldoutSpec:
         """A copy with these run arguments."""
         return dataclasses.replace(self, run_args=dict(run_args))
 
-    @property
-    def challenge_inputs(self) -> int:
-        """How many of the circuit's inputs (and committed points) are the challenge's."""
-        return len(_INPUTS[self.layout]) - 1
-
-    def input_lengths(self) -> tuple[int, ...]:
-        """Lengths of the challenge's columns, then the model column."""
+    def input_lengths(self) -> tuple[int, int]:
+        """Lengths of the challenge and model columns."""
         salt = salt_len(self.commitment) if self.salted else 0
-        x, labels = self.n_samples * self.features, self.n_samples * self.num_classes
-        challenge = (x + labels,) if self.layout == 1 else (x, labels)
-        return (*challenge, self.num_params + salt)
+        return self.n_samples * (self.features + self.num_classes), self.num_params + salt
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -119,7 +116,7 @@ class HeldoutSpec:
         if unknown:
             raise CertificateError(f"held-out circuit spec has unknown fields {sorted(unknown)}")
         try:
-            # A spec without a layout is the first release's (one challenge column).
+            # A spec without a layout is the first release's (slices).
             return cls(**{"layout": 1, **obj, "layers": tuple(dict(c) for c in obj["layers"]),
                           "input_shape": tuple(int(v) for v in obj["input_shape"])})
         except (KeyError, TypeError, ValueError, InputError) as exc:
@@ -135,7 +132,7 @@ class HeldoutSpec:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             try:
-                torch.onnx.export(HeldoutGraph(self).eval(), dummies, str(path), input_names=list(_INPUTS[self.layout]),
+                torch.onnx.export(HeldoutGraph(self).eval(), dummies, str(path), input_names=list(_INPUTS),
                                   output_names=list(OUTPUTS), opset_version=_OPSET, dynamo=False)
             except Exception as exc:  # torch's exporter raises many types; the user needs one line
                 raise CircuitError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
@@ -149,8 +146,17 @@ class HeldoutGraph(nn.Module):
         self.spec = spec
         self.shapes = _param_shapes(spec.layers)
 
-    def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        """Each layer's weights and bias; all but the first sliced from one _tail (slices cost cells per element sliced)."""
+    def _params(self, model: torch.Tensor) -> list[torch.Tensor]:
+        """Each layer's weights and bias from the model column (layout 1: sliced, all but the first from one _tail)."""
+        if self.spec.layout == 1:
+            return self._sliced_params(model[0, : self.spec.num_params])
+        params, offset = [], 0
+        for shape in self.shapes:
+            params.append(_take(model, offset, offset + math.prod(shape)).reshape(shape))
+            offset += math.prod(shape)
+        return params
+
+    def _sliced_params(self, theta: torch.Tensor) -> list[torch.Tensor]:
         first = math.prod(self.shapes[0])
         params, rest, offset = [theta[:first].reshape(self.shapes[0])], _tail(theta, first), 0
         for shape in self.shapes[1:]:
@@ -159,16 +165,15 @@ class HeldoutGraph(nn.Module):
             offset += size
         return params
 
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, challenge: torch.Tensor, model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.spec
         n, f, c = s.n_samples, s.features, s.num_classes
-        *challenge, model = inputs
         if s.layout == 1:  # the first release's graph, op for op (its certificates' keys are rebuilt from it)
-            h = challenge[0][:, : n * f].reshape((n, *s.input_shape))
-            onehot = _tail(challenge[0], n * f).reshape(n, c)
+            h = challenge[:, : n * f].reshape((n, *s.input_shape))
+            onehot = _tail(challenge, n * f).reshape(n, c)
         else:
-            h, onehot = challenge[0].reshape((n, *s.input_shape)), challenge[1].reshape(n, c)
-        it = iter(self._params(model[0, : s.num_params]))
+            h, onehot = _take(challenge, 0, n * f).reshape((n, *s.input_shape)), _take(challenge, n * f, n * (f + c)).reshape(n, c)
+        it = iter(self._params(model))
         for cfg in s.layers:
             h = _affine(cfg, h, next(it), next(it)) if cfg["type"] in ("Linear", "Conv2d") else _other_layer(cfg, h)
         correct = _correct_count(h, onehot, True, s.input_scale)
@@ -178,9 +183,9 @@ class HeldoutGraph(nn.Module):
 
 @dataclass(frozen=True)
 class HeldoutInstances:
-    """A held-out proof's public values: the challenge's commitments (one per column) and the model's (0x hex), the outputs as ezkl wrote them."""
+    """A held-out proof's public values: the challenge's and the model's commitments (0x hex), the outputs as ezkl wrote them."""
 
-    challenge: tuple[str, ...]
+    challenge: str
     model_commitment: str
     outputs: tuple[str, ...]
 
@@ -189,15 +194,13 @@ def heldout_instances(spec: HeldoutSpec, proof: ProofView) -> HeldoutInstances:
     """Read a held-out proof's instances: Poseidon hashes then outputs, or (kzg/v1) outputs with the points from the transcript."""
     felts = proof.instances
     hashed = spec.commitment != KZG
-    inputs = spec.challenge_inputs + 1
-    want = len(OUTPUTS) + (inputs if hashed else 0)
+    want = len(OUTPUTS) + (len(_INPUTS) if hashed else 0)
     if len(felts) != want:
         raise CircuitError(f"expected {want} public instances, got {len(felts)}")
     if hashed:
-        points = tuple(felt_hex(f) for f in felts[:inputs])
-        return HeldoutInstances(points[:-1], points[-1], tuple(felts[inputs:]))
+        return HeldoutInstances(felt_hex(felts[0]), felt_hex(felts[1]), tuple(felts[2:]))
     try:
-        points = proof.leading_points(inputs)
+        challenge, model = proof.leading_points(len(_INPUTS))
     except InputError as exc:
         raise CircuitError(str(exc)) from None
-    return HeldoutInstances(tuple(points[:-1]), points[-1], tuple(felts))
+    return HeldoutInstances(challenge, model, tuple(felts))

@@ -16,9 +16,9 @@ from torch import nn
 from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json, read_json
-from ..circuit.heldout import LAYOUT, HeldoutSpec, heldout_instances
+from ..circuit.heldout import HeldoutSpec, heldout_instances
 from ..claims import ClaimEntry, ClaimProof, ProverContext
-from ..commitments import KZG, Column, column_committer, data_columns, data_vector
+from ..commitments import KZG, Column, column_committer, data_vector
 from ..data import Dataset
 from ..errors import CircuitError, InputError
 from ..models import check_compatible, layer_configs
@@ -44,31 +44,25 @@ def heldout_spec(spec: CircuitSpec, challenge: Challenge, block: int) -> Heldout
                        input_scale=spec.input_scale, commitment=spec.commitment, salted=spec.salted)
 
 
-def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, layout: int = LAYOUT,
-                      first: int | None = None) -> list[tuple[Column, ...]]:
-    """The challenge as the circuit's first inputs, one tuple of columns per block of `block` samples (public: unsalted).
+def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
+    """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted).
 
-    layout: the held-out circuit's (zkcert.circuit.heldout): 2, features and labels apart; 1, one column of both.
     first: only the first that many blocks (sizing measures a block size that need not divide M).
     """
-    return block_columns(challenge.dataset(), block, scale, scheme, layout=layout, first=first)
+    return block_columns(challenge.dataset(), block, scale, scheme, first=first)
 
 
-def block_columns(data: Dataset, block: int, scale: int, scheme: str, *, layout: int = LAYOUT,
-                  first: int | None = None) -> list[tuple[Column, ...]]:
+def block_columns(data: Dataset, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
     """challenge_columns for any labeled samples, in their order (benchmarks recount sets that are not challenges)."""
     count = len(data) // block if first is None else first
     if (first is None and len(data) % block) or count * block > len(data):
         raise InputError(f"{len(data)} challenge samples do not hold {count} blocks of {block}")
-    blocks = [data.subset(list(range(i * block, (i + 1) * block))) for i in range(count)]
-    if layout == 1:
-        return [(data_vector(b, (), scale, scheme),) for b in blocks]
-    return [data_columns(b, scale, scheme) for b in blocks]
+    return [data_vector(data.subset(list(range(i * block, (i + 1) * block))), (), scale, scheme) for i in range(count)]
 
 
-def block_inputs(columns: tuple[Column, ...], model_vec: Column) -> dict[str, list]:
-    """ezkl's input file for one block: the challenge's columns, then the model column."""
-    return {"input_data": [*(list(c) for c in columns), list(model_vec)]}
+def block_inputs(column: Column, model_vec: Column) -> dict[str, list]:
+    """ezkl's input file for one block: the challenge column, then the model column."""
+    return {"input_data": [list(column), list(model_vec)]}
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,7 @@ class HeldoutJob:
                 _ezkl.gen_witness(inputs, files.compiled, work / "witness.json", *kzg)
                 _ezkl.prove(work / "witness.json", files.compiled, pk, proof, srs.path)
                 inst = heldout_instances(hspec, _ezkl.ProofView.from_json(read_json(proof, what="proof")))
-                if inst.model_commitment != ctx.model_commitment or inst.challenge != tuple(map(commit, block)):
+                if inst.model_commitment != ctx.model_commitment or inst.challenge != commit(block):
                     raise CircuitError(f"held-out proof {i} commits to another model or challenge than planned: please report this")
                 got = circuit.decode_outputs(inst.outputs, settings)
                 correct, loss = correct + got[0], loss + got[1]
@@ -145,12 +139,11 @@ class HeldoutJob:
         reported = {"circuit_correct": count, "circuit_loss_sum": loss, "float_correct": ref.correct, "float_loss_sum": ref.loss_sum}
         return ClaimProof(ClaimEntry(HELDOUT, statement.to_json(), reported), {VK_FILE: vk, **names})
 
-    def _calibrated(self, ctx: ProverContext) -> tuple[HeldoutSpec, list[tuple[Column, ...]]]:
+    def _calibrated(self, ctx: ProverContext) -> tuple[HeldoutSpec, list[Column]]:
         """The calibrated spec and the challenge's columns, in blocks that fit (kzg/v1: at the sharpness circuit's logrows)."""
         spec, m = ctx.spec, len(self.challenge)
         if self.spec is not None:
-            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment,
-                                                layout=self.spec.layout)
+            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment)
         kzg = spec.commitment == KZG
         target = spec.logrows if kzg else None
         blocks = [self.block] if self.block else ([m] if not kzg else _fitting_blocks(self, ctx, target))
@@ -177,7 +170,7 @@ def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) ->
     """Divisors of M, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
 
     One sample's rows times the block size overestimated by about 20x: the circuit's fixed part (the model column and
-    the lookup tables, about 39,000 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 1,900.
+    the lookup tables, about 12,800 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 1,900.
     """
     m = len(job.challenge)
     sizes = sorted({min(m, 8), min(m, 32)})

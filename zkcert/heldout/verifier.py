@@ -94,9 +94,8 @@ def _check_challenge(ctx: ClaimContext, st: HeldoutStatement, challenge: Any, fo
     if len(challenge) != st.n_samples or tuple(challenge.x.shape[1:]) != hspec.input_shape or challenge.num_classes != hspec.num_classes:
         raise VerificationError("heldout-challenge", "the issued challenge does not have the statement's shape")
     commit = column_committer(hspec.commitment, hspec.input_scale, (key[0], key[1], ctx.srs.path))
-    blocks = challenge_columns(challenge, hspec.n_samples, hspec.input_scale, hspec.commitment, layout=hspec.layout)
-    for n, columns in zip(found, blocks):
-        if found[n].challenge != tuple(map(commit, columns)):
+    for n, column in zip(found, challenge_columns(challenge, hspec.n_samples, hspec.input_scale, hspec.commitment)):
+        if found[n].challenge != commit(column):
             raise VerificationError("heldout-challenge", f"{n} is not over its block of the issued challenge")
 
 

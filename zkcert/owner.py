@@ -25,7 +25,7 @@ from .direction import DEFAULT_FAMILY, ROW_SIGN, committed_directions, family_di
 from .errors import InputError
 from .metric import DEFAULT_METRIC, DS, correct_mask, flat_params, per_sample_losses, second_differences, sharpness
 from .models import check_compatible, fold_names, layer_configs
-from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, CNN_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
+from .spec import DEFAULT_DIRECTIONS, DEFAULT_EPSILON, DEFAULT_INPUT_SCALE, NEWEST_GRAPH, SIGNED_GRAPH, CircuitSpec, folds
 
 __all__ = [
     "Committer", "Committed", "Plan", "commit", "plan", "make_spec", "check_certifiable", "float_metric", "shard_data", "shard_count", "shard_metrics",
@@ -114,13 +114,12 @@ def check_certifiable(model: nn.Module, data: Dataset, input_scale: int) -> nn.S
 
 
 def _graph_for(direction: str, epsilon: float, input_scale: int, layers: tuple[dict[str, Any], ...]) -> int:
-    """The newest graph layout the statement allows (zkcert.spec.GRAPHS); CNN_GRAPH only where there is a Conv2d or
-    MaxPool2d (without them it lays out NEWEST_GRAPH's nodes, and MLP specs keep the number their caches and results name)."""
+    """The newest graph layout the statement allows (zkcert.spec.GRAPHS), for MLPs and CNNs alike."""
     if direction != ROW_SIGN:
         return 1
     if not folds(epsilon, input_scale):
         return SIGNED_GRAPH
-    return CNN_GRAPH if any(cfg["type"] in ("Conv2d", "MaxPool2d") for cfg in layers) else NEWEST_GRAPH
+    return NEWEST_GRAPH
 
 
 def float_metric(spec: CircuitSpec, model: nn.Module, data: Dataset, r: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""A CNN as users write it (BatchNorm, MaxPool, Dropout) on graph 6: its circuit computes graph 5's sums without shuffles, and it is certified end to end."""
+"""A CNN as users write it (BatchNorm, MaxPool, Dropout) on graphs 6 and 7: their circuits compute graph 5's sums without shuffles, and it is certified end to end."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from zkcert import circuit
 from zkcert.certificate import MANIFEST, Manifest
 from zkcert.errors import InputError
 from zkcert.owner import make_spec, plan
-from zkcert.spec import CNN_GRAPH, LEAN_GRAPH
+from zkcert.spec import CNN_GRAPH, GATHER_GRAPH, LEAN_GRAPH
 from zkcert.training import TrainConfig, train
 
 CNN_NONCE = "cnn-nonce"
@@ -46,14 +46,15 @@ def cnn_cert(pooled_cnn, proof_data, tmp_path_factory):
 
 
 def test_graph_6_pools_and_convolves_with_graph_5s_sums_and_no_shuffles(pooled_cnn, proof_data):
-    """The same fixed-point outputs as graph 5 (ezkl's Conv and MaxPool), exactly, with no shuffle argument and no MaxPool or Conv node."""
+    """The same fixed-point outputs as graph 5 (ezkl's Conv and MaxPool), exactly, with no shuffle argument and no
+    MaxPool or Conv node; graph 7 (the newest: graph 6's nodes with gathers for slices) the same again."""
     import onnx
 
     spec = make_spec(pooled_cnn, proof_data, threshold=1000.0, **TINY.statement_kwargs())
-    assert spec.graph == CNN_GRAPH and spec.folds[0] == "BatchNorm2d (layer 1) folded into Conv2d (layer 0)"
+    assert spec.graph == GATHER_GRAPH and spec.folds[0] == "BatchNorm2d (layer 1) folded into Conv2d (layer 0)"
     p = plan(pooled_cnn, proof_data, spec=spec, nonce="graphs")
     found = {}
-    for g in (LEAN_GRAPH, CNN_GRAPH):
+    for g in (LEAN_GRAPH, CNN_GRAPH, GATHER_GRAPH):
         s = dataclasses.replace(spec, graph=g)
         with tempfile.TemporaryDirectory() as tmp:
             calibrated, outputs = circuit.fixed_point_outputs(s, p.shard_input(0), Path(tmp))
@@ -61,10 +62,10 @@ def test_graph_6_pools_and_convolves_with_graph_5s_sums_and_no_shuffles(pooled_c
             ops = {node.op_type for node in onnx.load(str(Path(tmp) / "g.onnx")).graph.node}
             settings = circuit.compile_spec(calibrated).settings_json()
         found[g] = outputs, ops, settings["num_shuffles"]
-    assert found[CNN_GRAPH][0] == found[LEAN_GRAPH][0]
-    assert {"MaxPool", "Conv"} <= found[LEAN_GRAPH][1] and not {"MaxPool", "Conv"} & found[CNN_GRAPH][1]
-    assert found[LEAN_GRAPH][2] > 0 and found[CNN_GRAPH][2] == 0
-    named = dict(zip(circuit.output_names(spec), found[CNN_GRAPH][0]))
+    assert found[GATHER_GRAPH][0] == found[CNN_GRAPH][0] == found[LEAN_GRAPH][0]
+    assert {"MaxPool", "Conv"} <= found[LEAN_GRAPH][1] and not {"MaxPool", "Conv"} & (found[CNN_GRAPH][1] | found[GATHER_GRAPH][1])
+    assert found[LEAN_GRAPH][2] > 0 and found[CNN_GRAPH][2] == found[GATHER_GRAPH][2] == 0
+    named = dict(zip(circuit.output_names(spec), found[GATHER_GRAPH][0]))
     assert named["labels_ok"] == 1.0 and named["flag"] == 1.0
 
 
@@ -75,7 +76,7 @@ def test_a_cnn_certificate_verifies_and_names_its_folds(cnn_cert):
     st = Manifest.load(folder).statement
     result = verify(folder, data_commitment=st.data_commitment, model_commitment=st.model_commitment, nonce=CNN_NONCE,
                     allow_untrusted_srs=True)
-    assert result.anchored and result.circuit_metric is not None and st.spec.graph == CNN_GRAPH and st.spec.logrows <= 15
+    assert result.anchored and result.circuit_metric is not None and st.spec.graph == GATHER_GRAPH and st.spec.logrows <= 15
     assert [layer["type"] for layer in st.spec.layers] == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
     assert st.spec.folds == ("BatchNorm2d (layer 1) folded into Conv2d (layer 0)", "Dropout (layer 5) dropped: the identity in eval mode")
     assert "model folded: BatchNorm2d (layer 1) folded into Conv2d (layer 0); Dropout" in st.describe()

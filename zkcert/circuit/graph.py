@@ -29,7 +29,7 @@ from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
 from ..errors import CircuitError
 from ..metric import DS
-from ..spec import FOLDED_GRAPH, LEAN_GRAPH, CNN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
+from ..spec import FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, CNN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
 __all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "sum_names", "input_lengths"]
 
@@ -185,6 +185,15 @@ def _take(t: torch.Tensor, start: int, stop: int) -> torch.Tensor:
     return torch.index_select(t, 1, torch.arange(start, stop))
 
 
+def _gather_params(column: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """Each parameter tensor of these shapes, in order, gathered from the model column (see _take)."""
+    params, offset = [], 0
+    for shape in shapes:
+        params.append(_take(column, offset, offset + math.prod(shape)).reshape(shape))
+        offset += math.prod(shape)
+    return params
+
+
 def _per_feature(scale: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """A per-channel vector of a (N, C, H, W) activation as the per-feature vector of its flattening."""
     if h.ndim == 2:
@@ -230,8 +239,11 @@ class SharpnessGraph(nn.Module):
         self.layers = _pool_before_relu(spec.layers) if self.cnn else spec.layers
 
     def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        """Each layer's weights and bias, sliced from theta; from graph 3 on, all but the first from one _tail."""
+        """Each layer's weights and bias, sliced from theta; from graph 3 on, all but the first from one _tail; from
+        GATHER_GRAPH on, gathered from the model column (theta is then that (1, P + salt) column)."""
         shapes, params = list(self.shapes), []
+        if self.spec.graph >= GATHER_GRAPH:
+            return _gather_params(theta, shapes)
         if self.spec.graph >= SIGNED_GRAPH:
             first = math.prod(shapes[0])
             params.append(theta[:first].reshape(shapes[0]))
@@ -404,21 +416,27 @@ class SharpnessGraph(nn.Module):
     def forward(self, data: torch.Tensor, model: torch.Tensor, signs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = self.spec
         n, f, c, p, k = s.n_samples, s.features, s.num_classes, s.num_params, s.n_directions
-        x = data[:, : n * f].reshape((n, *s.input_shape))
-        if s.graph >= SIGNED_GRAPH:
-            # The labels and the salt cut from a _tail: two slices of the whole data per proof, not three.
-            labels = _tail(data, n * f)
-            onehot = labels[:, : n * c].reshape(n, c)
+        if s.graph >= GATHER_GRAPH:
+            x, onehot = _take(data, 0, n * f).reshape((n, *s.input_shape)), _take(data, n * f, n * (f + c)).reshape(n, c)
+            labels, theta = data, model  # the salt is gathered from the end of data; _params gathers from model
         else:
-            labels, onehot = data, data[:, n * f : n * f + n * c].reshape(n, c)
-        base, outer, z0 = self._losses(x, onehot, model[0, :p], signs)
+            x, theta = data[:, : n * f].reshape((n, *s.input_shape)), model[0, :p]
+            if s.graph >= SIGNED_GRAPH:
+                # The labels and the salt cut from a _tail: two slices of the whole data per proof, not three.
+                labels = _tail(data, n * f)
+                onehot = labels[:, : n * c].reshape(n, c)
+            else:
+                labels, onehot = data, data[:, n * f : n * f + n * c].reshape(n, c)
+        base, outer, z0 = self._losses(x, onehot, theta, signs)
         numerator = (outer - 2.0 * k * base).reshape(1, 1)
         sums = [numerator] if s.metric == DS else [numerator, base.reshape(1, 1)]
         if s.check_labels:
             sums += [_correct_count(z0, onehot, s.graph >= LEAN_GRAPH, s.input_scale), _label_error(onehot)]
         if s.shard:
             # The data salt rides along so that the hashed partial cannot be found by trying values.
-            return (torch.cat([*sums, labels[:, -salt_len(s.commitment):]], dim=1),)
+            salt = salt_len(s.commitment)
+            tail = _take(labels, labels.shape[1] - salt, labels.shape[1]) if s.graph >= GATHER_GRAPH else labels[:, -salt:]
+            return (torch.cat([*sums, tail], dim=1),)
         return _flagged(s, sums)
 
 

@@ -37,7 +37,7 @@ from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take
+from .graph import SharpnessGraph, _affine, _correct_count, _gather_params, _other_layer, _param_shapes, _tail, _take
 
 __all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
@@ -150,11 +150,7 @@ class HeldoutGraph(nn.Module):
         """Each layer's weights and bias from the model column (layout 1: sliced, all but the first from one _tail)."""
         if self.spec.layout == 1:
             return self._sliced_params(model[0, : self.spec.num_params])
-        params, offset = [], 0
-        for shape in self.shapes:
-            params.append(_take(model, offset, offset + math.prod(shape)).reshape(shape))
-            offset += math.prod(shape)
-        return params
+        return _gather_params(model, list(self.shapes))
 
     def _sliced_params(self, theta: torch.Tensor) -> list[torch.Tensor]:
         first = math.prod(self.shapes[0])

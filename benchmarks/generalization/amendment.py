@@ -275,11 +275,14 @@ def witness_gap(model: nn.Module, data: Dataset, signs: np.ndarray, eps: float, 
     from zkcert._internal.io import atomic_write_json
     from zkcert.commitments import KZG, KZG_SALT_LEN, Salts
     from zkcert.owner import float_metric, make_spec, plan, provisional_committer
+    from zkcert.spec import LEAN_GRAPH
 
     start = time.perf_counter()
     k = len(signs)
     spec = make_spec(model, data, threshold=1e6, epsilon=eps, n_directions=k, input_scale=12, metric=RDS,
                      direction=ROW_SIGN, commitment=KZG)
+    # PROTOCOL-2.md fixed graph 5; newer graphs (7 gathers what 5 slices) compute the same fixed-point values.
+    spec = dataclasses.replace(spec, graph=LEAN_GRAPH)
     if run_args:  # PROTOCOL-2.md addendum A1: e.g. decomp_legs = 3
         spec = spec.with_run_args(run_args)
     salts = Salts(tuple(range(1, KZG_SALT_LEN + 1)), tuple(range(11, KZG_SALT_LEN + 11)), KZG)

@@ -12,6 +12,7 @@ import argparse
 import csv
 import json
 import resource
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -70,6 +71,8 @@ def main() -> None:
     heldout_s = sum(v for k, v in steps.items() if k.startswith("heldout"))
     row = {
         "challenge_samples": args.challenge_samples, "committed_samples": args.committed,
+        "date": time.strftime("%Y-%m-%d"), "commit": _commit(),
+        "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": entry.statement["spec"]["layout"],
         "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
         "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
@@ -83,11 +86,21 @@ def main() -> None:
     (args.out / f"mnist-M{args.challenge_samples}.json").write_text(json.dumps({**row, "steps": result.steps}, indent=2) + "\n")
     runs = args.out / "runs.csv"
     new = not runs.exists()
+    # An existing file keeps its columns (older rows lack newer ones).
+    fields = list(row) if new else next(csv.reader(runs.open()))
     with runs.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerow(row)
+
+
+def _commit() -> str:
+    """The checkout's short commit, so a row says what code it measured ("" outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
 
 if __name__ == "__main__":

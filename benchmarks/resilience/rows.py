@@ -47,13 +47,13 @@ class PerSampleGraph(ResilienceGraph):
         return h
 
 
-def spec_for(features: int, hidden: int, shape: tuple[int, ...], n: int) -> ResilienceSpec:
-    """The resilience circuit of a one-hidden-layer MLP on n samples, Q neighbours at e = 0.1, kzg/v1."""
+def spec_for(features: int, hidden: int, shape: tuple[int, ...], n: int, layout: int = 2) -> ResilienceSpec:
+    """The resilience circuit of a one-hidden-layer MLP on n samples, Q neighbours at e = 0.1, kzg/v1 (layout 2 gathers, 1 slices)."""
     layers = ({"type": "Flatten"}, {"type": "Linear", "in_features": features, "out_features": hidden}, {"type": "ReLU"},
               {"type": "Linear", "in_features": hidden, "out_features": 10})
     params = features * hidden + hidden + hidden * 10 + 10
     return ResilienceSpec(layers=layers, input_shape=shape, num_classes=10, num_params=params, n_samples=n, neighbours=Q,
-                          degree=0.1, input_scale=10, commitment="kzg/v1", run_args=RUN_ARGS)
+                          degree=0.1, input_scale=10, commitment="kzg/v1", run_args=RUN_ARGS, layout=layout)
 
 
 def rows(spec: ResilienceSpec, per_sample: bool) -> int:
@@ -75,10 +75,11 @@ def main() -> None:
     """Measure, write the CSV and the markdown table."""
     table = []
     for name, (features, hidden, shape) in MODELS.items():
-        for per_sample in (False, True):
-            lo, hi = (rows(spec_for(features, hidden, shape, n), per_sample) for n in FIT)
+        # Layout 1 (slices, the first release) only with shared offsets, to show what the gathers of layout 2 save.
+        for per_sample, layout in ((False, 1), (False, 2), (True, 2)):
+            lo, hi = (rows(spec_for(features, hidden, shape, n, layout), per_sample) for n in FIT)
             slope = (hi - lo) / (FIT[1] - FIT[0])
-            table.append({"model": name, "offsets": "per sample" if per_sample else "shared", "Q": Q, f"rows_n{FIT[0]}": lo,
+            table.append({"model": name, "offsets": "per sample" if per_sample else "shared", "layout": layout, "Q": Q, f"rows_n{FIT[0]}": lo,
                           f"rows_n{FIT[1]}": hi, "rows_per_sample": round(slope), "fixed_rows": round(lo - slope * FIT[0])})
             print(table[-1], flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -98,7 +99,8 @@ def splice_section(table: list[str]) -> None:
     text = PROVING_ROWS.read_text()
     head = text.split(SECTION)[0].rstrip("\n")
     note = ["Rows per committed training sample of the resilience claim's circuit, Q neighbours each, fitted as above",
-            "(kzg/v1, scale 2**10, 4 columns per row; benchmarks/resilience/rows.py). 'shared' is what zkcert builds."]
+            "(kzg/v1, scale 2**10, 4 columns per row; benchmarks/resilience/rows.py). 'shared' at layout 2 (gathers) is what",
+            "zkcert builds; layout 1 (slices) is the first release's."]
     PROVING_ROWS.write_text("\n".join([head, "", SECTION, "", *note, "", *table]) + "\n")
 
 

@@ -87,7 +87,7 @@ def test_forged_labels_are_flagged(known, circuit_spec, tmp_path: Path, kind: st
 
 
 @pytest.mark.parametrize("change", [{"degree": 0.0}, {"degree": 1.5}, {"neighbours": 0}, {"generator": "mt19937/v1"},
-                                    {"layers": ({"type": "ReLU"},)}])
+                                    {"layers": ({"type": "ReLU"},)}, {"layout": 3}, {"layout": True}])
 def test_bad_specs_are_refused(circuit_spec, change) -> None:
     with pytest.raises((InputError, CertificateError)):
         dataclasses.replace(circuit_spec, **change)
@@ -96,3 +96,24 @@ def test_bad_specs_are_refused(circuit_spec, change) -> None:
 def test_spec_round_trips(circuit_spec) -> None:
     assert ResilienceSpec.from_json(circuit_spec.to_json()) == circuit_spec
     assert ResilienceSpec.from_json(circuit_spec.to_json()).digest() == circuit_spec.digest()
+
+
+@pytest.mark.parametrize("layout", [1, 2])
+def test_each_layout_counts_the_known_answer_part_by_part(known, layout, tmp_path: Path) -> None:
+    """A proof over part p of the column takes sample p (layout 2 gathers it, layout 1 slices it); the parts sum to the answer."""
+    model, data, deltas, want = known
+    inputs, got = _inputs(model, data, deltas), {"pairs": 0, "weak": 0}
+    for part in range(3):
+        spec = ResilienceSpec(layers=layer_configs(model), input_shape=(4,), num_classes=2, num_params=10, n_samples=3,
+                              neighbours=Q, degree=E, input_scale=SCALE, part=part, parts=3, layout=layout)
+        (tmp_path / str(part)).mkdir()
+        counts = fixed_point_counts(spec, inputs, tmp_path / str(part))
+        assert counts["labels_ok"] == 1
+        got = {k: got[k] + counts[k] for k in got}
+    assert got == {"pairs": want["pairs"], "weak": want["weak"]}
+
+
+def test_a_spec_without_a_layout_is_the_first_releases(circuit_spec) -> None:
+    assert circuit_spec.layout == 2
+    old = {k: v for k, v in circuit_spec.to_json().items() if k != "layout"}
+    assert ResilienceSpec.from_json(old).layout == 1 and ResilienceSpec.from_json(old).digest() != circuit_spec.digest()

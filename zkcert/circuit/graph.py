@@ -27,7 +27,7 @@ from torch import nn
 
 from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
-from ..errors import CircuitError
+from ..errors import CertificateError, CircuitError
 from ..metric import DS
 from ..spec import FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, CNN_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
@@ -183,6 +183,18 @@ def _take(t: torch.Tensor, start: int, stop: int) -> torch.Tensor:
     out of their columns this way instead of by slices cut 804 of 2,727 rows per sample and 26,359 of 39,115 fixed.
     """
     return torch.index_select(t, 1, torch.arange(start, stop))
+
+
+# How a claim's circuit (held-out, resilience) takes its parts out of its columns: 1 by slices (their first
+# release), 2 by gathers (_take). A spec without the field is layout 1, so its certificates keep their keys.
+LAYOUTS = (1, 2)
+LAYOUT = 2
+
+
+def check_layout(layout: Any, what: str) -> None:
+    """A CertificateError unless layout is one of LAYOUTS."""
+    if isinstance(layout, bool) or layout not in LAYOUTS:
+        raise CertificateError(f"{what} layout {layout!r} is not one of {list(LAYOUTS)}; upgrade zkcert")
 
 
 def _gather_params(column: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:

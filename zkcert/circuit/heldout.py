@@ -37,16 +37,13 @@ from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import SharpnessGraph, _affine, _correct_count, _gather_params, _other_layer, _param_shapes, _tail, _take
+from .graph import LAYOUT, SharpnessGraph, _affine, _correct_count, _gather_params, _other_layer, _param_shapes, _tail, _take, check_layout
 
 __all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
 HELDOUT_SCHEMA = "zkcert-heldout-circuit/v1"
 OUTPUTS = ("correct", "loss_sum")
 _INPUTS = ("challenge", "model")
-# How the graph takes its parts out of the columns (module docstring): 1 slices, 2 gathers.
-LAYOUTS = (1, 2)
-LAYOUT = 2
 _OPSET = 17
 
 
@@ -70,8 +67,7 @@ class HeldoutSpec:
         if self.schema != HELDOUT_SCHEMA:
             raise CertificateError(f"held-out circuit schema {self.schema!r} is not {HELDOUT_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
-        if isinstance(self.layout, bool) or self.layout not in LAYOUTS:
-            raise CertificateError(f"held-out circuit layout {self.layout!r} is not one of {list(LAYOUTS)}; upgrade zkcert")
+        check_layout(self.layout, "held-out circuit")
         for name in ("n_samples", "num_classes", "num_params"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

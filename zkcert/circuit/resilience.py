@@ -30,7 +30,10 @@ from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..neighbours import GENERATOR, check_neighbours
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import _affine, _correct_mask, _label_error, _other_layer, _param_shapes, _product, _tail, export_module
+from .graph import (
+    LAYOUT, _affine, _correct_mask, _gather_params, _label_error, _other_layer, _param_shapes, _product, _tail, _take, check_layout,
+    export_module,
+)
 
 __all__ = ["RESILIENCE_SCHEMA", "INPUTS", "OUTPUTS", "ResilienceSpec", "ResilienceGraph", "ResilienceInstances",
            "resilience_instances", "load_resilience_spec"]
@@ -62,6 +65,7 @@ class ResilienceSpec:
     # neighbours of every sample of a shard may not fit there (zkcert.resilience picks the fewest parts that do).
     part: int = 0
     parts: int = 1
+    layout: int = LAYOUT  # graph.LAYOUTS: 2 gathers the part's samples and the parameters, 1 (first release) slices
     schema: str = RESILIENCE_SCHEMA
 
     def __post_init__(self) -> None:
@@ -70,6 +74,7 @@ class ResilienceSpec:
         if self.generator != GENERATOR:
             raise CertificateError(f"neighbour generator {self.generator!r} is not {GENERATOR!r}; upgrade zkcert")
         check_scheme(self.commitment)
+        check_layout(self.layout, "resilience circuit")
         check_neighbours(self.degree, self.neighbours)
         for name in ("n_samples", "num_classes", "num_params"):
             value = getattr(self, name)
@@ -120,7 +125,8 @@ class ResilienceSpec:
         if unknown:
             raise CertificateError(f"resilience spec has unknown fields {sorted(unknown)}")
         try:
-            return cls(**{**obj, "layers": tuple(dict(layer) for layer in obj["layers"]),
+            # A spec without a layout is the first release's (slices).
+            return cls(**{"layout": 1, **obj, "layers": tuple(dict(layer) for layer in obj["layers"]),
                           "input_shape": tuple(int(v) for v in obj["input_shape"])})
         except (KeyError, TypeError, ValueError, InputError) as exc:
             raise CertificateError(f"resilience spec is malformed: {exc}") from None
@@ -149,8 +155,11 @@ class ResilienceGraph(nn.Module):
         self.spec = spec
         self.shapes = _param_shapes(spec.layers)
 
-    def _params(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        """Each layer's weights and bias; all but the first from one _tail, as the sharpness graph slices them."""
+    def _params(self, model: torch.Tensor) -> list[torch.Tensor]:
+        """Each layer's weights and bias from the model column: gathered, or (layout 1) sliced as graphs 3-6 slice them."""
+        if self.spec.layout != 1:
+            return _gather_params(model, list(self.shapes))
+        theta = model[0, : self.spec.num_params]
         first = math.prod(self.shapes[0])
         params, rest, offset = [theta[:first].reshape(self.shapes[0])], _tail(theta, first), 0
         for shape in self.shapes[1:]:
@@ -180,7 +189,12 @@ class ResilienceGraph(nn.Module):
     def forward(self, data: torch.Tensor, model: torch.Tensor, offsets: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = self.spec
         n, f, c, q = s.n_samples, s.features, s.num_classes, s.neighbours
-        if s.parts == 1:
+        if s.layout != 1:
+            m, a = n // s.parts, s.part * (n // s.parts)
+            x = _take(data, a * f, (a + m) * f).reshape((m, *s.input_shape))
+            onehot = _take(data, n * f + a * c, n * f + (a + m) * c).reshape(m, c)
+            n = m
+        elif s.parts == 1:
             x = data[:, : n * f].reshape((n, *s.input_shape))
             onehot = _tail(data, n * f)[:, : n * c].reshape(n, c)
         else:
@@ -189,7 +203,7 @@ class ResilienceGraph(nn.Module):
             onehot = _tail(data, n * f)[:, a * c : (a + m) * c].reshape(m, c)
             n = m
         deltas = offsets.reshape((-1, *s.input_shape))  # Q offsets (a measurement variant passes Q N)
-        z = self._neighbour_logits(x, deltas, self._params(model[0, : s.num_params]))
+        z = self._neighbour_logits(x, deltas, self._params(model))
         labels = onehot.unsqueeze(0).expand(q, n, c).reshape(q * n, c)
         right = _correct_mask(z, labels, True, s.input_scale).reshape(q, n)
         pairs = (q * n - torch.sum(right)).reshape(1, 1)

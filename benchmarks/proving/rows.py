@@ -50,8 +50,8 @@ V2_FIT = (8, 20)
 # (graph layout, columns per row): graph 1 lays every variant out, graph 2 shares the first layer's activations,
 # graph 3 also applies signs as selects and slices the parameters from a small tail, graph 4 also folds the input
 # signs into the second layer's weights and rounds each perturbed output once, graph 5 lays out graph 4's arithmetic
-# with two lookup arguments fewer (zkcert.circuit.graph).
-V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (3, 2), (3, 4), (4, 2), (4, 4), (4, 8), (5, 2), (5, 4))
+# with two lookup arguments fewer, graph 7 gathers what graph 5 slices (zkcert.circuit.graph).
+V2_LAYOUTS = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (3, 2), (3, 4), (4, 2), (4, 4), (4, 8), (5, 2), (5, 4), (7, 2), (7, 4))
 
 
 def v2_rows(features: int, hidden: int, shape: tuple[int, ...], n: int, inner_cols: int, graph: int = 5) -> int:

@@ -10,7 +10,9 @@ and whether every committed label vector is one-hot (labels_ok), all three publi
 the samples, so the first layer's response to each offset, W delta_q, is computed once per proof and each
 neighbour's first layer is W x_i + b + W delta_q (exact in real arithmetic; the model must start with a
 Linear or Conv2d layer, after at most a Flatten). e (in the offsets), Q, N, the architecture and the scale are
-constants of the spec, so of the verifying key.
+constants of the spec, so of the verifying key. Layout 2 gathers a part's samples and labels and the parameters
+out of their columns (graph.py's _take); layout 1, the first release's, sliced them (MNIST 784-32-10, Q 4, 4
+columns: 2,864 -> 2,460 rows per sample and 22,007 -> 8,822 fixed; results/resilience/rows.md).
 """
 
 from __future__ import annotations

@@ -20,13 +20,12 @@ import argparse
 import dataclasses
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from report import MACHINE, write_table
+from report import MACHINE, run_configs, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -125,8 +124,7 @@ def main() -> None:
             runs: dict[int, list[dict]] = {layout: [] for _, layout, _, _ in jobs}
             for _ in range(args.repeats):  # alternate, so drift on a shared machine falls on both
                 for _, layout, _, job in jobs:
-                    done = subprocess.run([sys.executable, __file__, "--one", json.dumps(job)], capture_output=True, text=True, check=True)
-                    runs[layout].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                    runs[layout] += run_configs(__file__, [job])
             base = None
             for name, layout, samples, job in jobs:
                 secs = sorted(r["seconds"] for r in runs[layout])

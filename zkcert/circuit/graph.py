@@ -206,6 +206,24 @@ def _gather_params(column: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[
     return params
 
 
+def _tailed_params(theta: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """Graphs 3-6 (and the claims' layout 1): the first parameter tensor sliced from theta, the rest from one _tail."""
+    first = math.prod(shapes[0])
+    params, rest, offset = [theta[:first].reshape(shapes[0])], _tail(theta, first), 0
+    for shape in shapes[1:]:
+        size = math.prod(shape)
+        params.append(rest[offset : offset + size].reshape(shape))
+        offset += size
+    return params
+
+
+def claim_params(model: torch.Tensor, shapes: list[tuple[int, ...]], num_params: int, layout: int) -> list[torch.Tensor]:
+    """A claim circuit's parameter tensors from the model column: gathered (layout 2) or sliced as graphs 3-6 do (layout 1)."""
+    if layout == 1:
+        return _tailed_params(model[0, :num_params], shapes)
+    return _gather_params(model, shapes)
+
+
 def _per_feature(scale: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """A per-channel vector of a (N, C, H, W) activation as the per-feature vector of its flattening."""
     if h.ndim == 2:
@@ -257,9 +275,7 @@ class SharpnessGraph(nn.Module):
         if self.spec.graph >= GATHER_GRAPH:
             return _gather_params(theta, shapes)
         if self.spec.graph >= SIGNED_GRAPH:
-            first = math.prod(shapes[0])
-            params.append(theta[:first].reshape(shapes[0]))
-            theta, shapes = _tail(theta, first), shapes[1:]
+            return _tailed_params(theta, shapes)
         offset = 0
         for shape in shapes:
             size = math.prod(shape)

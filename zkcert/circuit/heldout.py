@@ -37,7 +37,7 @@ from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import LAYOUT, SharpnessGraph, _affine, _correct_count, _gather_params, _other_layer, _param_shapes, _tail, _take, check_layout
+from .graph import LAYOUT, SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take, check_layout, claim_params
 
 __all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
@@ -144,18 +144,7 @@ class HeldoutGraph(nn.Module):
 
     def _params(self, model: torch.Tensor) -> list[torch.Tensor]:
         """Each layer's weights and bias from the model column (layout 1: sliced, all but the first from one _tail)."""
-        if self.spec.layout == 1:
-            return self._sliced_params(model[0, : self.spec.num_params])
-        return _gather_params(model, list(self.shapes))
-
-    def _sliced_params(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        first = math.prod(self.shapes[0])
-        params, rest, offset = [theta[:first].reshape(self.shapes[0])], _tail(theta, first), 0
-        for shape in self.shapes[1:]:
-            size = math.prod(shape)
-            params.append(rest[offset : offset + size].reshape(shape))
-            offset += size
-        return params
+        return claim_params(model, list(self.shapes), self.spec.num_params, self.spec.layout)
 
     def forward(self, challenge: torch.Tensor, model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.spec

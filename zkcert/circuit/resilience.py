@@ -33,7 +33,7 @@ from ..errors import CertificateError, CircuitError, InputError
 from ..neighbours import GENERATOR, check_neighbours
 from ..spec import RUN_ARGS, CircuitSpec
 from .graph import (
-    LAYOUT, _affine, _correct_mask, _gather_params, _label_error, _other_layer, _param_shapes, _product, _tail, _take, check_layout,
+    LAYOUT, _affine, _correct_mask, _label_error, _other_layer, _param_shapes, _product, _tail, _take, check_layout, claim_params,
     export_module,
 )
 
@@ -159,15 +159,7 @@ class ResilienceGraph(nn.Module):
 
     def _params(self, model: torch.Tensor) -> list[torch.Tensor]:
         """Each layer's weights and bias from the model column: gathered, or (layout 1) sliced as graphs 3-6 slice them."""
-        if self.spec.layout != 1:
-            return _gather_params(model, list(self.shapes))
-        theta = model[0, : self.spec.num_params]
-        first = math.prod(self.shapes[0])
-        params, rest, offset = [theta[:first].reshape(self.shapes[0])], _tail(theta, first), 0
-        for shape in self.shapes[1:]:
-            params.append(rest[offset : offset + math.prod(shape)].reshape(shape))
-            offset += math.prod(shape)
-        return params
+        return claim_params(model, list(self.shapes), self.spec.num_params, self.spec.layout)
 
     def _neighbour_logits(self, x: torch.Tensor, deltas: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
         """Logits of every neighbour, shape (Q N, C), neighbour-major: row q N + i is x_i + delta_q."""

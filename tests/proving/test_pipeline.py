@@ -95,3 +95,36 @@ def test_a_poseidon_commit_folder_fixes_how_prove_shards(proof_mlp, digits_train
                   execution=Execution(work_dir=tmp_path / f"work-{shard}"))
         spec, _files = seen[0]
         assert (spec.shard, spec.n_samples) == (shard, 2 if shard else 4)
+
+
+def test_a_small_circuit_is_laid_out_in_one_column_when_that_fits_the_same_logrows(honest_cert, sharded_cert):
+    """The session's tiny Poseidon circuits (rows mostly their hashes) fit logrows 15 with one column: prove chose it,
+    for a single proof, for shards and for their aggregation."""
+    from zkcert.certificate import Manifest
+
+    spec = Manifest.load(honest_cert[0]).statement.spec
+    assert spec.run_args["num_inner_cols"] == 1 and spec.logrows == 15
+    sharded = Manifest.load(sharded_cert[0]).statement
+    assert sharded.spec.run_args["num_inner_cols"] == 1 and sharded.aggregation.run_args["num_inner_cols"] == 1
+
+
+@pytest.mark.parametrize("one_column", ["more logrows", "does not calibrate", "same logrows"])
+def test_one_column_only_where_it_keeps_the_logrows(one_column, proof_mlp, proof_data, monkeypatch, tmp_path):
+    """fewer_columns keeps the calibrated spec unless one column calibrates to at most its logrows."""
+    from zkcert import circuit
+    from zkcert.errors import CircuitError
+    from zkcert.owner import make_spec
+    from zkcert.circuit import build
+
+    calibrated = make_spec(proof_mlp, proof_data, threshold=1.0, **TINY.statement_kwargs()).with_run_args(
+        {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-8, 8]})
+
+    def calibrate(spec, _inputs, _workdir, *, max_logrows):
+        assert spec.run_args == {"num_inner_cols": 1} and max_logrows == 15
+        if one_column == "does not calibrate":
+            raise CircuitError("too many rows")
+        return spec.with_run_args({"num_inner_cols": 1, "logrows": 16 if one_column == "more logrows" else 15, "lookup_range": [-8, 8]})
+
+    monkeypatch.setattr(build, "calibrate_spec", calibrate)
+    got = circuit.fewer_columns(calibrated, [{}], tmp_path)
+    assert got.run_args["num_inner_cols"] == (1 if one_column == "same logrows" else 2)

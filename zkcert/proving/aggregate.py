@@ -71,6 +71,7 @@ def _aggregation_spec(spec: CircuitSpec, scale: int, n_shards: int, inputs: dict
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         agg = circuit.calibrate_spec(agg_spec, inputs, workdir, max_logrows=min(max_logrows, spec.logrows or max_logrows))
+        agg = circuit.fewer_columns(agg, [inputs], workdir)
     except CircuitError as exc:
         # Measured: 50 rds/v1 shards at T = 1e6 fail here (bound x summed loss exceeds the range of the
         # circuit's comparison) while T = 100 calibrates.

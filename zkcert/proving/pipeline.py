@@ -256,7 +256,10 @@ def _circuit(p: Plan, indices: Iterable[int], *, before_setup: Callable[[Plan, C
     if not spec.calibrated:
         with steps.step("calibrate"):
             say("calibrating the circuit")
-            spec = circuit.calibrate_spec(spec, [p.shard_input(i) for i in indices], tmpdir, max_logrows=max_logrows)
+            inputs = [p.shard_input(i) for i in indices]
+            spec = circuit.calibrate_spec(spec, inputs, tmpdir, max_logrows=max_logrows)
+            if inner_cols is None and "num_inner_cols" not in p.spec.run_args:
+                spec = circuit.fewer_columns(spec, inputs, tmpdir)
     with steps.step("setup"):
         say(f"compiling the circuit and generating keys (logrows {spec.logrows}; cached per circuit and SRS)")
         files = circuit.compile_spec(spec)

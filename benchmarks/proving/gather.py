@@ -45,7 +45,7 @@ def prove_once(job: dict) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _prepared(spec, inputs: dict, work: Path, logrows: int) -> dict:
+def prepared(spec, inputs: dict, work: Path, logrows: int) -> dict:
     """Calibrate at exactly `logrows`, compile, set up; the job a subprocess proves."""
     from zkcert import circuit
     from zkcert._internal.io import atomic_write_json
@@ -81,7 +81,7 @@ def sharpness_jobs(shard: int, tmp: Path) -> list[tuple[str, int, int, dict]]:
              committer=provisional_committer, **st.statement_kwargs())
     inputs = p.shard_input(0)
     spec = p.spec.with_run_args({"num_inner_cols": 4})
-    return [("sharpness shard", g, shard, _prepared(dataclasses.replace(spec, graph=g), inputs, tmp / f"graph{g}", 17)) for g in (5, 7)]
+    return [("sharpness shard", g, shard, prepared(dataclasses.replace(spec, graph=g), inputs, tmp / f"graph{g}", 17)) for g in (5, 7)]
 
 
 def heldout_jobs(tmp: Path) -> list[tuple[str, int, int, dict]]:
@@ -104,7 +104,7 @@ def heldout_jobs(tmp: Path) -> list[tuple[str, int, int, dict]]:
         spec = HeldoutSpec(layers=layer_configs(model), input_shape=(784,), num_classes=10, num_params=len(theta), n_samples=block,
                            input_scale=10, commitment=KZG, layout=layout, run_args={"num_inner_cols": 2})
         inputs = block_inputs(challenge_columns(challenge, block, 10, KZG, first=1)[0], column)
-        jobs.append(("held-out block", layout, block, _prepared(spec, inputs, tmp / f"layout{layout}", 16)))
+        jobs.append(("held-out block", layout, block, prepared(spec, inputs, tmp / f"layout{layout}", 16)))
     return jobs
 
 

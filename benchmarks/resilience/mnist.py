@@ -4,7 +4,7 @@ One zkcert.proving.prove call certifies the fast statement (kzg/v1, row-sign/v1,
 training of benchmarks/proving/mnist.py) in shards and the resilience claim over the same committed shards, then
 verifies the certificate (keys cached, as a verifier who rebuilt them once). Records the sharpness and the
 resilience steps separately, the parts per shard, the circuit's and the float counts, and the peak RSS of the
-resilience steps (they run in this process). Writes results/resilience/mnist-<N>.csv and .md.
+resilience steps (they run in this process). Writes results/resilience/mnist-<N>-s<shard size>.csv and .md.
 
     flock /tmp/zkcert-heavy.lock python benchmarks/resilience/mnist.py --samples 100 --shard-size 50
 """
@@ -84,7 +84,7 @@ def main() -> None:
     row = run(args.samples, args.shard_size, args.degree, args.neighbours)
     print(row, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = OUT / f"mnist-{args.samples}"
+    stem = OUT / f"mnist-{args.samples}-s{args.shard_size}"
     with open(stem.with_suffix(".csv"), "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(row))
         writer.writeheader()

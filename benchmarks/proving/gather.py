@@ -45,6 +45,22 @@ def prove_once(job: dict) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def alternating(script: str, jobs: dict, repeats: int) -> dict:
+    """Each prepared job proved `repeats` times in its own subprocess, the jobs in turn (so drift on a shared machine
+    falls on all of them): {key: [prove_once's rows]}."""
+    runs: dict = {key: [] for key in jobs}
+    for _ in range(repeats):
+        for key, job in jobs.items():
+            runs[key] += run_configs(script, [job])
+    return runs
+
+
+def median_seconds(rows: list[dict]) -> tuple[list[float], float]:
+    """(the proofs' seconds sorted, their median)."""
+    secs = sorted(r["seconds"] for r in rows)
+    return secs, secs[len(secs) // 2]
+
+
 def prepared(spec, inputs: dict, work: Path, logrows: int) -> dict:
     """Calibrate at exactly `logrows`, compile, set up; the job a subprocess proves."""
     from zkcert import circuit
@@ -121,14 +137,10 @@ def main() -> None:
         groups = [sharpness_jobs(args.shard, Path(tmp)), heldout_jobs(Path(tmp))]
         rows = []
         for jobs in groups:
-            runs: dict[int, list[dict]] = {layout: [] for _, layout, _, _ in jobs}
-            for _ in range(args.repeats):  # alternate, so drift on a shared machine falls on both
-                for _, layout, _, job in jobs:
-                    runs[layout] += run_configs(__file__, [job])
+            runs = alternating(__file__, {layout: job for _, layout, _, job in jobs}, args.repeats)
             base = None
             for name, layout, samples, job in jobs:
-                secs = sorted(r["seconds"] for r in runs[layout])
-                median = secs[len(secs) // 2]
+                secs, median = median_seconds(runs[layout])
                 per = median / samples
                 base = base or per
                 rows.append({"circuit": name, "layout": f"graph {layout}" if name.startswith("sharpness") else f"layout {layout}",

@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gather import prepared, prove_once
-from report import MACHINE, run_configs, write_table
+from gather import alternating, median_seconds, prepared, prove_once
+from report import MACHINE, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -63,14 +63,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         prepared_jobs = jobs(Path(tmp))
-        runs: dict[int, list[dict]] = {samples: [] for samples, _, _ in prepared_jobs}
-        for _ in range(args.repeats):  # alternate, so drift on a shared machine falls on every size
-            for samples, _, job in prepared_jobs:
-                runs[samples] += run_configs(__file__, [job])
+        runs = alternating(__file__, {samples: job for samples, _, job in prepared_jobs}, args.repeats)
     base = None
     for samples, logrows, job in prepared_jobs:
-        secs = sorted(r["seconds"] for r in runs[samples])
-        median = secs[len(secs) // 2]
+        secs, median = median_seconds(runs[samples])
         per = median / samples
         base = base or per
         proofs = math.ceil(1000 / samples)

@@ -73,14 +73,16 @@ def write_npz(path: Path, **arrays: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def honest_cert(proof_mlp, proof_data, tmp_path_factory):
     """(folder, salts) of one honest certificate on the tiny model (about 30 s), shared by the session."""
-    from certs import PROOF_NONCE, TINY
+    from certs import PROOF_NONCE, TEST_LOGROWS, TINY
     from zkcert import Execution, Salts, prove
 
     salts = Salts.fresh()
     out = tmp_path_factory.mktemp("certs") / "honest"
-    # One proof over both samples, as the default would choose, without sizing's calibrations.
+    # One proof over both samples, as the default would choose, without sizing's calibrations; capped at
+    # TEST_LOGROWS as the sharded certificates are: uncapped, about one salt draw in three calibrated to logrows
+    # 16 and doubled the cost of every test that proves against this certificate.
     return prove(proof_mlp, proof_data, threshold=1000.0, out=out, nonce=PROOF_NONCE, salts=salts, statement=TINY,
-                 execution=Execution(shard_size="all")).certificate, salts
+                 execution=Execution(shard_size="all", max_logrows=TEST_LOGROWS)).certificate, salts
 
 
 # Sharded and spot-check certificates, built once per session: tests/verification (sharded, spot check, tamper table) and the fuzz

@@ -55,10 +55,13 @@ def alternating(script: str, jobs: dict, repeats: int) -> dict:
     return runs
 
 
-def median_seconds(rows: list[dict]) -> tuple[list[float], float]:
-    """(the proofs' seconds sorted, their median)."""
+def proof_timing(rows: list[dict], samples: int) -> tuple[dict, float, float]:
+    """(the table's timing columns, the median proof's seconds, its seconds per sample) of one job's proofs."""
     secs = sorted(r["seconds"] for r in rows)
-    return secs, secs[len(secs) // 2]
+    median = secs[len(secs) // 2]
+    per = median / samples
+    return ({"prove_s_median": round(median, 1), "prove_s_all": " ".join(f"{s:.1f}" for s in secs),
+             "per_sample_s": round(per, 3), "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rows))}, median, per)
 
 
 def prepared(spec, inputs: dict, work: Path, logrows: int) -> dict:
@@ -140,14 +143,11 @@ def main() -> None:
             runs = alternating(__file__, {layout: job for _, layout, _, job in jobs}, args.repeats)
             base = None
             for name, layout, samples, job in jobs:
-                secs, median = median_seconds(runs[layout])
-                per = median / samples
+                timing, _median, per = proof_timing(runs[layout], samples)
                 base = base or per
                 rows.append({"circuit": name, "layout": f"graph {layout}" if name.startswith("sharpness") else f"layout {layout}",
                              "samples": samples, "logrows": 17 if name.startswith("sharpness") else 16, "rows": job["rows"],
-                             "setup_s": job["setup_s"], "prove_s_median": round(median, 1),
-                             "prove_s_all": " ".join(f"{s:.1f}" for s in secs), "per_sample_s": round(per, 3),
-                             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs[layout])), "vs_slices": round(per / base, 3)})
+                             "setup_s": job["setup_s"], **timing, "vs_slices": round(per / base, 3)})
                 print(rows[-1], flush=True)
     header = ["# Slices against gathers, same run (benchmarks/proving/gather.py)", "",
               MACHINE + f"each proof (witness and proof) in its own subprocess, the two layouts alternating, {args.repeats} "

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gather import alternating, median_seconds, prepared, prove_once
+from gather import alternating, prepared, proof_timing, prove_once
 from report import MACHINE, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,11 @@ def main() -> None:
         runs = alternating(__file__, {samples: job for samples, _, job in prepared_jobs}, args.repeats)
     base = None
     for samples, logrows, job in prepared_jobs:
-        secs, median = median_seconds(runs[samples])
-        per = median / samples
+        timing, median, per = proof_timing(runs[samples], samples)
         base = base or per
         proofs = math.ceil(1000 / samples)
-        rows.append({"samples": samples, "logrows": logrows, "rows": job["rows"], "setup_s": job["setup_s"],
-                     "prove_s_median": round(median, 1), "prove_s_all": " ".join(f"{s:.1f}" for s in secs),
-                     "per_sample_s": round(per, 3), "vs_50": round(per / base, 2), "proofs_for_1000": proofs,
-                     "proving_s_for_1000": round(proofs * median), "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs[samples]))})
+        rows.append({"samples": samples, "logrows": logrows, "rows": job["rows"], "setup_s": job["setup_s"], **timing,
+                     "vs_50": round(per / base, 2), "proofs_for_1000": proofs, "proving_s_for_1000": round(proofs * median)})
         print(rows[-1], flush=True)
     header = ["# Sharpness shard size against proving time, same run (benchmarks/proving/shard_size.py)", "",
               MACHINE + f"MNIST 784-32-10, graph 7, the fast statement (kzg/v1, one row-sign direction, eps 1/8, scale "

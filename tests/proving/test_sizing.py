@@ -24,6 +24,31 @@ def test_budget_to_logrows_follows_the_measured_peaks():
         sizing.max_logrows_for(0.01, KZG)
 
 
+def test_a_shard_is_calibrated_once_per_process(proof_mlp, digits_train, monkeypatch):
+    """The same candidate shard asked about twice calibrates once; another shard, model or column count calibrates again."""
+    import copy
+
+    import torch
+
+    from zkcert import circuit
+
+    calls = []
+    real = circuit.calibrate_spec
+    monkeypatch.setattr(circuit, "calibrate_spec", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(sizing, "_CALIBRATED", {})
+    data = digits_train.head(8)
+    assert sizing._fits(proof_mlp, data, 2, STATEMENT, 2, 15) and len(calls) == 1
+    assert not sizing._fits(proof_mlp, data, 2, STATEMENT, 2, 14) and len(calls) == 1  # the stored logrows, another cap
+    other = copy.deepcopy(proof_mlp)
+    with torch.no_grad():
+        other[-1].bias.add_(0.01)
+    for args in ((proof_mlp, digits_train.subset([1, 0]), 2, STATEMENT, 2), (other, data, 2, STATEMENT, 2),
+                 (proof_mlp, data, 2, STATEMENT, 4), (proof_mlp, data, 2, {**STATEMENT, "epsilon": 0.25}, 2)):
+        before = len(calls)
+        sizing._fits(*args, 15)
+        assert len(calls) == before + 1, args[1:]
+
+
 def test_the_chosen_shard_size_is_the_largest_divisor_that_fits(proof_mlp, digits_train):
     data = digits_train.head(48)
     # Measured: this statement's shard of the tiny model needs logrows 15 at 4 samples, 16 at 16, 17 at 32.

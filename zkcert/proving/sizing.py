@@ -9,6 +9,8 @@ binary search over the divisors of N); the column count that fits the most sampl
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from .. import circuit
 from ..commitments import KZG, POSEIDON
 from ..data import Dataset
 from ..errors import CircuitError, InputError
+from ..metric import flat_params
 from ..owner import plan, provisional_committer
 
 __all__ = ["PEAK_GB_AT_17", "INNER_COLS", "peak_gb", "max_logrows_for", "choose_shard_size"]
@@ -61,16 +64,42 @@ def max_logrows_for(max_memory_gb: float, scheme: str, inner_cols: int = 2) -> i
 _CALIBRATION_MAX_LOGROWS = 20
 
 
+# Calibrated logrows per candidate shard (None: it does not calibrate), kept for the process. choose_shard_size asks
+# about the same shard more than once (its binary search, then whether twice the answer fits), as do prove's auto
+# sizing and a caller's own call; each calibration takes seconds. The answer depends only on the model, the shard's
+# samples, the statement and the columns per row: the salts are a fresh draw on every call, so a stored answer is
+# as good as a new one.
+_CALIBRATED: dict[str, int | None] = {}
+
+
+def _shard_key(model: nn.Module, shard: Dataset, statement: dict[str, Any], inner_cols: int) -> str:
+    """What a candidate shard's calibration depends on, hashed."""
+    h = hashlib.sha256()
+    for part in (str(model).encode(), flat_params(model).tobytes(), shard.x.tobytes(), shard.y.tobytes(),
+                 json.dumps(statement, sort_keys=True, default=str).encode(), str(inner_cols).encode()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _calibrated_logrows(model: nn.Module, shard: Dataset, statement: dict[str, Any], inner_cols: int) -> int | None:
+    """The logrows one shard of these samples calibrates to, as prove would (stand-in direction), or None."""
+    key = _shard_key(model, shard, statement, inner_cols)
+    if key not in _CALIBRATED:
+        p = plan(model, shard, shard_size=len(shard), committer=provisional_committer, **statement)
+        with tempfile.TemporaryDirectory(prefix="zkcert-size-") as tmp:
+            try:
+                spec = circuit.calibrate_spec(p.spec.with_run_args({"num_inner_cols": inner_cols}), p.shard_input(0),
+                                              Path(tmp), max_logrows=_CALIBRATION_MAX_LOGROWS)
+                _CALIBRATED[key] = spec.logrows or 0
+            except CircuitError:
+                _CALIBRATED[key] = None
+    return _CALIBRATED[key]
+
+
 def _fits(model: nn.Module, data: Dataset, size: int, statement: dict[str, Any], inner_cols: int, max_logrows: int) -> bool:
     """Whether one shard of `size` samples calibrates, as prove would, to at most max_logrows (first shard, stand-in direction)."""
-    p = plan(model, data.head(size), shard_size=size, committer=provisional_committer, **statement)
-    with tempfile.TemporaryDirectory(prefix="zkcert-size-") as tmp:
-        try:
-            spec = circuit.calibrate_spec(p.spec.with_run_args({"num_inner_cols": inner_cols}), p.shard_input(0), Path(tmp),
-                                          max_logrows=_CALIBRATION_MAX_LOGROWS)
-        except CircuitError:
-            return False
-    return (spec.logrows or 0) <= max_logrows
+    logrows = _calibrated_logrows(model, data.head(size), statement, inner_cols)
+    return logrows is not None and logrows <= max_logrows
 
 
 def _largest_fitting(model: nn.Module, data: Dataset, statement: dict[str, Any], inner_cols: int, max_logrows: int,

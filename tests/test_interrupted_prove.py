@@ -24,14 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from certs import TINY_ARGS
+from certs import PROOF_NONCE, TINY_ARGS
 from zkcert.certificate import PROOF, VK, Manifest
 from zkcert.commitments import Salts
 from zkcert.errors import VerificationError
 from zkcert.models import save_model
 from zkcert.verification import verify
 
-NONCE = "interrupted"
 
 
 def _verify(folder: Path, manifest: Manifest) -> None:
@@ -112,7 +111,10 @@ def test_sigkill_while_proving(tmp_path, proof_mlp, honest_cert):
         folder.mkdir()
     _link_keys(Manifest.load(honest_cert[0]), cache)
     private.chmod(0o700)
-    salts = Salts.fresh()
+    # The honest certificate's salts and nonce over its 2 samples: the same direction calibrates to the same circuit,
+    # so prove finds its key in the linked cache and reaches ezkl.prove without a setup (fresh salts calibrated
+    # another lookup range, hence another circuit and a 15-20 s setup, on most draws).
+    salts = honest_cert[1]
     (private / "salts.json").write_text(json.dumps(salts.to_json()))
     save_model(proof_mlp, pub / "model.pt")
     out = pub / "cert"
@@ -120,7 +122,7 @@ def test_sigkill_while_proving(tmp_path, proof_mlp, honest_cert):
     # them instead of setting up, and whatever this run writes to the cache is scanned for salts below.
     env = {**os.environ, "TMPDIR": str(tmp), "ZKCERT_CACHE": str(cache)}
     argv = [sys.executable, "-m", "zkcert.cli", "prove", "--model", str(pub / "model.pt"), "--data", "digits",
-            "--samples", "2", "--threshold", "1000", "--nonce", NONCE, "--salts", str(private / "salts.json"),
+            "--samples", "2", "--threshold", "1000", "--nonce", PROOF_NONCE, "--salts", str(private / "salts.json"),
             "--out", str(out), *TINY_ARGS, "--shard-size", "all"]
     log = (tmp_path / "prove.log").open("wb")  # a file, not a pipe: a full pipe would stall prove
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -23,18 +23,24 @@ def sharded(sharded_cert) -> tuple[Path, Path]:
     return sharded_cert
 
 
-def test_resume_skips_finished_shards(proof_mlp, digits_train, sharded, tmp_path):
-    """A rerun with the same work folder proves only the shards that have no record."""
+def test_resume_skips_finished_shards_and_proves_the_rest_on_ray(proof_mlp, digits_train, sharded, tmp_path):
+    """A rerun with the same work folder proves only the shards that have no record, here as a Ray task on a local
+    cluster: the Ray path proves the same shard the process pool did (same instances), and the certificate verifies."""
+    import json
+
     _cert, work = sharded
     resumed = tmp_path / "work"
     shutil.copytree(work, resumed)
     (resumed / "shard-0001.json").unlink()
     messages: list[str] = []
     result = prove(proof_mlp, digits_train.head(4), threshold=1000.0, out=tmp_path / "cert", nonce=NONCE, statement=TINY,
-                   execution=Execution(shard_size=2, work_dir=resumed, workers=1, max_logrows=TEST_LOGROWS), say=messages.append)
+                   execution=Execution(shard_size=2, work_dir=resumed, workers=1, max_logrows=TEST_LOGROWS, ray_address="local"),
+                   say=messages.append)
     assert "resuming: 1 of 2 shards already proved" in messages
-    assert "proving 1 of 2 shards" in messages
+    assert "proving 1 of 2 shards on Ray at local" in messages
     assert sha256_file(resumed / shard_proof_name(0)) == sha256_file(work / shard_proof_name(0))
+    instances = [json.loads((folder / shard_proof_name(1)).read_text())["instances"] for folder in (_cert, result.certificate)]
+    assert instances[0] == instances[1]
     assert verify(result.certificate, **anchors(_cert, NONCE), **UNTRUSTED_SRS_OK).data_commitment == Manifest.load(_cert).statement.data_commitment
 
 

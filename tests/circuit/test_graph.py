@@ -160,12 +160,17 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
         assert sums[g] == pytest.approx(sums[1], rel=1e-5, abs=1e-5), g
     assert circuit.flag_and_value(layouts[spec.graph], sums[spec.graph])[1] == pytest.approx(p.float_metric, rel=1e-3)
 
+    counted: dict[int, dict[str, int]] = {}
+
     def ops(s) -> dict[str, int]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "g.onnx"
-            circuit.export_onnx(s, path)
-            nodes = [node.op_type for node in onnx.load(str(path)).graph.node]
-            return {op: nodes.count(op) for op in ("Relu", "Where", "Clip", "Sign", "ReduceMax")}
+        """The exported graph's node counts, once per graph (an export of the CNN's graphs takes seconds)."""
+        if s.graph not in counted:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "g.onnx"
+                circuit.export_onnx(s, path)
+                nodes = [node.op_type for node in onnx.load(str(path)).graph.node]
+                counted[s.graph] = {op: nodes.count(op) for op in ("Relu", "Where", "Clip", "Sign", "ReduceMax")}
+        return counted[s.graph]
 
     k = spec.n_directions
     # Graph 3 also floors each loss evaluation's exp argument with a relu instead of a clamp: 2K + 1 more.

@@ -99,7 +99,10 @@ def test_the_claim_verifies_with_the_float_count(issued, proof_mlp):
     assert claim.values["correct"] == ref.correct and claim.values["samples"] == SAMPLES
     assert claim.values["loss_sum"] == pytest.approx(ref.loss_sum, rel=0.05)
     assert claim.values["gap"] == pytest.approx(result.train_accuracy - ref.correct / SAMPLES)
-    assert Manifest.load(issued.folder).claims[0].statement["challenge_sha256"] == issued.challenge.sha256
+    statement = HeldoutStatement.from_json(Manifest.load(issued.folder).claims[0].statement)
+    assert statement.challenge_sha256 == issued.challenge.sha256
+    # A Poseidon claim this small fits its logrows with one column per row, as its sharpness proof does (fewer_columns).
+    assert statement.spec.run_args["num_inner_cols"] == 1 and statement.spec.logrows == 15
 
 
 def test_without_the_challenge_it_is_not_verified(issued):

@@ -23,8 +23,12 @@ class _Stop(Exception):
 
 
 def _stop_at_setup(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Make prove stop when it would generate keys; returns the list that collects (spec, files) of each compiled circuit."""
+    """Make prove stop when it would generate keys; returns the list that collects (spec, files) of each compiled circuit.
+
+    It stops as the SRS is looked up, just before: a circuit above logrows 15 would otherwise generate a test SRS
+    first (about 20 s at 16)."""
     from zkcert import circuit
+    from zkcert.proving import pipeline
 
     seen, compile_spec = [], circuit.compile_spec
 
@@ -33,11 +37,12 @@ def _stop_at_setup(monkeypatch: pytest.MonkeyPatch) -> list:
         seen.append((spec, files))
         return files
 
-    def keys_for(_files, _srs):
+    def stop(*_args):
         raise _Stop
 
     monkeypatch.setattr(circuit, "compile_spec", compiled)
-    monkeypatch.setattr(circuit, "keys_for", keys_for)
+    monkeypatch.setattr(circuit, "keys_for", stop)
+    monkeypatch.setattr(pipeline, "resolve_srs", stop)
     return seen
 
 

@@ -248,6 +248,7 @@ class ProverContext:
     """What a claim's prover gets: the model, its committed column and C_theta, the sharpness circuit and SRS.
 
     `steps` is zkcert._internal.measure.Steps (time each step), `say` reports progress, `tick(done, total)` counts proofs.
+    `workers` and `max_memory_gb` are the Execution's: how many claim proofs may run at once.
     """
 
     model: "nn.Module"
@@ -264,6 +265,24 @@ class ProverContext:
     # (zkcert.owner.Committed) and the nonce the directions were derived with.
     committed: Any = None
     nonce: str | None = None
+    # How many of a claim's proofs run at once (zkcert.proving.executor.claim_workers): None chooses by cores and
+    # the memory budget, which is the Execution's.
+    workers: int | None = None
+    max_memory_gb: float = 12.0
+
+
+def prove_jobs(ctx: ProverContext, jobs: Sequence[Any], spec: Any) -> None:
+    """Prove a claim's zkcert.proving.executor.FileJobs, as many at once as the cores and ctx's memory budget hold
+    (claim_workers, with spec's logrows, commitment and columns), ticking ctx as each finishes."""
+    # Imported here: zkcert.proving imports this module.
+    from .proving.executor import claim_workers, prove_files, run_jobs
+    from .proving.sizing import peak_gb
+
+    peak = peak_gb(spec.logrows or 0, spec.commitment, int(spec.run_args.get("num_inner_cols", 2)))
+    workers = min(len(jobs), claim_workers(ctx.workers, peak, ctx.max_memory_gb))
+    ctx.tick(0, len(jobs))
+    for done, _index in enumerate(run_jobs(list(jobs), workers=workers, fn=prove_files, one_per_process=False), 1):
+        ctx.tick(done, len(jobs))
 
 
 @dataclass(frozen=True)

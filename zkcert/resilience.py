@@ -24,11 +24,12 @@ from ._internal import ezkl as _ezkl
 from ._internal.io import atomic_write_json, read_json
 from .certificate import Manifest
 from .circuit.resilience import OUTPUTS, ResilienceSpec, resilience_instances
-from .claims import ClaimContext, ClaimEntry, ClaimProof, ClaimResult, ProverContext, bind_data, bind_model
+from .claims import ClaimContext, ClaimEntry, ClaimProof, ClaimResult, ProverContext, bind_data, bind_model, prove_jobs
 from .commitments import KZG, Column, column_committer, direction_column
 from .data import Dataset
 from .errors import CertificateError, CircuitError, InputError, VerificationError, ZkcertError
 from .neighbours import GENERATOR, check_neighbours, committed_offsets
+from .proving.executor import FileJob
 from .robustness.seeded import seeded_counts
 from .spec import CircuitSpec
 from .srs import Srs
@@ -204,16 +205,17 @@ class ResilienceJob:
             keys = [circuit.keys_for(files, ctx.srs) for _one, files in built]
         totals, files_out = {"labels_ok": 1, "pairs": 0, "weak": 0}, {}
         shards, parts = len(inputs), len(specs)
+        todo = [(i, p) for i in range(shards) for p in range(parts)]
+        jobs = [_part_job(k, proof_name(i, p, shards, parts), inputs[i], built[p], keys[p], ctx.srs, folder)
+                for k, (i, p) in enumerate(todo)]
         with ctx.steps.step("resilience prove"):
-            for i, one_input in enumerate(inputs):
-                for p, ((one, files), (vk, pk)) in enumerate(zip(built, keys)):
-                    name = proof_name(i, p, shards, parts)
-                    counts = _prove_one(name, one_input, one, files, vk, pk, ctx.srs, folder,
-                                        (committed.shard_commitments[i], committed.model_commitment))
-                    files_out[name] = folder / name
-                    totals = {"labels_ok": min(totals["labels_ok"], counts["labels_ok"]), "pairs": totals["pairs"] + counts["pairs"],
-                              "weak": totals["weak"] + counts["weak"]}
-                    ctx.tick(i * parts + p + 1, shards * parts)
+            prove_jobs(ctx, jobs, specs[0])
+        for job, (i, p) in zip(jobs, todo):  # every proof checked, in order, once all are made
+            name = Path(job.proof).name
+            counts = _checked_counts(job, built[p], (committed.shard_commitments[i], committed.model_commitment))
+            files_out[name] = folder / name
+            totals = {"labels_ok": min(totals["labels_ok"], counts["labels_ok"]), "pairs": totals["pairs"] + counts["pairs"],
+                      "weak": totals["weak"] + counts["weak"]}
         if totals["labels_ok"] != 1:
             raise InputError("the committed label vectors are not all one-hot: the resilience counts would mean nothing")
         floats = seeded_counts(ctx.model, self.data, deltas, degree=self.degree)
@@ -225,19 +227,28 @@ class ResilienceJob:
         return ClaimProof(ClaimEntry(NAME, st.to_json(), {"float_pairs": floats.pairs, "float_weak": floats.weak}), {**vks, **files_out})
 
 
-def _prove_one(name: str, inputs: dict[str, Any], spec: ResilienceSpec, files: Any, vk: Path, pk: Path, srs: Srs, folder: Path,
-               want: tuple[str, str]) -> dict[str, int]:
-    """Witness and prove one shard's part; a proof that would not commit to the published columns is refused here."""
+def _part_job(k: int, name: str, inputs: dict[str, Any], built: tuple[ResilienceSpec, Any], keys: tuple[Path, Path], srs: Srs,
+              folder: Path) -> FileJob:
+    """One shard's part: its ezkl input written to the claim's private folder, and the job that proves it (witness kept)."""
+    spec, files = built
+    vk, pk = keys
     stem = name.removesuffix(".json")
     atomic_write_json(folder / f"{stem}-input.json", inputs)
-    kzg = spec.commitment == KZG
-    witness = _ezkl.gen_witness(folder / f"{stem}-input.json", files.compiled, folder / f"{stem}-witness.json",
-                                vk if kzg else None, srs.path if kzg else None)
-    _ezkl.prove(folder / f"{stem}-witness.json", files.compiled, pk, folder / name, srs.path)
-    inst = resilience_instances(spec, _ezkl.ProofView.from_json(read_json(folder / name, what="proof")))
+    return FileJob(k, str(folder / f"{stem}-input.json"), str(files.compiled), str(pk), str(srs.path),
+                   str(folder / f"{stem}-witness.json"), str(folder / name), str(vk) if spec.commitment == KZG else None,
+                   keep_witness=True)
+
+
+def _checked_counts(job: FileJob, built: tuple[ResilienceSpec, Any], want: tuple[str, str]) -> dict[str, int]:
+    """A proved part's counts (its witness's outputs); a proof that does not commit to the published columns is refused."""
+    spec, files = built
+    inst = resilience_instances(spec, _ezkl.ProofView.from_json(read_json(Path(job.proof), what="proof")))
     if (inst.data_commitment, inst.model_commitment) != want:
-        raise CircuitError(f"the resilience proof {name} commits to other columns than the published ones: please report this")
-    return _counts(circuit.witness_outputs(witness, files.settings_json()))
+        raise CircuitError(f"the resilience proof {Path(job.proof).name} commits to other columns than the published ones: please report this")
+    witness = Path(job.witness)
+    counts = _counts(circuit.witness_outputs(read_json(witness, what="witness"), files.settings_json()))
+    witness.unlink()  # the private values in clear, and tens of MB
+    return counts
 
 
 def _committed_of(ctx: ProverContext) -> tuple[Any, str]:

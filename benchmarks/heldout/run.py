@@ -31,8 +31,8 @@ from zkcert.verification import verify
 
 
 def peak_rss_gib() -> float:
-    """This process's peak resident memory (every proof runs in it), GiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    """The largest peak resident memory of this process and of any worker it ran (the held-out blocks' proofs), GiB."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 2**20
 
 
 def main() -> None:
@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--challenge-samples", type=int, default=1000)
     ap.add_argument("--committed", type=int, default=8, help="training samples in the sharpness statement (one proof)")
     ap.add_argument("--block", type=int, default=None, help="challenge samples per held-out proof (default: sized)")
+    ap.add_argument("--workers", type=int, default=None, help="held-out proofs at once (default: as zkcert chooses)")
     ap.add_argument("--out", type=Path, default=Path("results/heldout"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,8 @@ def main() -> None:
         ref = job.reference()
         t0 = time.time()
         result = prove(model, data, threshold=1e6, out=Path(tmp) / "cert", nonce="bench", published=published,
-                       execution=Execution(shard_size="all"), claims=[job], say=log, tick=lambda d, t: log(f"{d}/{t}"))
+                       execution=Execution(shard_size="all", workers=args.workers), claims=[job], say=log,
+                       tick=lambda d, t: log(f"{d}/{t}"))
         t_prove = time.time() - t0
         t0 = time.time()
         verified = verify(result.certificate, data_commitment=published.data_commitment, model_commitment=published.model_commitment,
@@ -75,6 +77,7 @@ def main() -> None:
         "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": entry.statement["spec"]["layout"],
         "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
         "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
+        "workers": _workers(args.workers, entry.statement["spec"]),
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
         **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
         "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),
@@ -93,6 +96,15 @@ def main() -> None:
         if new:
             w.writeheader()
         w.writerow(row)
+
+
+def _workers(requested: int | None, spec: dict) -> int:
+    """How many held-out proofs ran at once, as zkcert.heldout chose them (default memory budget)."""
+    from zkcert.proving.executor import claim_workers
+    from zkcert.proving.sizing import peak_gb
+
+    cols = int(spec["run_args"].get("num_inner_cols", 2))
+    return claim_workers(requested, peak_gb(spec["run_args"]["logrows"], spec["commitment"], cols), Execution().max_memory_gb)
 
 
 def _commit() -> str:

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from zkcert.errors import InputError
-from zkcert.proving.executor import ShardJob, ShardOutcome, run_jobs
+from zkcert.proving.executor import ShardJob, ShardOutcome, claim_workers, run_jobs
 
 
 def _fake(job: ShardJob) -> ShardOutcome:
@@ -44,3 +44,27 @@ def test_workers_must_be_positive(workers):
 
 def test_no_jobs_run_nothing():
     assert list(run_jobs([], fn=_fake)) == []
+
+
+def _pid(_job) -> str:
+    """A stand-in for prove_files that returns the process it ran in."""
+    return str(os.getpid())
+
+
+def test_claim_jobs_reuse_their_workers_and_run_here_with_one():
+    """one_per_process=False (claims): at most `workers` processes for any number of jobs; one worker means this process."""
+    pids = list(run_jobs([_job(i) for i in range(4)], workers=2, fn=_pid, one_per_process=False))
+    assert len(pids) == 4 and 1 <= len(set(pids)) <= 2 and str(os.getpid()) not in pids
+    assert list(run_jobs([_job(i) for i in range(3)], workers=1, fn=_pid, one_per_process=False)) == [str(os.getpid())] * 3
+
+
+def test_claim_workers_follow_the_request_then_cores_and_memory(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert claim_workers(3, peak_gb=3.0, budget_gb=1.0) == 3  # asked for: given
+    assert claim_workers(None, peak_gb=3.0, budget_gb=12.0) == 2  # two cores
+    assert claim_workers(None, peak_gb=8.0, budget_gb=12.0) == 1  # two 8 GiB proofs exceed the budget
+    assert claim_workers(None, peak_gb=20.0, budget_gb=12.0) == 1  # never below one
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert claim_workers(None, peak_gb=3.0, budget_gb=12.0) == 4
+    with pytest.raises(InputError, match="at least 1"):
+        claim_workers(0, peak_gb=3.0, budget_gb=12.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -17,11 +18,12 @@ from .. import circuit
 from .._internal import ezkl as _ezkl
 from .._internal.io import atomic_write_json, read_json
 from ..circuit.heldout import HeldoutSpec, heldout_instances
-from ..claims import ClaimEntry, ClaimProof, ProverContext
+from ..claims import ClaimEntry, ClaimProof, ProverContext, prove_jobs
 from ..commitments import KZG, Column, column_committer, data_vector
 from ..data import Dataset
 from ..errors import CircuitError, InputError
 from ..models import check_compatible, layer_configs
+from ..proving.executor import FileJob
 from ..spec import CircuitSpec
 from ..srs import Srs, resolve_srs
 from .challenge import Challenge, FloatReference, float_reference
@@ -114,22 +116,19 @@ class HeldoutJob:
         work, names, correct, loss = ctx.tmpdir / "heldout", {}, 0.0, 0.0
         work.mkdir(parents=True, exist_ok=True)
         settings = files.settings_json()
+        jobs = [_block_job(i, block, ctx.model_vec, work, files, pk, vk if hspec.commitment == KZG else None, srs)
+                for i, block in enumerate(columns)]
         with ctx.steps.step("heldout-prove"):
-            for i, block in enumerate(columns):
-                ctx.say(f"proving held-out block {i + 1} of {len(columns)}")
-                ctx.tick(i, len(columns))
-                inputs, proof = work / f"input-{i}.json", work / proof_name(i)
-                atomic_write_json(inputs, block_inputs(block, ctx.model_vec))
-                kzg = (vk, srs.path) if hspec.commitment == KZG else (None, None)
-                _ezkl.gen_witness(inputs, files.compiled, work / "witness.json", *kzg)
-                _ezkl.prove(work / "witness.json", files.compiled, pk, proof, srs.path)
-                inst = heldout_instances(hspec, _ezkl.ProofView.from_json(read_json(proof, what="proof")))
-                if inst.model_commitment != ctx.model_commitment or inst.challenge != commit(block):
-                    raise CircuitError(f"held-out proof {i} commits to another model or challenge than planned: please report this")
-                got = circuit.decode_outputs(inst.outputs, settings)
-                correct, loss = correct + got[0], loss + got[1]
-                names[proof_name(i)] = proof
-            ctx.tick(len(columns), len(columns))
+            ctx.say(f"proving {len(jobs)} held-out block(s)")
+            prove_jobs(ctx, jobs, hspec)
+        for i, block in enumerate(columns):  # every proof checked, in order, once all are made
+            proof = work / proof_name(i)
+            inst = heldout_instances(hspec, _ezkl.ProofView.from_json(read_json(proof, what="proof")))
+            if inst.model_commitment != ctx.model_commitment or inst.challenge != commit(block):
+                raise CircuitError(f"held-out proof {i} commits to another model or challenge than planned: please report this")
+            got = circuit.decode_outputs(inst.outputs, settings)
+            correct, loss = correct + got[0], loss + got[1]
+            names[proof_name(i)] = proof
         count = int(round(correct))
         claimed = count if self.min_correct is None else self.min_correct
         if count < claimed:
@@ -166,6 +165,14 @@ class HeldoutJob:
             # sets up and proves faster). Not under kzg/v1: its blocks are sized to fill the pinned domain.
             return circuit.fewer_columns(hspec, inputs, ctx.tmpdir / f"heldout-cal-{block}"), columns
         raise InputError(f"no block of the challenge fits the committed circuit's 2**{target} rows")
+
+
+def _block_job(i: int, block: Column, model_vec: Column, work: Path, files: Any, pk: Path, vk: Path | None, srs: Srs) -> FileJob:
+    """Block i's ezkl input written to the claim's private folder, and the job that proves it there."""
+    inputs = work / f"input-{i}.json"
+    atomic_write_json(inputs, block_inputs(block, model_vec))
+    return FileJob(i, str(inputs), str(files.compiled), str(pk), str(srs.path), str(work / f"witness-{i}.json"),
+                   str(work / proof_name(i)), None if vk is None else str(vk))
 
 
 def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) -> list[int]:

@@ -23,7 +23,8 @@ class Execution:
     shard_size None (the default): one proof when all samples fit max_memory_gb, else shards chosen as by
     "auto"; an int: shards of that many samples; "auto": always sized; "all": one proof, not sized. sample M: a
     spot check proving the M shards a challenge picks (shards of the given size, or sized). inner_cols: ezkl's columns per layout row (default 2, or as sized).
-    Shards run in a process pool of `workers` (default one per two cores) or on Ray at ray_address; a sharded
+    Shards run in a process pool of `workers` (default one per two cores) or on Ray at ray_address, and a claim's
+    proofs `workers` at a time (default: as many as the cores and max_memory_gb hold); a sharded
     run keeps salts and finished shards in work_dir (default `<out>.work`) and resumes from it.
     """
 

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..srs import Srs
 from ..spec import CircuitSpec
 
-__all__ = ["ShardJob", "ShardOutcome", "prove_shard", "run_jobs", "default_workers"]
+__all__ = ["ShardJob", "ShardOutcome", "prove_shard", "FileJob", "prove_files", "run_jobs", "default_workers", "claim_workers"]
 
 
 @dataclass(frozen=True)
@@ -79,16 +79,63 @@ def prove_shard(job: ShardJob) -> ShardOutcome:
     )
 
 
+@dataclass(frozen=True)
+class FileJob:
+    """One proof of a compiled circuit from an input file on disk (a claim's block): witness and proof go where named.
+
+    vk: the key, when the input's columns are KZG-committed (the witness holds their points). keep_witness: leave the
+    witness for the caller to read (its outputs); else it is removed once the proof is written.
+    """
+
+    index: int
+    input: str
+    compiled: str
+    pk: str
+    srs: str
+    witness: str
+    proof: str
+    vk: str | None = None
+    keep_witness: bool = False
+
+
+def prove_files(job: FileJob) -> int:
+    """Witness and proof of one FileJob (in this process or a worker); returns its index."""
+    keyed = (Path(job.vk), Path(job.srs)) if job.vk else (None, None)
+    _ezkl.gen_witness(Path(job.input), Path(job.compiled), Path(job.witness), *keyed)
+    _ezkl.prove(Path(job.witness), Path(job.compiled), Path(job.pk), Path(job.proof), Path(job.srs))
+    if not job.keep_witness:  # tens of MB per block, and the private values in clear
+        Path(job.witness).unlink()
+    return job.index
+
+
+def claim_workers(requested: int | None, peak_gb: float, budget_gb: float) -> int:
+    """How many claim proofs run at once: `requested`, else as many as the cores and the memory budget hold.
+
+    A claim proof is small (a held-out block at logrows 16: about 3 GiB), and two at once on 2 cores finish two
+    proofs in 0.82x the time of one after the other: ezkl's witness and parts of its prover run on one thread
+    (results/proving/concurrency.md). A sharpness shard keeps default_workers: it fills the memory budget alone.
+    """
+    if requested is not None:
+        if requested < 1:
+            raise InputError(f"workers must be at least 1, got {requested}")
+        return requested
+    return max(1, min(os.cpu_count() or 1, int(budget_gb // max(peak_gb, 1e-9))))
+
+
 def default_workers() -> int:
     """One proof at a time per two cores: ezkl's prover is itself multithreaded and memory-bound."""
     return max(1, (os.cpu_count() or 1) // 2)
 
 
 def run_jobs(
-    jobs: list[ShardJob], *, workers: int | None = None, ray_address: str | None = None,
-    fn: Callable[[ShardJob], ShardOutcome] = prove_shard,
-) -> Iterator[ShardOutcome]:
-    """Run the jobs and yield each outcome as it finishes (local process pool, or Ray if an address is given)."""
+    jobs: list[Any], *, workers: int | None = None, ray_address: str | None = None,
+    fn: Callable[[Any], Any] = prove_shard, one_per_process: bool = True,
+) -> Iterator[Any]:
+    """Run the jobs and yield each outcome as it finishes (local process pool, or Ray if an address is given).
+
+    one_per_process: each job in a fresh worker process (a shard's peak memory is then its own, see below);
+    claims reuse their workers instead, and run in this process when one worker is asked for.
+    """
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
     if not jobs:
@@ -96,9 +143,10 @@ def run_jobs(
     if ray_address is not None:
         yield from _run_ray(jobs, ray_address, fn)
         return
-    if workers is None and len(jobs) == 1:
-        # One proof (a single-proof certificate): no worker process to start, and ezkl uses every core anyway.
-        yield fn(jobs[0])
+    if (workers is None and len(jobs) == 1) or (workers == 1 and not one_per_process):
+        # One proof (a single-proof certificate), or claim proofs one at a time: no worker process to start.
+        for job in jobs:
+            yield fn(job)
         return
     workers = workers or default_workers()
     # spawn, not fork: the parent has torch and ezkl thread pools, which do not survive a fork. One shard per
@@ -106,7 +154,7 @@ def run_jobs(
     # it proves, so sampling cannot see inside a proof, and a reused worker under-reported every shard after
     # its first: 3.3 GB against 12.7 GB measured in the MNIST benchmark), and no memory carries over.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                             max_tasks_per_child=1) as pool:
+                             max_tasks_per_child=1 if one_per_process else None) as pool:
         pending = {pool.submit(fn, job) for job in jobs}
         try:
             while pending:

@@ -161,7 +161,8 @@ def prove(
             final = _check_flags(spec, files, outcomes, checked, spot_check=True)
             final = dataclasses.replace(final, value=None, correct=None)  # the challenged shards' last, not the certificate's
             payload = _shard_files(work, outcomes, vk)
-        ctx = ProverContext(model, c.model_vec, c.model_commitment, spec, srs, srs_path, tmpdir, steps, say, tick, c, nonce)
+        ctx = ProverContext(model, c.model_vec, c.model_commitment, spec, srs, srs_path, tmpdir, steps, say, tick, c, nonce,
+                            ex.workers, ex.max_memory_gb)
         proved = [job.prove(ctx) for job in claims]
         for claim in proved:
             payload.update(claim.payload())

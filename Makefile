@@ -20,8 +20,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/zkcert demo
 
+# Two workers: ezkl runs parts of every proof on one thread, so a second process fills the other core (two
+# proofs at once take 0.82x the time of two in turn, results/proving/concurrency.md). tests/conftest.py groups
+# the tests that share a session certificate onto one worker, so that no certificate is proved twice.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/proving/run.py

@@ -16,6 +16,25 @@ from zkcert.models import mlp
 from zkcert.training import TrainConfig, train
 
 
+# The session certificates below, and every test module that reads one, run in one xdist worker (`make test` runs two
+# with --dist loadgroup): a session fixture is built once per worker process, and proving them twice would cost more
+# than the second worker saves. Every other module is a group of its own, so that its module-scoped fixtures (a
+# kzg/v1 or CNN certificate) are built once too. A module that reads them through request.getfixturevalue says so
+# with the session_certs marker.
+SESSION_CERTS = frozenset({"honest_cert", "sharded_cert", "spot_result", "spot_cert"})
+SESSION_GROUP = "session-certificates"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its xdist group: the session certificates' group if it reads one, else its module's.
+
+    A module-scoped fixture built on a session certificate (a claim attached to it) is read only by tests that
+    read the certificate too, so it is built once as well."""
+    for item in items:
+        shared = SESSION_CERTS & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("session_certs")
+        item.add_marker(pytest.mark.xdist_group(SESSION_GROUP if shared else item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keys, circuits and SRS files of a test run go to a fresh cache, never the user's; removed at the end."""

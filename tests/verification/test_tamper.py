@@ -22,7 +22,7 @@ from zkcert.errors import VerificationError
 from zkcert.statement import SampledStatement, Statement
 from zkcert.verification import verify
 
-pytestmark = pytest.mark.prove
+pytestmark = [pytest.mark.prove, pytest.mark.session_certs]  # reads them by getfixturevalue (conftest)
 
 KINDS = ("single", "sharded", "spot")
 NONCES = {"single": PROOF_NONCE, "sharded": SHARD_NONCE, "spot": SPOT_NONCE}

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # annotations only: claims.py is imported by certificate.py a
 __all__ = [
     "CLAIMS_DIR", "ClaimEntry", "ClaimResult", "Claim", "ClaimContext", "ProverContext", "ClaimProof", "ClaimJob",
     "claim_named", "known_claims", "claim_folder", "is_claim_file", "check_entries", "require_claim_anchors",
-    "verify_claims", "bind_model", "bind_data", "same_model_layout", "attach",
+    "verify_claims", "bind_model", "bind_data", "same_model_layout", "attach", "proof_workers", "prove_jobs",
 ]
 
 CLAIMS_DIR = "claims"
@@ -271,15 +271,21 @@ class ProverContext:
     max_memory_gb: float = 12.0
 
 
-def prove_jobs(ctx: ProverContext, jobs: Sequence[Any], spec: Any) -> None:
-    """Prove a claim's zkcert.proving.executor.FileJobs, as many at once as the cores and ctx's memory budget hold
-    (claim_workers, with spec's logrows, commitment and columns), ticking ctx as each finishes."""
-    # Imported here: zkcert.proving imports this module.
-    from .proving.executor import claim_workers, prove_files, run_jobs
+def proof_workers(spec: Any, requested: int | None, budget_gb: float) -> int:
+    """How many proofs of this claim circuit run at once: `requested`, else as the cores and the budget hold."""
+    from .proving.executor import claim_workers
     from .proving.sizing import peak_gb
 
     peak = peak_gb(spec.logrows or 0, spec.commitment, int(spec.run_args.get("num_inner_cols", 2)))
-    workers = min(len(jobs), claim_workers(ctx.workers, peak, ctx.max_memory_gb))
+    return claim_workers(requested, peak, budget_gb)
+
+
+def prove_jobs(ctx: ProverContext, jobs: Sequence[Any], spec: Any) -> None:
+    """Prove a claim's zkcert.proving.executor.FileJobs, as many at once as the cores and ctx's memory budget hold
+    (claim_workers, with spec's logrows, commitment and columns), ticking ctx as each finishes."""
+    from .proving.executor import prove_files, run_jobs  # here: zkcert.proving imports this module
+
+    workers = min(len(jobs), proof_workers(spec, ctx.workers, ctx.max_memory_gb))
     ctx.tick(0, len(jobs))
     for done, _index in enumerate(run_jobs(list(jobs), workers=workers, fn=prove_files, one_per_process=False), 1):
         ctx.tick(done, len(jobs))

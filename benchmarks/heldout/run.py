@@ -20,9 +20,11 @@ from pathlib import Path
 import torch
 
 from zkcert.api import commit
+from zkcert.claims import proof_workers
 from zkcert.data import load_bundled
 from zkcert.heldout import HELDOUT, Challenge, HeldoutJob
 from zkcert.models import mlp
+from zkcert.spec import CircuitSpec
 from zkcert.preset import preset
 from zkcert.proving import Execution, prove
 from zkcert.published import Published
@@ -77,7 +79,7 @@ def main() -> None:
         "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": entry.statement["spec"]["layout"],
         "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
         "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
-        "workers": _workers(args.workers, entry.statement["spec"]),
+        "workers": proof_workers(CircuitSpec.from_json(entry.statement["spec"]), args.workers, Execution().max_memory_gb),
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
         **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
         "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),
@@ -87,24 +89,19 @@ def main() -> None:
     }
     log(json.dumps(row))
     (args.out / f"mnist-M{args.challenge_samples}.json").write_text(json.dumps({**row, "steps": result.steps}, indent=2) + "\n")
-    runs = args.out / "runs.csv"
-    new = not runs.exists()
-    # An existing file keeps its columns (older rows lack newer ones).
-    fields = list(row) if new else next(csv.reader(runs.open()))
-    with runs.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    _append_run(args.out / "runs.csv", row)
 
 
-def _workers(requested: int | None, spec: dict) -> int:
-    """How many held-out proofs ran at once, as zkcert.heldout chose them (default memory budget)."""
-    from zkcert.proving.executor import claim_workers
-    from zkcert.proving.sizing import peak_gb
-
-    cols = int(spec["run_args"].get("num_inner_cols", 2))
-    return claim_workers(requested, peak_gb(spec["run_args"]["logrows"], spec["commitment"], cols), Execution().max_memory_gb)
+def _append_run(runs: Path, row: dict) -> None:
+    """Add row to runs.csv; a column new in this row is added to the header, blank in the older rows."""
+    old = list(csv.DictReader(runs.open(newline=""))) if runs.exists() else []
+    fields = list(dict.fromkeys([*(old[0] if old else {}), *row]))
+    tmp = runs.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows([*old, row])
+    tmp.replace(runs)
 
 
 def _commit() -> str:

@@ -4,7 +4,8 @@ One zkcert.proving.prove call certifies the fast statement (kzg/v1, row-sign/v1,
 training of benchmarks/proving/mnist.py) in shards and the resilience claim over the same committed shards, then
 verifies the certificate (keys cached, as a verifier who rebuilt them once). Records the sharpness and the
 resilience steps separately, the parts per shard, the circuit's and the float counts, and the peak RSS of the
-resilience steps (they run in this process). Writes results/resilience/mnist-<N>-s<shard size>.csv and .md.
+resilience steps (their largest process: the claim's proofs run in workers, as many at once as zkcert chooses
+unless --workers says). Writes results/resilience/mnist-<N>-s<shard size>.csv and .md.
 
     flock /tmp/zkcert-heavy.lock python benchmarks/resilience/mnist.py --samples 100 --shard-size 50
 """
@@ -24,7 +25,7 @@ OUT = ROOT / "results" / "resilience"
 sys.path.insert(0, str(ROOT / "benchmarks" / "proving"))
 
 
-def run(samples: int, shard_size: int, degree: float, neighbours: int) -> dict:
+def run(samples: int, shard_size: int, degree: float, neighbours: int, workers: int | None) -> dict:
     """Train, prove both claims, verify; one result row."""
     import torch
 
@@ -32,6 +33,8 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int) -> dict:
     from mnist import STATEMENT
 
     from zkcert import circuit, prove, verify
+    from zkcert.claims import proof_workers
+    from zkcert.proving import Execution
     from zkcert.data import load_bundled
     from zkcert.models import mlp
     from zkcert.resilience import ResilienceJob, ResilienceStatement
@@ -45,7 +48,7 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int) -> dict:
     shutil.rmtree(base, ignore_errors=True)
     start = time.perf_counter()
     result = prove(model, data, threshold=100.0, out=base / "cert", nonce="bench", statement=statement_of(STATEMENT),
-                   execution=execution_of({"samples": samples, "shard_size": shard_size, "inner_cols": 4, "workers": 1,
+                   execution=execution_of({"samples": samples, "shard_size": shard_size, "inner_cols": 4, "workers": workers,
                                            "work_dir": base / "work"}),
                    claims=[ResilienceJob(degree, neighbours, data)])
     wall = time.perf_counter() - start
@@ -62,6 +65,7 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int) -> dict:
     return {
         "samples": samples, "shard_size": st.spec.n_samples, "Q": neighbours, "degree": degree, "logrows": spec.logrows,
         "parts_per_shard": spec.parts, "resilience_proofs": proofs,
+        "claim_workers": min(proofs, proof_workers(spec, workers, Execution().max_memory_gb)),
         "resilience_rows": circuit.compile_spec(spec).settings_json()["num_rows"],
         "weak": claim.weak, "float_weak": entry.reported["float_weak"], "pairs": claim.pairs, "float_pairs": entry.reported["float_pairs"],
         "resilience_setup_s": round(steps["resilience setup"]["seconds"], 1),
@@ -80,8 +84,9 @@ def main() -> None:
     ap.add_argument("--shard-size", type=int, default=50)
     ap.add_argument("--degree", type=float, default=0.1)
     ap.add_argument("--neighbours", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=None, help="proofs at once (default: as zkcert chooses, per step)")
     args = ap.parse_args()
-    row = run(args.samples, args.shard_size, args.degree, args.neighbours)
+    row = run(args.samples, args.shard_size, args.degree, args.neighbours, args.workers)
     print(row, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     stem = OUT / f"mnist-{args.samples}-s{args.shard_size}"

@@ -20,3 +20,19 @@ def test_steps_record_time_and_a_memory_peak():
     assert [r["step"] for r in rows] == ["sleep", "allocate"]
     assert rows[0]["seconds"] >= 0.05
     assert rows[1]["peak_rss_mb"] >= 64
+
+
+def test_a_step_peak_counts_a_worker_it_ran():
+    # Claim proofs run in worker processes: a step's peak is its largest process, the worker's when it is larger.
+    import resource
+    import subprocess
+    import sys
+
+    from zkcert._internal.measure import rss_bytes
+
+    before = max(rss_bytes(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+    size = before + 512 * 2**20
+    steps = Steps()
+    with steps.step("worker"):
+        subprocess.run([sys.executable, "-c", f"b = b'x' * {size}"], check=True)
+    assert steps.to_json()[0]["peak_rss_mb"] >= size / 2**20

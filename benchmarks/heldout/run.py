@@ -24,7 +24,7 @@ from zkcert.claims import proof_workers
 from zkcert.data import load_bundled
 from zkcert.heldout import HELDOUT, Challenge, HeldoutJob
 from zkcert.models import mlp
-from zkcert.spec import CircuitSpec
+from zkcert.circuit.heldout import HeldoutSpec
 from zkcert.preset import preset
 from zkcert.proving import Execution, prove
 from zkcert.published import Published
@@ -79,7 +79,7 @@ def main() -> None:
         "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": entry.statement["spec"]["layout"],
         "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
         "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
-        "workers": proof_workers(CircuitSpec.from_json(entry.statement["spec"]), args.workers, Execution().max_memory_gb),
+        "workers": proof_workers(HeldoutSpec.from_json(entry.statement["spec"]), args.workers, Execution().max_memory_gb),
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
         **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
         "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),

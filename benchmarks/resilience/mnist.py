@@ -50,7 +50,7 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int, workers: 
     result = prove(model, data, threshold=100.0, out=base / "cert", nonce="bench", statement=statement_of(STATEMENT),
                    execution=execution_of({"samples": samples, "shard_size": shard_size, "inner_cols": 4, "workers": workers,
                                            "work_dir": base / "work"}),
-                   claims=[ResilienceJob(degree, neighbours, data)])
+                   claims=[ResilienceJob(degree, neighbours, data)], say=_log, tick=lambda d, t: _log(f"{d}/{t}"))
     wall = time.perf_counter() - start
     st = result.manifest.statement
     t = time.perf_counter()
@@ -75,6 +75,11 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int, workers: 
         "sharpness_prove_s": round(steps["prove"]["seconds"], 1), "verify_s": round(verifier, 2),
         "verified_claims": ",".join(c.name for c in checked.claims), "wall_s": round(wall, 1),
     }
+
+
+def _log(message: str) -> None:
+    """A timestamped progress line on stderr (the row goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -67,6 +67,30 @@ def test_calibration_holds_every_shard(proof_mlp, digits_train, tmp_path):
     assert merged["lookup_range"] == [min(a["lookup_range"][0] for a in alone), max(a["lookup_range"][1] for a in alone)]
 
 
+def test_a_circuit_that_fails_half_way_is_not_cached(proof_mlp, digits_train, tmp_path, monkeypatch):
+    """A compile that dies half way leaves nothing in the cache, so the next call compiles afresh, not a partial file."""
+    from zkcert._internal import ezkl as _ezkl
+    from zkcert.errors import CircuitError
+
+    p = owner.plan(proof_mlp, digits_train.head(2), shard_size=2, threshold=1000.0, nonce="atomic", **TINY_KW)
+    spec = circuit.calibrate_spec(p.spec, p.shard_input(0), tmp_path)
+    compile_circuit = _ezkl.compile_circuit
+
+    def dies_half_way(onnx: Path, compiled: Path, settings: Path) -> None:
+        Path(compiled).write_bytes(b"half a circuit")
+        raise CircuitError("killed")
+
+    monkeypatch.setattr(_ezkl, "compile_circuit", dies_half_way)
+    with pytest.raises(CircuitError):
+        circuit.compile_spec(spec, cache=tmp_path / "cache")
+    (folder,) = (tmp_path / "cache" / "circuits").iterdir()
+    assert list(folder.iterdir()) == []
+    monkeypatch.setattr(_ezkl, "compile_circuit", compile_circuit)
+    files = circuit.compile_spec(spec, cache=tmp_path / "cache")
+    assert sorted(f.name for f in folder.iterdir()) == ["model.ezkl", "model.onnx", "settings.json"]
+    assert files.settings_json()["run_args"]["logrows"] == spec.logrows
+
+
 def test_merge_run_args_refuses_different_settings():
     from zkcert.circuit import merge_run_args
     from zkcert.errors import CircuitError

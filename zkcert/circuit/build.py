@@ -226,11 +226,29 @@ def compile_spec(spec: AnySpec, cache: str | Path | None = None) -> CircuitFiles
         raise CircuitError("the circuit spec has no calibrated run arguments")
     files = CircuitFiles(cache_dir("circuits", spec.digest()[:24], root=cache))
     if not files.compiled.is_file():
-        _export(spec, files.onnx)
-        _ezkl.gen_settings(files.onnx, files.settings, ezkl_run_args(spec))
-        canonicalize_settings(files.settings)
-        _ezkl.compile_circuit(files.onnx, files.compiled, files.settings)
+        _compile_into(spec, files)
     return files
+
+
+def _compile_into(spec: AnySpec, files: CircuitFiles) -> None:
+    """Export, settings and compiled circuit under this process's names, then moved in with the compiled circuit last.
+
+    The compiled file is what marks a cached circuit as complete, so a worker that races another on the same
+    spec (shards on one node, claim proofs) or dies half way never leaves one that looks complete and is not.
+    """
+    pid = os.getpid()
+    final = (files.onnx, files.settings, files.compiled)
+    onnx, settings, compiled = tmp = [p.with_name(f"{p.stem}.tmp{pid}{p.suffix}") for p in final]
+    try:
+        _export(spec, onnx)
+        _ezkl.gen_settings(onnx, settings, ezkl_run_args(spec))
+        canonicalize_settings(settings)
+        _ezkl.compile_circuit(onnx, compiled, settings)
+        for made, name in zip(tmp, final):
+            made.replace(name)
+    finally:
+        for made in tmp:
+            made.unlink(missing_ok=True)
 
 
 def keys_for(files: CircuitFiles, srs: Srs) -> tuple[Path, Path]:

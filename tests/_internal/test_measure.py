@@ -36,3 +36,19 @@ def test_a_step_peak_counts_a_worker_it_ran():
     with steps.step("worker"):
         subprocess.run([sys.executable, "-c", f"b = b'x' * {size}"], check=True)
     assert steps.to_json()[0]["peak_rss_mb"] >= size / 2**20
+
+
+def test_a_step_peak_counts_a_worker_below_an_earlier_ones_peak():
+    # The kernel's peak over children already holds a larger earlier worker (a sharpness shard), so only sampling
+    # the live workers sees a later, smaller one (a claim proof).
+    import subprocess
+    import sys
+
+    from zkcert._internal.measure import rss_bytes
+
+    size = rss_bytes() + 400 * 2**20
+    subprocess.run([sys.executable, "-c", f"b = b'x' * {size + 400 * 2**20}"], check=True)
+    steps = Steps()
+    with steps.step("worker"):
+        subprocess.run([sys.executable, "-c", f"import time; b = b'x' * {size}; time.sleep(0.5)"], check=True)
+    assert steps.to_json()[0]["peak_rss_mb"] >= size / 2**20

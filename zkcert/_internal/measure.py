@@ -6,10 +6,11 @@ import resource
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["StepStats", "Steps", "rss_bytes"]
+__all__ = ["StepStats", "Steps", "rss_bytes", "children_rss_bytes"]
 
 
 def rss_bytes() -> int:
@@ -21,6 +22,25 @@ def rss_bytes() -> int:
         return _maxrss(resource.RUSAGE_SELF)
 
 
+def children_rss_bytes() -> list[int]:
+    """Current resident set size of each live child process (Linux /proc; none elsewhere)."""
+    # The kernel's peak over children counts only reaped ones and only when it rises past every earlier child's,
+    # so a step whose workers (claim proofs) stay below an earlier step's (sharpness shards) needs sampling.
+    pids = []
+    for listing in Path("/proc/self/task").glob("*/children"):
+        try:
+            pids += listing.read_text().split()
+        except OSError:
+            continue
+    sizes = []
+    for pid in pids:
+        try:
+            sizes.append(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize())
+        except (OSError, IndexError, ValueError):  # exited since it was listed
+            continue
+    return sizes
+
+
 def _maxrss(who: int) -> int:
     """The kernel's lifetime peak RSS for `who` (RUSAGE_SELF, or the largest reaped child), bytes."""
     return resource.getrusage(who).ru_maxrss * 1024
@@ -28,8 +48,8 @@ def _maxrss(who: int) -> int:
 
 @dataclass(frozen=True)
 class StepStats:
-    """One step's wall time and peak RSS of its largest process: this one (sampled every 20 ms, plus the kernel's
-    lifetime peak when it rose), or a worker it ran and reaped (the kernel's peak over children, when it rose)."""
+    """One step's wall time and peak RSS of its largest process: this one or a worker it ran (each sampled every
+    20 ms, plus the kernel's lifetime peaks, of this process and of reaped children, when they rose)."""
 
     name: str
     seconds: float
@@ -51,7 +71,7 @@ class Steps:
 
         def sample() -> None:
             while not stop.wait(0.02):
-                peak[0] = max(peak[0], rss_bytes())
+                peak[0] = max(peak[0], rss_bytes(), *children_rss_bytes())
 
         thread = threading.Thread(target=sample, daemon=True)
         thread.start()

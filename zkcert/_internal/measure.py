@@ -15,11 +15,8 @@ __all__ = ["StepStats", "Steps", "rss_bytes", "children_rss_bytes"]
 
 def rss_bytes() -> int:
     """Current resident set size of this process, from the kernel's accounting (/proc)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * resource.getpagesize()
-    except OSError:  # not Linux: fall back to the lifetime peak
-        return _maxrss(resource.RUSAGE_SELF)
+    own = _statm_rss("self")
+    return _maxrss(resource.RUSAGE_SELF) if own is None else own  # not Linux: fall back to the lifetime peak
 
 
 def children_rss_bytes() -> list[int]:
@@ -32,13 +29,15 @@ def children_rss_bytes() -> list[int]:
             pids += listing.read_text().split()
         except OSError:
             continue
-    sizes = []
-    for pid in pids:
-        try:
-            sizes.append(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize())
-        except (OSError, IndexError, ValueError):  # exited since it was listed
-            continue
-    return sizes
+    return [size for size in map(_statm_rss, pids) if size is not None]  # None: exited since it was listed
+
+
+def _statm_rss(pid: str) -> int | None:
+    """Resident set size of /proc/<pid> in bytes, or None where it cannot be read."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize()
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _maxrss(who: int) -> int:

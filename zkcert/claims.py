@@ -271,13 +271,14 @@ class ProverContext:
     max_memory_gb: float = 12.0
 
 
-def proof_workers(spec: Any, requested: int | None, budget_gb: float) -> int:
-    """How many proofs of this claim circuit run at once: `requested`, else as the cores and the budget hold."""
+def proof_workers(spec: Any, proofs: int, requested: int | None, budget_gb: float) -> int:
+    """How many of a claim's `proofs` of this circuit run at once: `requested`, else as the cores and the budget
+    hold; never more than there are proofs."""
     from .proving.executor import claim_workers
     from .proving.sizing import peak_gb
 
     peak = peak_gb(spec.logrows or 0, spec.commitment, int(spec.run_args.get("num_inner_cols", 2)))
-    return claim_workers(requested, peak, budget_gb)
+    return min(proofs, claim_workers(requested, peak, budget_gb))
 
 
 def prove_jobs(ctx: ProverContext, jobs: Sequence[Any], spec: Any) -> None:
@@ -285,7 +286,7 @@ def prove_jobs(ctx: ProverContext, jobs: Sequence[Any], spec: Any) -> None:
     (claim_workers, with spec's logrows, commitment and columns), ticking ctx as each finishes."""
     from .proving.executor import prove_files, run_jobs  # here: zkcert.proving imports this module
 
-    workers = min(len(jobs), proof_workers(spec, ctx.workers, ctx.max_memory_gb))
+    workers = proof_workers(spec, len(jobs), ctx.workers, ctx.max_memory_gb)
     ctx.tick(0, len(jobs))
     for done, _index in enumerate(run_jobs(list(jobs), workers=workers, fn=prove_files, one_per_process=False), 1):
         ctx.tick(done, len(jobs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import resource
 import subprocess
@@ -19,12 +20,13 @@ from pathlib import Path
 
 import torch
 
+from zkcert._internal.io import atomic_write_bytes
 from zkcert.api import commit
+from zkcert.circuit.heldout import HeldoutSpec
 from zkcert.claims import proof_workers
 from zkcert.data import load_bundled
 from zkcert.heldout import HELDOUT, Challenge, HeldoutJob
 from zkcert.models import mlp
-from zkcert.circuit.heldout import HeldoutSpec
 from zkcert.preset import preset
 from zkcert.proving import Execution, prove
 from zkcert.published import Published
@@ -73,13 +75,14 @@ def main() -> None:
     steps = {s["step"]: s["seconds"] for s in result.steps}
     entry = result.manifest.claims[0]
     heldout_s = sum(v for k, v in steps.items() if k.startswith("heldout"))
+    hspec = HeldoutSpec.from_json(entry.statement["spec"])
+    proofs = args.challenge_samples // hspec.n_samples
     row = {
         "challenge_samples": args.challenge_samples, "committed_samples": args.committed,
         "date": time.strftime("%Y-%m-%d"), "commit": _commit(),
-        "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": entry.statement["spec"]["layout"],
-        "logrows": entry.statement["spec"]["run_args"]["logrows"], "block": entry.statement["spec"]["n_samples"],
-        "proofs": args.challenge_samples // entry.statement["spec"]["n_samples"],
-        "workers": proof_workers(HeldoutSpec.from_json(entry.statement["spec"]), args.workers, Execution().max_memory_gb),
+        "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": hspec.layout,
+        "logrows": hspec.logrows, "block": hspec.n_samples,
+        "proofs": proofs, "workers": proof_workers(hspec, proofs, args.workers, Execution().max_memory_gb),
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
         **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
         "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),
@@ -96,12 +99,11 @@ def _append_run(runs: Path, row: dict) -> None:
     """Add row to runs.csv; a column new in this row is added to the header, blank in the older rows."""
     old = list(csv.DictReader(runs.open(newline=""))) if runs.exists() else []
     fields = list(dict.fromkeys([*(old[0] if old else {}), *row]))
-    tmp = runs.with_suffix(".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows([*old, row])
-    tmp.replace(runs)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=fields)
+    w.writeheader()
+    w.writerows([*old, row])
+    atomic_write_bytes(runs, text.getvalue().encode())
 
 
 def _commit() -> str:

@@ -34,9 +34,9 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int, workers: 
 
     from zkcert import circuit, prove, verify
     from zkcert.claims import proof_workers
-    from zkcert.proving import Execution
     from zkcert.data import load_bundled
     from zkcert.models import mlp
+    from zkcert.proving import Execution
     from zkcert.resilience import ResilienceJob, ResilienceStatement
     from zkcert.training import TrainConfig, train
 
@@ -65,7 +65,7 @@ def run(samples: int, shard_size: int, degree: float, neighbours: int, workers: 
     return {
         "samples": samples, "shard_size": st.spec.n_samples, "Q": neighbours, "degree": degree, "logrows": spec.logrows,
         "parts_per_shard": spec.parts, "resilience_proofs": proofs,
-        "claim_workers": min(proofs, proof_workers(spec, workers, Execution().max_memory_gb)),
+        "claim_workers": proof_workers(spec, proofs, workers, Execution().max_memory_gb),
         "resilience_rows": circuit.compile_spec(spec).settings_json()["num_rows"],
         "weak": claim.weak, "float_weak": entry.reported["float_weak"], "pairs": claim.pairs, "float_pairs": entry.reported["float_pairs"],
         "resilience_setup_s": round(steps["resilience setup"]["seconds"], 1),

@@ -6,8 +6,8 @@ import resource
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 __all__ = ["StepStats", "Steps", "rss_bytes", "children_rss_bytes"]

@@ -7,6 +7,7 @@ Dropout dropped): Conv-ReLU-MaxPool twice and a Linear, 4,266 parameters, graph 
 The statement is mnist.py's (rds/v1, one row-sign/v1 direction, eps 1/8, scale 2**10, kzg/v1 shards).
 
     python benchmarks/proving/cnn.py --rows              # gen_settings only: rows per sample, CNN and MLP, and the CNN's breakdown
+    python benchmarks/proving/cnn.py --fit               # gen_settings only: does one sample fit a 12 GiB proof, at 2 and 4 columns
     python benchmarks/proving/cnn.py --ratio 2           # both models proved on the same 2 samples in this run: per-sample seconds
     python benchmarks/proving/cnn.py --samples 1000      # the issue's target, one prove call (shard size from zkcert's sizing)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import shutil
 import tempfile
@@ -33,7 +35,7 @@ from report import MACHINE, execution_of, statement_of, write_table
 from zkcert import circuit
 from zkcert._internal import ezkl as _ezkl
 from zkcert.circuit import graph as G
-from zkcert.spec import CircuitSpec
+from zkcert.spec import NEWEST_GRAPH, CircuitSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "proving"
@@ -96,23 +98,23 @@ def shard_spec(model: nn.Module, n: int) -> CircuitSpec:
     return make_spec(model, load_bundled("mnist5k", "train").head(n), threshold=100.0, shard=True, reveal_value=False, **kwargs)
 
 
-def rows(spec: CircuitSpec) -> int:
-    """ezkl's rows for the spec's circuit at COLS columns (gen_settings: no calibration, no keys)."""
+def rows(spec: CircuitSpec, cols: int = COLS) -> int:
+    """ezkl's rows for the spec's circuit at cols columns per row (gen_settings: no calibration, no keys)."""
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path, settings = Path(tmp) / "g.onnx", Path(tmp) / "s.json"
         circuit.export_onnx(spec, onnx_path)
-        _ezkl.gen_settings(onnx_path, settings, {**circuit.ezkl_run_args(spec), "num_inner_cols": COLS})
+        _ezkl.gen_settings(onnx_path, settings, {**circuit.ezkl_run_args(spec), "num_inner_cols": cols})
         return int(json.loads(settings.read_text())["num_rows"])
 
 
-def per_sample(model: nn.Module, fit: tuple[int, int], graph: int | None = None) -> tuple[float, float]:
+def per_sample(model: nn.Module, fit: tuple[int, int], graph: int | None = None, cols: int = COLS) -> tuple[float, float]:
     """(rows per sample, fixed rows) fitted between the two shard sizes."""
     import dataclasses
 
     found = []
     for n in fit:
         spec = shard_spec(model, n)
-        found.append(rows(dataclasses.replace(spec, graph=graph) if graph else spec))
+        found.append(rows(dataclasses.replace(spec, graph=graph) if graph else spec, cols))
     slope = (found[1] - found[0]) / (fit[1] - fit[0])
     return slope, found[0] - fit[0] * slope
 
@@ -132,6 +134,23 @@ def _pair_without_eps(self: G.SharpnessGraph, cfg: dict, h: torch.Tensor, u: tor
     return [u + (r + p), u + (r - p)]
 
 
+def _pair_scaled(self: G.SharpnessGraph, cfg: dict, h: torch.Tensor, u: torch.Tensor, w: torch.Tensor, a_in: torch.Tensor,
+                 a_out: torch.Tensor) -> list[torch.Tensor]:
+    """The pair times 1/eps**2, by doublings: u / eps**2 + (r +/- p) needs no product by eps**2 (and no rescale).
+
+    Priced only: the streams then carry a factor 1/eps**2 that the layers after would have to take out at the logits.
+    """
+    v = G._product(cfg, h, G._times_sign(w, a_in), self.cnn)
+    r, p = G._times_sign(v, a_out), v + G._times_sign(u, a_out)
+    k = round(-math.log2(self.spec.epsilon))
+    for _ in range(k):
+        p = p + p
+    big = u
+    for _ in range(2 * k):
+        big = big + big
+    return [big + (r + p), big + (r - p)]
+
+
 def _native_conv(cfg: dict, h: torch.Tensor, w: torch.Tensor, im2col: bool = False) -> torch.Tensor:
     return _PRODUCT(cfg, h, w, False)
 
@@ -139,25 +158,26 @@ def _native_conv(cfg: dict, h: torch.Tensor, w: torch.Tensor, im2col: bool = Fal
 _OTHER, _PRODUCT = G._other_layer, G._product
 # name -> the graph's operations replaced (breakdown.patched); each variant computes something else and is only priced.
 VARIANTS: dict[str, list[tuple[Any, str, Any]]] = {
-    "graph 6 (as built)": [],
+    "as built": [],
     "convolutions as ezkl's Conv, not im2col and an einsum": [(G, "_product", _native_conv)],
     "without the relus": [(G, "_other_layer", _no_relu)],
     "max pools as ezkl's MaxPool (sort and shuffle), not a relu tree": [(G, "_tree_pool", _ezkl_pool)],
     "pair without its eps**2 products": [(G.SharpnessGraph, "_folded_pair", _pair_without_eps)],
+    "pair scaled by 1/eps**2 with doublings instead of eps**2 products": [(G.SharpnessGraph, "_folded_pair", _pair_scaled)],
     "log-sum-exp replaced by a plain sum": [(G.SharpnessGraph, "_summed_log_sum_exp", staticmethod(lambda z, *a, **k: torch.sum(z)))],
 }
 CNN_FIT, MLP_FIT = (1, 2), (8, 24)
 
 
 def row_report() -> None:
-    """cnn-rows.csv/.md: rows per sample of the CNN (graph 6, and graph 5) and the MLP, and the CNN's breakdown."""
+    """cnn-rows.csv/.md: rows per sample of the CNN (the newest graph, and graph 5) and the MLP, and the CNN's breakdown."""
     model, mlp_model = trained_cnn(), trained_mlp()
     mlp_slope, mlp_fixed = per_sample(mlp_model, MLP_FIT)
-    table = [{"variant": f"{MLP_ARCH}, graph 5", "rows_per_sample": round(mlp_slope), "fixed_rows": round(mlp_fixed)},
+    table = [{"variant": f"{MLP_ARCH}, graph {NEWEST_GRAPH}", "rows_per_sample": round(mlp_slope), "fixed_rows": round(mlp_fixed)},
              {"variant": f"CNN, graph 5 (ezkl's Conv and MaxPool)", **_fit(model, 5)}]
     for name, changes in VARIANTS.items():
         with patched(changes):
-            table.append({"variant": f"CNN, {name}", **_fit(model, None)})
+            table.append({"variant": f"CNN, graph {NEWEST_GRAPH} {name}" if not changes else f"CNN, {name}", **_fit(model, None)})
     base = table[2]["rows_per_sample"]
     for row in table:
         row["saves_per_sample"] = base - row["rows_per_sample"] if row["variant"].startswith("CNN") else ""
@@ -168,6 +188,52 @@ def row_report() -> None:
         f"CNN: {ARCH}, committed folded ({', '.join(model.folds)}); MNIST-5k test accuracy {acc:.3f}. "
         f"Rows from gen_settings, fitted between N = {CNN_FIT[0]} and {CNN_FIT[1]} (CNN) and {MLP_FIT[0]} and {MLP_FIT[1]} (MLP); "
         "each CNN variant takes one operation out (it computes something else and is only priced). " + MACHINE,
+    ])
+
+
+# A circuit of R rows gets the smallest logrows whose domain holds R with this headroom (ezkl reserves blinding rows),
+# as zkcert.heldout.prover sizes its blocks.
+_HEADROOM = 0.95
+FIT_COLUMNS = ["model", "cols", "rows_per_sample", "fixed_rows", "one_sample_logrows", "one_sample_peak_gib",
+               "logrows_within_12gib", "samples_per_12gib_proof", "proofs_for_1000", "cut_to_fit_one_sample"]
+
+
+def fit_row(name: str, model: nn.Module, fit: tuple[int, int], cols: int, budget_gb: float = 12.0) -> dict:
+    """Does one sample fit a proof within the memory budget, and how many proofs would 1,000 samples take?
+
+    Rows are measured (gen_settings); memory is zkcert's sizing model (zkcert.proving.sizing.peak_gb, fitted on
+    MNIST shards at logrows 16-18), so the peaks here are predictions for this circuit, not measurements.
+    """
+    import math
+
+    from zkcert.commitments import KZG
+    from zkcert.proving.sizing import max_logrows_for, peak_gb
+
+    per, fixed = per_sample(model, fit, None, cols)
+    one_k = max(12, math.ceil(math.log2((fixed + per) / _HEADROOM)))
+    k = max_logrows_for(budget_gb, KZG, cols)
+    fits = max(0, math.floor((_HEADROOM * 2**k - fixed) / per))
+    return {"model": name, "cols": cols, "rows_per_sample": round(per), "fixed_rows": round(fixed), "one_sample_logrows": one_k,
+            "one_sample_peak_gib": round(peak_gb(one_k, KZG, cols), 1), "logrows_within_12gib": k,
+            "samples_per_12gib_proof": fits, "proofs_for_1000": math.ceil(1000 / fits) if fits else "none (no sample fits)",
+            # How much a sample's rows must shrink for one to fit the 12 GiB proof (blank where one already does).
+            "cut_to_fit_one_sample": "" if fits else f"{1 - (_HEADROOM * 2**k - fixed) / per:.0%}"}
+
+
+def fit_report() -> None:
+    """cnn-fit.csv/.md: for 2 and 4 columns, the CNN's and the MLP's rows, one sample's proof size, proofs for 1,000 samples."""
+    from zkcert.proving.sizing import INNER_COLS
+
+    model, mlp_model = trained_cnn(), trained_mlp()
+    table = [fit_row(name, m, fit, cols) for cols in INNER_COLS
+             for name, m, fit in ((ARCH, model, CNN_FIT), (MLP_ARCH, mlp_model, MLP_FIT))]
+    write_table(OUT, "cnn-fit", FIT_COLUMNS, table, [
+        f"# Does a CNN sample fit a 12 GiB proof? ({ARCH} against {MLP_ARCH}; kzg/v1 shard circuit, graph 6/7)", "",
+        MACHINE + f"Rows measured with gen_settings, fitted between N = {CNN_FIT[0]} and {CNN_FIT[1]} (CNN) and {MLP_FIT[0]} "
+        f"and {MLP_FIT[1]} (MLP), at each of zkcert's column counts. one_sample_logrows: the smallest domain holding one "
+        f"sample's shard ({_HEADROOM:.0%} of it, as zkcert sizes); peaks are zkcert's sizing model (proving/sizing.py), "
+        "predicted, not measured; samples_per_12gib_proof: samples in a proof at the largest logrows the model keeps "
+        "within 12 GiB; cut_to_fit_one_sample: how much fewer rows per sample that would need.",
     ])
 
 
@@ -216,6 +282,7 @@ RATIO_COLUMNS = ["model", "samples", "shard_size", "shards", "graph", "logrows",
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", action="store_true", help="rows per sample and the CNN's breakdown (gen_settings only)")
+    parser.add_argument("--fit", action="store_true", help="does one CNN sample fit a 12 GiB proof (gen_settings and the sizing model)")
     parser.add_argument("--ratio", type=int, help="prove the CNN and the MLP on this many samples, one proof each")
     parser.add_argument("--samples", type=int, help="certify the CNN on this many samples (shard size from zkcert's sizing)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -226,6 +293,8 @@ def main() -> None:
         return
     if args.rows:
         row_report()
+    if args.fit:
+        fit_report()
     if args.ratio:
         from report import run_configs
 

@@ -19,7 +19,7 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "CNN_GRAPH", "GATHER_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "CNN_GRAPH", "GATHER_GRAPH", "SCALED_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
@@ -30,16 +30,20 @@ SPEC_SCHEMA = "zkcert-circuit/v1"
 # two of ezkl's lookup arguments; CNN_GRAPH is LEAN_GRAPH with each MaxPool2d a tree of relus and each Conv2d an
 # im2col einsum (the same nodes as LEAN_GRAPH for a model without either); GATHER_GRAPH is CNN_GRAPH taking the
 # samples, labels, salt and parameters out of their columns by gathers at constant indices instead of slices,
-# which ezkl lays out in a cell per element of the column sliced (zkcert.circuit.graph._take). NEWEST_GRAPH is
-# the one new row-sign/v1 specs get where eps allows it, with or without a Conv2d.
-GRAPHS = (1, 2, 3, 4, 5, 6, 7)
+# which ezkl lays out in a cell per element of the column sliced (zkcert.circuit.graph._take); SCALED_GRAPH is
+# GATHER_GRAPH with the second layer's pair scaled by 1/eps**2 (doublings) where layers follow it, and the factor
+# taken out at the last layer's input (the same nodes as GATHER_GRAPH where the pair gives the logits: an MLP with
+# one hidden layer; with three affine layers the same rounding as GATHER_GRAPH but for ties; a deeper model
+# rounds its middle layers' products at the finer scale instead). NEWEST_GRAPH is the one new row-sign/v1 specs get where eps allows it, with or without a Conv2d.
+GRAPHS = (1, 2, 3, 4, 5, 6, 7, 8)
 SHARED_GRAPH = 2
 SIGNED_GRAPH = 3
 FOLDED_GRAPH = 4
 LEAN_GRAPH = 5
 CNN_GRAPH = 6
 GATHER_GRAPH = 7
-NEWEST_GRAPH = GATHER_GRAPH
+SCALED_GRAPH = 8
+NEWEST_GRAPH = SCALED_GRAPH
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement's parameters (zkcert.preset's "default", which reads them from here) are the ones the
 # pre-registered study chose (benchmarks/generalization/PROTOCOL.md): rds/v1 along rademacher-abs/v1 directions,

@@ -141,14 +141,15 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
 
     from zkcert.direction import ROW_SIGN
     from zkcert.spec import (
-        CNN_GRAPH, FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, NEWEST_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds,
+        CNN_GRAPH, FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, NEWEST_GRAPH, SCALED_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, folds,
     )
 
     model = proof_mlp if arch == "mlp" else tiny_cnn
     spec = make_spec(model, proof_data, threshold=1000.0, epsilon=epsilon, n_directions=2, input_scale=8, metric=RDS, direction=ROW_SIGN)
-    # MLPs and CNNs alike get the newest graph (graph 7 gathers what graph 6 slices; graph 6 is graph 5 for an MLP).
-    assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == GATHER_GRAPH
-    graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH, LEAN_GRAPH, CNN_GRAPH, GATHER_GRAPH) if folds(epsilon, 8) else ())
+    # MLPs and CNNs alike get the newest graph (graph 7 gathers what graph 6 slices; graph 6 is graph 5 for an MLP;
+    # graph 8 is graph 7 where the pair gives the logits, as for both models here: tests/circuit/test_cnn.py has its own case).
+    assert spec.graph == (NEWEST_GRAPH if folds(epsilon, 8) else SIGNED_GRAPH) and NEWEST_GRAPH == SCALED_GRAPH
+    graphs = (1, SHARED_GRAPH, SIGNED_GRAPH) + ((FOLDED_GRAPH, LEAN_GRAPH, CNN_GRAPH, GATHER_GRAPH, SCALED_GRAPH) if folds(epsilon, 8) else ())
     # 1: row-sign certificates before graph 2. Label checks off: their nodes are the same in every layout (tested apart).
     layouts = {g: dataclasses.replace(spec, graph=g, check_labels=False) for g in graphs}
     p = plan(model, proof_data, spec=spec, nonce="graphs")
@@ -192,11 +193,11 @@ def test_shared_graphs_compute_what_the_written_out_graph_does(arch, epsilon, pr
         # The same fixed-point arithmetic, and in float the same sums up to float32 rounding of a + (b - a).
         assert sums[LEAN_GRAPH] == pytest.approx(sums[FOLDED_GRAPH], rel=1e-5, abs=1e-5)
         fixed = []
-        for g in (FOLDED_GRAPH, LEAN_GRAPH, GATHER_GRAPH):
+        for g in (FOLDED_GRAPH, LEAN_GRAPH, GATHER_GRAPH, SCALED_GRAPH):
             with tempfile.TemporaryDirectory() as tmp:
                 fixed.append(circuit.fixed_point_outputs(layouts[g], p.shard_input(0), Path(tmp))[1])
-        # ezkl's decoded outputs, exactly: graph 7 moves data, not arithmetic
-        assert fixed[0] == fixed[1] == fixed[2]
+        # ezkl's decoded outputs, exactly: graph 7 moves data, not arithmetic, and graph 8 changes nothing here
+        assert fixed[0] == fixed[1] == fixed[2] == fixed[3]
 
 
 def test_signed_graph_costs_fewer_rows_per_sample_and_per_proof():

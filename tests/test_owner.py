@@ -15,7 +15,7 @@ def test_plan_rejects_uneven_shards(proof_mlp, digits_train):
         owner.plan(proof_mlp, digits_train.head(5), shard_size=2, threshold=1.0)
 
 
-@pytest.mark.parametrize("epsilon,scale,graph", [(0.125, 10, 7), (2.0**-6, 10, 3), (2.0**-6, 12, 7), (0.375, 10, 3)])
+@pytest.mark.parametrize("epsilon,scale,graph", [(0.125, 10, 8), (2.0**-6, 10, 3), (2.0**-6, 12, 8), (0.375, 10, 3)])
 def test_new_row_sign_specs_get_the_newest_graph_their_epsilon_allows(epsilon, scale, graph, proof_mlp, digits_train):
     from zkcert.direction import RADEMACHER_ABS, ROW_SIGN
 

@@ -102,9 +102,9 @@ def test_graph_layout_is_named_only_when_new_and_checked():
     assert dataclasses.replace(new, epsilon=1.0).epsilon == 1.0
 
 
-@pytest.mark.parametrize("graph", [4, 5, 6, 7])
+@pytest.mark.parametrize("graph", [4, 5, 6, 7, 8])
 def test_folded_graphs_take_only_epsilons_they_hold_exactly(graph):
-    """Graphs 4 to 7 need eps = 2**-k (doublings for 1/eps) with eps**2 a multiple of 2**-input_scale (else the
+    """Graphs 4 to 8 need eps = 2**-k (doublings for 1/eps) with eps**2 a multiple of 2**-input_scale (else the
     constant eps**2 would round, at eps 2**-6 and scale 2**10 to 0); new specs fall back to graph 3 where they cannot."""
     from zkcert.direction import ROW_SIGN
     from zkcert.spec import FOLDED_GRAPH, LEAN_GRAPH, folds

@@ -34,7 +34,8 @@ SPEC_SCHEMA = "zkcert-circuit/v1"
 # GATHER_GRAPH with the second layer's pair scaled by 1/eps**2 (doublings) where layers follow it, and the factor
 # taken out at the last layer's input (the same nodes as GATHER_GRAPH where the pair gives the logits: an MLP with
 # one hidden layer; with three affine layers the same rounding as GATHER_GRAPH but for ties; a deeper model
-# rounds its middle layers' products at the finer scale instead). NEWEST_GRAPH is the one new row-sign/v1 specs get where eps allows it, with or without a Conv2d.
+# rounds its middle layers' products at the finer scale instead). NEWEST_GRAPH is the one new row-sign/v1 specs
+# get where eps allows it, with or without a Conv2d.
 GRAPHS = (1, 2, 3, 4, 5, 6, 7, 8)
 SHARED_GRAPH = 2
 SIGNED_GRAPH = 3

@@ -329,8 +329,9 @@ class SharpnessGraph(nn.Module):
         two products per direction pair instead of three, and the two variants differ from the shared
         W h + b by exactly opposite terms: rounding there cancels in the second difference, as it must
         (folding s into W instead was cheaper, but its per-weight rounding did not cancel: gaps up to 8 %
-        on a 4-unit MLP). Graph 3 forms the second layer's pair with _signed_pair. After the second layer
-        each variant has its own stream, as in graph 1.
+        on a 4-unit MLP). Graph 3 forms the second layer's pair with _signed_pair, graphs 4-7 with _folded_pair,
+        graph 8 with _scaled_pair where layers follow it. After the second layer each variant has its own
+        stream, as in graph 1.
         """
         eps, it = self.spec.epsilon, iter(params)
         keys = [(k, sign) for k in range(len(signs)) for sign in (1.0, -1.0)]
@@ -418,8 +419,9 @@ class SharpnessGraph(nn.Module):
         before the last are linear in it (their biases are doubled too), and the last layer's input divides it
         out, one rescale per element. That rounding is graph 7's: u is an integer, so rounding u + (r +/- p) eps**2
         here rounds what graph 7 rounded, and relu and max commute with it; only a tie may round the other way
-        (values 0-0.35 % apart on tiny models, tests/circuit/test_cnn.py; 0.03 % on the MNIST CNN). Dividing the logits instead (fewer elements) laid out 47 % more rows per
-        sample on a 64-8-8-10 MLP, measured. MNIST CNN: 22 % fewer rows per sample (results/proving/cnn-rows.md).
+        (values 0-0.35 % apart on tiny models, tests/circuit/test_cnn.py; 0.03 % on the MNIST CNN). Dividing the
+        logits instead (fewer elements) laid out 47 % more rows per sample on a 64-8-8-10 MLP, measured.
+        MNIST CNN: 22 % fewer rows per sample (results/proving/cnn-rows.md).
         """
         v = _product(cfg, h, _times_sign(w, a_in), self.cnn)
         r, p = _times_sign(v, a_out), _doubled(v + _times_sign(u, a_out), _log2_inverse(self.spec.epsilon))

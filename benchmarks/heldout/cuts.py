@@ -28,13 +28,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ezkl
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proving"))
 
+from breakdown import patched  # noqa: E402
 from report import MACHINE, write_table  # noqa: E402
 
 from zkcert import circuit  # noqa: E402
@@ -42,7 +43,7 @@ from zkcert._internal import ezkl as _ezkl  # noqa: E402
 from zkcert._internal.io import atomic_write_json, read_json  # noqa: E402
 from zkcert.circuit import heldout as H  # noqa: E402
 from zkcert.circuit.build import batched_inputs, ezkl_run_args  # noqa: E402
-from zkcert.circuit.graph import _affine, _correct_count, _other_layer, _take  # noqa: E402
+from zkcert.circuit.graph import SharpnessGraph  # noqa: E402
 from zkcert.commitments import KZG, Salts, model_vector  # noqa: E402
 from zkcert.data import load_bundled  # noqa: E402
 from zkcert.heldout.prover import block_columns, block_inputs, blocks_that_fit  # noqa: E402
@@ -56,27 +57,20 @@ LOGROWS, SCALE, CHALLENGE, BLOCKS_TIMED = 16, 10, 1000, 3
 # Rows are counted at a lookup range wide enough for every variant (rows do not depend on it below 2**LOGROWS).
 _COUNT_RANGE = [-32768, 32768]
 COLUMNS = ["variant", "rows_per_sample", "fixed_rows", "block", "proofs", "calibrates", "prove_s_median", "projected_prove_s"]
-_AS_BUILT = H.HeldoutGraph.forward
 
 
-def _count_only(self: H.HeldoutGraph, challenge: torch.Tensor, model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The held-out forward with the label logits' sum in place of the loss: no exp, no ln."""
-    s = self.spec
-    n, f, c = s.n_samples, s.features, s.num_classes
-    h, onehot = _take(challenge, 0, n * f).reshape((n, *s.input_shape)), _take(challenge, n * f, n * (f + c)).reshape(n, c)
-    it = iter(self._params(model))
-    for cfg in s.layers:
-        h = _affine(cfg, h, next(it), next(it)) if cfg["type"] in ("Linear", "Conv2d") else _other_layer(cfg, h)
-    return _correct_count(h, onehot, True, s.input_scale), (h.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(1, 1)
+def _label_logit_sum(z: torch.Tensor, onehot: torch.Tensor, **_: Any) -> torch.Tensor:
+    """What the held-out forward gets in place of its summed loss: the label logits' sum (no exp, no ln)."""
+    return (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
 
 
-# name -> (run arguments over zkcert's, the forward to export)
-VARIANTS: dict[str, tuple[dict[str, Any], Callable]] = {
-    "as built (layout 2, 2 columns)": ({}, _AS_BUILT),
-    "4 columns per row": ({"num_inner_cols": 4}, _AS_BUILT),
-    "decomposition in one leg": ({"decomp_legs": 1}, _AS_BUILT),
-    "scale_rebase_multiplier 2": ({"scale_rebase_multiplier": 2}, _AS_BUILT),
-    "without the loss (count only)": ({}, _count_only),
+# name -> (run arguments over zkcert's, the graph's operations replaced: breakdown.patched)
+VARIANTS: dict[str, tuple[dict[str, Any], list[tuple[Any, str, Any]]]] = {
+    "as built (layout 2, 2 columns)": ({}, []),
+    "4 columns per row": ({"num_inner_cols": 4}, []),
+    "decomposition in one leg": ({"decomp_legs": 1}, []),
+    "scale_rebase_multiplier 2": ({"scale_rebase_multiplier": 2}, []),
+    "without the loss (count only)": ({}, [(SharpnessGraph, "_summed_loss_dot", staticmethod(_label_logit_sum))]),
 }
 
 
@@ -129,22 +123,18 @@ def _prove_seconds(spec: H.HeldoutSpec, inputs: list[dict], folder: Path) -> flo
 
 def measure(name: str, model: torch.nn.Module, column: list, prove: bool) -> dict:
     """One variant's row."""
-    run_args, forward = VARIANTS[name]
-    H.HeldoutGraph.forward = forward
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            counted = {}
-            for n in (8, 32):
-                (Path(tmp) / str(n)).mkdir()
-                counted[n] = _rows(_spec(model, n, run_args), Path(tmp) / str(n))
-            per = (counted[32] - counted[8]) / 24
-            block = blocks_that_fit(CHALLENGE, counted, LOGROWS)[0]
-            test = load_bundled("mnist5k", "test")
-            inputs = [block_inputs(b, column) for b in block_columns(test, block, SCALE, KZG, first=BLOCKS_TIMED)]
-            spec = _calibrated(_spec(model, block, run_args), inputs, Path(tmp))
-            seconds = _prove_seconds(spec, inputs, Path(tmp)) if prove and spec is not None else None
-    finally:
-        H.HeldoutGraph.forward = _AS_BUILT
+    run_args, changes = VARIANTS[name]
+    with patched(changes), tempfile.TemporaryDirectory() as tmp:
+        counted = {}
+        for n in (8, 32):
+            (Path(tmp) / str(n)).mkdir()
+            counted[n] = _rows(_spec(model, n, run_args), Path(tmp) / str(n))
+        per = (counted[32] - counted[8]) / 24
+        block = blocks_that_fit(CHALLENGE, counted, LOGROWS)[0]
+        test = load_bundled("mnist5k", "test")
+        inputs = [block_inputs(b, column) for b in block_columns(test, block, SCALE, KZG, first=BLOCKS_TIMED)]
+        spec = _calibrated(_spec(model, block, run_args), inputs, Path(tmp))
+        seconds = _prove_seconds(spec, inputs, Path(tmp)) if prove and spec is not None else None
     proofs = -(-CHALLENGE // block)
     return {"variant": name, "rows_per_sample": round(per, 1), "fixed_rows": round(counted[8] - 8 * per), "block": block,
             "proofs": proofs, "calibrates": "yes" if spec is not None else "no",

@@ -355,17 +355,13 @@ class SharpnessGraph(nn.Module):
             if layer == 0:
                 z = _affine(cfg, streams[0], w, b, self.cnn)
                 streams = [z, *(scaled(z, key, 0) for key in keys)] if i == last else [z]
-            elif layer == 1 and doublings:
-                h, shared = streams[0], _affine(cfg, streams[0], w, b, self.cnn)
-                streams = [_doubled(shared, doublings)]
-                for k, a in enumerate(pending):
-                    streams += self._scaled_pair(cfg, h, shared, streams[0], w, a, signs[k][1])
             elif layer == 1 and self.spec.graph >= SIGNED_GRAPH:
                 h, shared = streams[0], _affine(cfg, streams[0], w, b, self.cnn)
-                streams = [shared]
+                streams = [_doubled(shared, doublings)]  # shared itself unless graph 8 scales the pair
                 pair = self._folded_pair if self.spec.graph >= FOLDED_GRAPH else self._signed_pair
                 for k, a in enumerate(pending):
-                    streams += pair(cfg, h, shared, w, a, signs[k][1])
+                    streams += (self._scaled_pair(cfg, h, shared, streams[0], w, a, signs[k][1]) if doublings
+                                else pair(cfg, h, shared, w, a, signs[k][1]))
             elif layer == 1:
                 shared = _affine(cfg, streams[0], w, b)
                 steps = [eps * _product(cfg, _unit_scale(streams[0], a), w) for a in pending]

@@ -194,11 +194,17 @@ def check_representable(values: np.ndarray, what: str, scale: int) -> None:
         raise InputError(f"{what} reach {largest:.3g}: at scale 2**{scale} the circuit holds values below {_MAX_QUANTIZED / 2**scale:.3g}; rescale them")
 
 
-def data_vector(data: Dataset, salt: tuple[int, ...], scale: int, scheme: str = POSEIDON) -> Column:
-    """The data column the circuit commits to; single-proof and shard plans alike."""
+def data_vector(data: Dataset, salt: tuple[int, ...], scale: int, scheme: str = POSEIDON, *, pad: int = 0) -> Column:
+    """The data column the circuit commits to; single-proof and shard plans alike.
+
+    pad: that many padding samples after the data's (zero features, all-zero label vector), as a held-out block
+    of layout 3 has where the challenge does not fill it.
+    """
     check_representable(data.x, "the features", scale)
+    x = data.x.astype(np.float32).reshape(len(data), -1)
     onehot = np.eye(data.num_classes, dtype=np.float32)[data.y]
-    return _column(np.concatenate([data.x.astype(np.float32).ravel(), onehot.ravel()]), salt, scale, scheme)
+    padded = [np.pad(part, ((0, pad), (0, 0))).ravel() for part in (x, onehot)]
+    return _column(np.concatenate(padded), salt, scale, scheme)
 
 
 def model_vector(theta: np.ndarray, salt: tuple[int, ...], scale: int, scheme: str = POSEIDON) -> Column:

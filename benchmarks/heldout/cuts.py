@@ -75,16 +75,14 @@ VARIANTS: dict[str, tuple[dict[str, Any], list[tuple[Any, str, Any]]]] = {
 
 
 def _spec(model: torch.nn.Module, n: int, run_args: dict[str, Any]) -> H.HeldoutSpec:
+    # Layout 2, the layout these cuts were priced on (2026-12-07); layout 3 (padded blocks) came after them.
     return H.HeldoutSpec(layers=layer_configs(model), input_shape=(784,), num_classes=10, num_params=len(flat_params(model)),
-                         n_samples=n, input_scale=SCALE, commitment=KZG, run_args={"num_inner_cols": 2, **run_args})
+                         n_samples=n, input_scale=SCALE, commitment=KZG, run_args={"num_inner_cols": 2, **run_args}, layout=2)
 
 
 def _rows(spec: H.HeldoutSpec, folder: Path) -> int:
     """ezkl's rows for the spec's circuit (gen_settings only)."""
-    spec.export_onnx(folder / "g.onnx")
-    args = {**ezkl_run_args(spec), "lookup_range": _COUNT_RANGE, "logrows": LOGROWS}
-    _ezkl.gen_settings(folder / "g.onnx", folder / "s.json", args)
-    return int(read_json(folder / "s.json")["num_rows"])
+    return circuit.layout_rows(spec, folder, lookup_range=_COUNT_RANGE, logrows=LOGROWS)
 
 
 def _calibrated(spec: H.HeldoutSpec, inputs: list[dict], folder: Path) -> H.HeldoutSpec | None:

@@ -76,13 +76,13 @@ def main() -> None:
     entry = result.manifest.claims[0]
     heldout_s = sum(v for k, v in steps.items() if k.startswith("heldout"))
     hspec = HeldoutSpec.from_json(entry.statement["spec"])
-    proofs = args.challenge_samples // hspec.n_samples
+    proofs = -(-args.challenge_samples // hspec.n_samples)  # layout 3 pads the last block
     row = {
         "challenge_samples": args.challenge_samples, "committed_samples": args.committed,
         "date": time.strftime("%Y-%m-%d"), "commit": _commit(),
         "sharpness_graph": result.manifest.statement.spec.graph, "heldout_layout": hspec.layout,
         "logrows": hspec.logrows, "block": hspec.n_samples,
-        "proofs": proofs, "workers": proof_workers(hspec, proofs, args.workers, Execution().max_memory_gb),
+        "proofs": proofs, "padding": proofs * hspec.n_samples - args.challenge_samples, "workers": proof_workers(hspec, proofs, args.workers, Execution().max_memory_gb),
         "commit_s": round(t_commit, 1), "prove_total_s": round(t_prove, 1), "heldout_s": round(heldout_s, 1),
         **{f"{k}_s": v for k, v in steps.items() if k.startswith("heldout")},
         "verify_s": round(t_verify, 2), "peak_rss_gib": round(peak_rss_gib(), 2),

@@ -33,7 +33,6 @@ from breakdown import patched
 from report import MACHINE, execution_of, statement_of, write_table
 
 from zkcert import circuit
-from zkcert._internal import ezkl as _ezkl
 from zkcert.circuit import graph as G
 from zkcert.spec import GATHER_GRAPH, NEWEST_GRAPH, CircuitSpec
 
@@ -101,10 +100,7 @@ def shard_spec(model: nn.Module, n: int) -> CircuitSpec:
 def rows(spec: CircuitSpec, cols: int = COLS) -> int:
     """ezkl's rows for the spec's circuit at cols columns per row (gen_settings: no calibration, no keys)."""
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path, settings = Path(tmp) / "g.onnx", Path(tmp) / "s.json"
-        circuit.export_onnx(spec, onnx_path)
-        _ezkl.gen_settings(onnx_path, settings, {**circuit.ezkl_run_args(spec), "num_inner_cols": cols})
-        return int(json.loads(settings.read_text())["num_rows"])
+        return circuit.layout_rows(spec, Path(tmp), num_inner_cols=cols)
 
 
 def per_sample(model: nn.Module, fit: tuple[int, int], graph: int | None = None, cols: int = COLS) -> tuple[float, float]:
@@ -148,7 +144,7 @@ def row_report() -> None:
     model, mlp_model = trained_cnn(), trained_mlp()
     mlp_slope, mlp_fixed = per_sample(mlp_model, MLP_FIT)
     table = [{"variant": f"{MLP_ARCH}, graph {NEWEST_GRAPH}", "rows_per_sample": round(mlp_slope), "fixed_rows": round(mlp_fixed)},
-             {"variant": f"CNN, graph 5 (ezkl's Conv and MaxPool)", **_fit(model, 5)},
+             {"variant": "CNN, graph 5 (ezkl's Conv and MaxPool)", **_fit(model, 5)},
              {"variant": f"CNN, graph {GATHER_GRAPH} (the pair's products by eps**2 rescaled)", **_fit(model, GATHER_GRAPH)}]
     for name, changes in VARIANTS.items():
         with patched(changes):

@@ -8,7 +8,7 @@ from zkcert import circuit
 from zkcert._internal.io import read_json
 from zkcert.commitments import KZG, KZG_SALT_LEN, Salts, model_vector
 from zkcert.heldout import Challenge
-from zkcert.heldout.prover import HeldoutSpec, block_inputs, blocks_that_fit, challenge_columns
+from zkcert.heldout.prover import HeldoutSpec, block_columns, block_inputs, blocks_that_fit, challenge_columns
 from zkcert.metric import flat_params
 from zkcert.models import layer_configs
 
@@ -26,6 +26,19 @@ def test_blocks_fit_the_line_not_one_sample_times_the_block():
     assert blocks_that_fit(6, {6: 600}, 15)[0] == 6  # one measured size: rows per sample through the origin
 
 
+def test_padded_blocks_need_not_divide_m_and_take_the_fewest_proofs():
+    # Layout 3 on MNIST 784-32-10 at 2 columns (gen_settings, 2026-12-07): 8 samples 28,207 rows, 32 samples 74,491.
+    # At logrows 16 at most 27 fit; 1,000 samples then take 38 proofs (40 of 25 unpadded).
+    measured = {8: 28_207, 32: 74_491}
+    assert blocks_that_fit(1000, measured, 16)[0] == 25
+    padded = blocks_that_fit(1000, measured, 16, padded=True)
+    assert padded[:3] == [27, 26, 25] and -(-1000 // padded[0]) == 38
+    # A block that would leave the proof count unchanged is cut to the smallest with that count: 10 of at most 4 is 3 x 4,
+    # 10 of at most 9 is 2 x 5 (not 9 + 1 padded to 9).
+    assert blocks_that_fit(10, {1: 100}, 10, padded=True)[:2] == [10, 5]
+    assert blocks_that_fit(10, {4: 4000}, 12, padded=True)[:2] == [4, 3]
+
+
 def test_columns_cut_whole_blocks_and_sizing_may_take_the_first_of_any_size(digits_train):
     """Sizing measures blocks of 8 and 32 samples, which need not divide M (1,000 once ran past the end)."""
     from zkcert.errors import InputError
@@ -39,6 +52,23 @@ def test_columns_cut_whole_blocks_and_sizing_may_take_the_first_of_any_size(digi
         challenge_columns(challenge, 32, 10, KZG)
     with pytest.raises(InputError, match="do not hold"):
         challenge_columns(challenge, 32, 10, KZG, first=2)
+
+
+def test_padded_columns_end_in_zero_samples_with_zero_labels(digits_train):
+    """Layout 3: 40 samples in blocks of 16 are 3 columns, the last with 8 samples and 8 padding samples."""
+    from zkcert.errors import InputError
+
+    challenge = Challenge.issue(digits_train.subset(list(range(400, 1000))), 40, nonce="padded")
+    columns = challenge_columns(challenge, 16, 10, KZG, padded=True)
+    assert len(columns) == 3 and {len(c) for c in columns} == {16 * 74}
+    assert columns[:2] == block_columns(challenge.dataset().subset(list(range(32))), 16, 10, KZG)  # full blocks: as unpadded
+    last = columns[2]
+    features, labels = last[: 16 * 64], last[16 * 64 :]
+    assert features[: 8 * 64] == [float(v) for v in challenge.x[32:].ravel()] and not any(features[8 * 64 :])
+    assert labels[: 8 * 10] == [float(c == y) for y in challenge.y[32:] for c in range(10)] and not any(labels[8 * 10 :])
+    assert challenge_columns(challenge, 16, 10, KZG, padded=True, first=3)[2] == last
+    with pytest.raises(InputError, match="do not hold"):  # a fourth block would be all padding
+        challenge_columns(challenge, 16, 10, KZG, padded=True, first=4)
 
 
 def test_rows_are_linear_in_the_block_size(proof_mlp, digits_train, tmp_path):
@@ -64,7 +94,7 @@ def _spec(**kw) -> HeldoutSpec:
 
 
 def test_a_spec_without_a_layout_is_the_first_releases_and_an_unknown_one_is_refused(tmp_path):
-    """Layout 1 (slices) is what certificates of the first release were proved with; layout 2 gathers (module docstring)."""
+    """Layout 1 (slices) is what certificates of the first release were proved with; layouts 2 and 3 gather (module docstring)."""
     from collections import Counter
 
     import onnx
@@ -73,15 +103,16 @@ def test_a_spec_without_a_layout_is_the_first_releases_and_an_unknown_one_is_ref
 
     new = _spec()
     old = HeldoutSpec.from_json({k: v for k, v in new.to_json().items() if k != "layout"})
-    assert (new.layout, old.layout) == (2, 1) and new.input_lengths() == old.input_lengths() == (4 * 74, 650 + KZG_SALT_LEN)
+    assert (new.layout, old.layout) == (3, 1) and new.input_lengths() == old.input_lengths() == (4 * 74, 650 + KZG_SALT_LEN)
     assert old.digest() != new.digest()  # another circuit, so another cached key
     ops = {}
     for spec in (old, new):
         spec.export_onnx(tmp_path / f"{spec.layout}.onnx")
         ops[spec.layout] = Counter(node.op_type for node in onnx.load(tmp_path / f"{spec.layout}.onnx").graph.node)
-    # Layout 2 gathers the samples, the labels, the weight and the bias, and keeps no _tail (a double negation).
-    assert (ops[1]["Gather"], ops[2]["Gather"]) == (1, 4) and ops[1]["Neg"] > 0 == ops[2]["Neg"]
-    assert ops[2]["Slice"] < ops[1]["Slice"]
-    for bad in (3, True):
+    # Layout 3 gathers the samples, the labels, the weight and the bias, and keeps no _tail (a double negation).
+    assert (ops[1]["Gather"], ops[3]["Gather"]) == (1, 4) and ops[1]["Neg"] > 0 == ops[3]["Neg"]
+    assert ops[3]["Slice"] < ops[1]["Slice"]
+    assert _spec(layout=2).layout == 2 and not _spec(layout=2).padded and new.padded  # layout 2's certificates still read
+    for bad in (4, True):
         with pytest.raises(CertificateError, match="layout"):
             _spec(layout=bad)

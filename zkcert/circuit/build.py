@@ -131,6 +131,18 @@ def calibrate_spec(
     return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
 
 
+def layout_rows(spec: AnySpec, workdir: Path, **run_args: Any) -> int:
+    """ezkl's rows for the spec's circuit (with these run arguments over its own), from gen_settings alone.
+
+    No data and no calibration: the layout's rows depend on the graph and the columns per row, not on the values
+    or (below 2**logrows) the lookup range (held-out rows at 8 samples were 28,144 either way).
+    """
+    onnx_path, settings_path = workdir / "rows.onnx", workdir / "rows-settings.json"
+    _export(spec, onnx_path)
+    _ezkl.gen_settings(onnx_path, settings_path, {**ezkl_run_args(spec), **run_args})
+    return int(read_json(settings_path)["num_rows"])
+
+
 def fewer_columns(spec: AnySpec, inputs: list[dict[str, Any]], workdir: Path) -> AnySpec:
     """The calibrated spec laid out one column per row instead, when that fits the same logrows; else spec itself.
 

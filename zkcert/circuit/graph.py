@@ -199,14 +199,15 @@ def _take(t: torch.Tensor, start: int, stop: int) -> torch.Tensor:
 
 # How a claim's circuit (held-out, resilience) takes its parts out of its columns: 1 by slices (their first
 # release), 2 by gathers (_take). A spec without the field is layout 1, so its certificates keep their keys.
+# The held-out circuit adds layout 3 (zkcert.circuit.heldout.PADDED_LAYOUT): layout 2 with padded blocks.
 LAYOUTS = (1, 2)
 LAYOUT = 2
 
 
-def check_layout(layout: Any, what: str) -> None:
-    """A CertificateError unless layout is one of LAYOUTS."""
-    if isinstance(layout, bool) or layout not in LAYOUTS:
-        raise CertificateError(f"{what} layout {layout!r} is not one of {list(LAYOUTS)}; upgrade zkcert")
+def check_layout(layout: Any, what: str, allowed: tuple[int, ...] = LAYOUTS) -> None:
+    """A CertificateError unless layout is one of `allowed`."""
+    if isinstance(layout, bool) or layout not in allowed:
+        raise CertificateError(f"{what} layout {layout!r} is not one of {list(allowed)}; upgrade zkcert")
 
 
 def _gather_params(column: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
@@ -423,9 +424,14 @@ class SharpnessGraph(nn.Module):
         r, p = _times_sign(v, a_out), _doubled(v + _times_sign(u, a_out), _log2_inverse(self.spec.epsilon))
         return [big_u + (r + p), big_u + (r - p)]
 
+    @classmethod
+    def _summed_log_sum_exp(cls, z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
+        """Sum over samples of log sum_c exp(z_c) (_log_sum_exp)."""
+        return torch.sum(cls._log_sum_exp(z, relu_floor, tree_max))
+
     @staticmethod
-    def _summed_log_sum_exp(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
-        """Sum over samples of log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range.
+    def _log_sum_exp(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
+        """Per sample, log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range, shape (N,).
 
         relu_floor (graph 3) writes the same floor max(x, -_EXP_FLOOR) as relu(x + _EXP_FLOOR) - _EXP_FLOOR,
         exact in fixed point: ezkl lays out a clamp in about 35 cells per element and a relu in 22 (measured).
@@ -434,7 +440,7 @@ class SharpnessGraph(nn.Module):
         m = _row_max(z) if tree_max else torch.max(z, dim=1, keepdim=True).values
         top, shifted = m.reshape(-1), z - m  # in this order: graphs 1 and 2 export node for node as they always did
         floored = torch.relu(shifted + _EXP_FLOOR) - _EXP_FLOOR if relu_floor else torch.clamp(shifted, min=-_EXP_FLOOR)
-        return torch.sum(top + torch.log(torch.sum(torch.exp(floored), dim=1)))
+        return top + torch.log(torch.sum(torch.exp(floored), dim=1))
 
     @classmethod
     def _summed_loss(cls, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:

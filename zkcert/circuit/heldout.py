@@ -13,6 +13,13 @@ constant indices (graph.py's _take); layout 1, the first release's, sliced them,
 about one cell per element of the tensor it slices. Measured on MNIST 784-32-10 at 2 columns (gen_settings,
 8 and 16 samples): 2,727 rows per sample and 39,115 fixed with slices, 1,923.5 and 12,756 with gathers.
 
+Layout 3 (PADDED_LAYOUT) is layout 2 with padded blocks, so that a block size need not divide M: the last
+block's missing samples are zero features with an all-zero label vector. Each sample's count and loss are
+weighted by its label vector's sum, 1 for a challenge sample and 0 for padding (two dot products per block).
+The verifier builds the padded columns from its own copy, so padding is public and cannot hide a sample.
+Layout 3's lookup range is not calibrated but fixed by the graph (HeldoutSpec.lookup_range): it then says
+nothing about the model's logits on the challenge, which a calibrated range (twice the extremes seen) did.
+
 Binding to C_theta: under poseidon/v1 the model's hash is the same value in both circuits when they quantize
 theta at the same scale with the same salt; under kzg/v1 a column's point depends on the circuit's domain, so
 the held-out circuit is built at exactly the sharpness circuit's logrows (zkcert.heldout sizes its shards to fit).
@@ -37,14 +44,16 @@ from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
 from ..spec import RUN_ARGS, CircuitSpec
-from .graph import LAYOUT, SharpnessGraph, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take, check_layout, claim_params
+from .graph import _EXP_FLOOR, LAYOUT, LAYOUTS, SharpnessGraph, _correct_mask, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take, check_layout, claim_params
 
-__all__ = ["HELDOUT_SCHEMA", "LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
+__all__ = ["HELDOUT_SCHEMA", "LAYOUT", "PADDED_LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
 HELDOUT_SCHEMA = "zkcert-heldout-circuit/v1"
 OUTPUTS = ("correct", "loss_sum")
 _INPUTS = ("challenge", "model")
 _OPSET = 17
+PADDED_LAYOUT = 3
+_LAYOUTS = (*LAYOUTS, PADDED_LAYOUT)
 
 
 @dataclass(frozen=True)
@@ -60,14 +69,14 @@ class HeldoutSpec:
     commitment: str = POSEIDON
     salted: bool = True
     run_args: dict[str, Any] = field(default_factory=dict)
-    layout: int = LAYOUT
+    layout: int = PADDED_LAYOUT
     schema: str = HELDOUT_SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != HELDOUT_SCHEMA:
             raise CertificateError(f"held-out circuit schema {self.schema!r} is not {HELDOUT_SCHEMA!r}; upgrade zkcert")
         check_scheme(self.commitment)
-        check_layout(self.layout, "held-out circuit")
+        check_layout(self.layout, "held-out circuit", _LAYOUTS)
         for name in ("n_samples", "num_classes", "num_params"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -79,6 +88,17 @@ class HeldoutSpec:
             raise InputError(f"run_args may not set {sorted(unknown)}: only {sorted(RUN_ARGS)}")
         if sum(math.prod(s) for s in _param_shapes(self.layers)) != self.num_params:
             raise CertificateError(f"held-out spec says {self.num_params} parameters but its layers have a different count")
+
+    @property
+    def padded(self) -> bool:
+        """Whether a block may hold padding (layout 3), so that blocks need not divide M."""
+        return self.layout >= PADDED_LAYOUT
+
+    def lookup_range(self) -> list[int]:
+        """The inputs exp and ln can see, in fixed point, whatever the model: exp's in [-16, 0] (graph.py's floor after
+        the row maximum), ln's in [1, C] (a sum of C exps at most 1, one of them exp(0)), one step of slack each side."""
+        step = 2**self.input_scale
+        return [-int(_EXP_FLOOR) * step - 1, self.num_classes * step + 1]
 
     @property
     def features(self) -> int:
@@ -157,8 +177,14 @@ class HeldoutGraph(nn.Module):
         it = iter(self._params(model))
         for cfg in s.layers:
             h = _affine(cfg, h, next(it), next(it)) if cfg["type"] in ("Linear", "Conv2d") else _other_layer(cfg, h)
-        correct = _correct_count(h, onehot, True, s.input_scale)
-        loss = SharpnessGraph._summed_loss_dot(h, onehot, relu_floor=True, tree_max=True).reshape(1, 1)
+        if not s.padded:
+            correct = _correct_count(h, onehot, True, s.input_scale)
+            loss = SharpnessGraph._summed_loss_dot(h, onehot, relu_floor=True, tree_max=True).reshape(1, 1)
+            return correct, loss
+        real = torch.sum(onehot, dim=1).reshape(1, n)  # 1 per challenge sample, 0 per padding sample
+        correct = real @ _correct_mask(h, onehot, True, s.input_scale)
+        label_logits = h.reshape(1, -1) @ onehot.reshape(-1, 1)  # padding's all-zero label vector adds nothing
+        loss = real @ SharpnessGraph._log_sum_exp(h, relu_floor=True, tree_max=True).reshape(n, 1) - label_logits
         return correct, loss
 
 

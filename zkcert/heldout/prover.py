@@ -29,13 +29,13 @@ from ..srs import Srs, resolve_srs
 from .challenge import Challenge, FloatReference, float_reference
 from .statement import HELDOUT, VK_FILE, HeldoutStatement, proof_name
 
-__all__ = ["HeldoutJob", "blocks_that_fit", "block_columns", "block_inputs", "challenge_columns", "heldout_spec"]
+__all__ = ["HeldoutJob", "blocks_that_fit", "block_columns", "block_inputs", "challenge_columns", "heldout_spec", "spec_columns"]
 
 # A block's estimated rows (blocks_that_fit) must fit this share of 2**logrows (ezkl reserves blinding rows, and
 # the lookup tables' own rows grow with the range). Calibration at the target logrows has the last word: a block
 # it puts above the target is skipped for the next smaller one, so the share only saves calibrations.
-_ROW_HEADROOM = 0.95
-# Calibration may pick up to this many logrows when it only measures a block's rows (the proof's are the sharpness circuit's).
+_ROW_HEADROOM = 0.995
+# The domain blocks are sized for when none is pinned (under kzg/v1 the sharpness circuit's logrows is).
 _MEASURE_LOGROWS = 20
 
 
@@ -46,20 +46,32 @@ def heldout_spec(spec: CircuitSpec, challenge: Challenge, block: int) -> Heldout
                        input_scale=spec.input_scale, commitment=spec.commitment, salted=spec.salted)
 
 
-def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
+def challenge_columns(challenge: Challenge, block: int, scale: int, scheme: str, *, padded: bool = False,
+                      first: int | None = None) -> list[Column]:
     """The challenge as the circuit's first input, one column per block of `block` samples (public: unsalted).
 
+    padded (layout 3): the last block is filled with padding samples, so `block` need not divide M.
     first: only the first that many blocks (sizing measures a block size that need not divide M).
     """
-    return block_columns(challenge.dataset(), block, scale, scheme, first=first)
+    return block_columns(challenge.dataset(), block, scale, scheme, padded=padded, first=first)
 
 
-def block_columns(data: Dataset, block: int, scale: int, scheme: str, *, first: int | None = None) -> list[Column]:
+def block_columns(data: Dataset, block: int, scale: int, scheme: str, *, padded: bool = False,
+                  first: int | None = None) -> list[Column]:
     """challenge_columns for any labeled samples, in their order (benchmarks recount sets that are not challenges)."""
-    count = len(data) // block if first is None else first
-    if (first is None and len(data) % block) or count * block > len(data):
-        raise InputError(f"{len(data)} challenge samples do not hold {count} blocks of {block}")
-    return [data_vector(data.subset(list(range(i * block, (i + 1) * block))), (), scale, scheme) for i in range(count)]
+    m = len(data)
+    count = -(-m // block) if first is None else first
+    # Unpadded, every block is full; padded, every block holds at least one challenge sample.
+    fits = (count - 1) * block < m if padded else count * block <= m and (first is not None or m % block == 0)
+    if count < 1 or not fits:
+        raise InputError(f"{m} challenge samples do not hold {count} blocks of {block}")
+    parts = [list(range(i * block, min((i + 1) * block, m))) for i in range(count)]
+    return [data_vector(data.subset(idx), (), scale, scheme, pad=block - len(idx)) for idx in parts]
+
+
+def spec_columns(challenge: Challenge, hspec: HeldoutSpec) -> list[Column]:
+    """The challenge's columns in the blocks of this held-out circuit (its sample count, scale, scheme and layout)."""
+    return challenge_columns(challenge, hspec.n_samples, hspec.input_scale, hspec.commitment, padded=hspec.padded)
 
 
 def block_inputs(column: Column, model_vec: Column) -> dict[str, list]:
@@ -72,7 +84,8 @@ class HeldoutJob:
     """A held-out claim to prove beside the sharpness statement (zkcert.claims.ClaimJob).
 
     Made before anything is proved, so a challenge that does not fit the model is one line and nothing written.
-    min_correct: the A claimed (default: the circuit's own count). block: challenge samples per proof (must divide M).
+    min_correct: the A claimed (default: the circuit's own count). block: challenge samples per proof (the last
+    proof's block is padded where it does not divide M).
     spec: a calibrated held-out circuit to prove with (its blocks), instead of calibrating one on this model.
     """
 
@@ -90,8 +103,8 @@ class HeldoutJob:
         except InputError as exc:
             raise InputError(f"the challenge does not fit the model: {exc}") from None
         m = len(self.challenge)
-        if self.block is not None and (self.block < 1 or m % self.block):
-            raise InputError(f"{m} challenge samples do not split into blocks of {self.block}")
+        if self.block is not None and (isinstance(self.block, bool) or not isinstance(self.block, int) or self.block < 1):
+            raise InputError(f"challenge samples per proof must be a positive integer, got {self.block!r}")
         if self.min_correct is not None and not 0 <= self.min_correct <= m:
             raise InputError(f"cannot claim {self.min_correct} correct of {m} challenge samples")
 
@@ -142,17 +155,20 @@ class HeldoutJob:
         """The calibrated spec and the challenge's columns, in blocks that fit (kzg/v1: at the sharpness circuit's logrows)."""
         spec, m = ctx.spec, len(self.challenge)
         if self.spec is not None:
-            return self.spec, challenge_columns(self.challenge, self.spec.n_samples, spec.input_scale, spec.commitment)
+            return self.spec, spec_columns(self.challenge, self.spec)
         kzg = spec.commitment == KZG
         target = spec.logrows if kzg else None
         blocks = [self.block] if self.block else ([m] if not kzg else _fitting_blocks(self, ctx, target))
         for block in blocks:
             hspec = heldout_spec(spec, self.challenge, block)
-            columns = challenge_columns(self.challenge, block, spec.input_scale, spec.commitment)
-            inputs = [block_inputs(c, ctx.model_vec) for c in columns]
+            columns = spec_columns(self.challenge, hspec)
+            # Layout 3 fixes its lookup range from the graph (HeldoutSpec.lookup_range), so calibration only has to
+            # say whether a block fits: one block does. A value past the decomposition's range in another block
+            # fails that block's witness by name (ezkl's "decomposition error"), as the sharpness shards do.
+            inputs = [block_inputs(c, ctx.model_vec) for c in columns[: 1 if hspec.padded else None]]
+            folder = _fresh(ctx.tmpdir / f"heldout-cal-{block}")
             try:
-                hspec = circuit.calibrate_spec(hspec, inputs, _fresh(ctx.tmpdir / f"heldout-cal-{block}"),
-                                               max_logrows=target or 20)
+                hspec = _pinned(circuit.calibrate_spec(hspec, inputs, folder, max_logrows=target or 20))
             except CircuitError:
                 if block == blocks[-1]:
                     raise
@@ -163,7 +179,7 @@ class HeldoutJob:
                 return hspec.with_run_args({**hspec.run_args, "logrows": target}), columns
             # One column per row where it keeps the logrows, as a sharpness proof gets (a small Poseidon circuit
             # sets up and proves faster). Not under kzg/v1: its blocks are sized to fill the pinned domain.
-            return circuit.fewer_columns(hspec, inputs, ctx.tmpdir / f"heldout-cal-{block}"), columns
+            return _pinned(circuit.fewer_columns(hspec, inputs, folder)), columns
         raise InputError(f"no block of the challenge fits the committed circuit's 2**{target} rows")
 
 
@@ -176,33 +192,39 @@ def _block_job(i: int, block: Column, model_vec: Column, work: Path, files: Any,
 
 
 def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) -> list[int]:
-    """Divisors of M, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
+    """Block sizes, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
 
     One sample's rows times the block size overestimated by about 20x: the circuit's fixed part (the model column and
     the lookup tables, about 12,800 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 1,900.
     """
     m = len(job.challenge)
     sizes = sorted({min(m, 8), min(m, 32)})
-    return blocks_that_fit(m, {size: _block_rows(job, ctx, size) for size in sizes}, logrows or _MEASURE_LOGROWS)
+    return blocks_that_fit(m, {size: _block_rows(job, ctx, size) for size in sizes}, logrows or _MEASURE_LOGROWS, padded=True)
 
 
-def blocks_that_fit(m: int, measured: dict[int, int], logrows: int) -> list[int]:
-    """Divisors of m, largest first, whose rows on the line through the measured {block size: rows} fit 2**logrows."""
+def blocks_that_fit(m: int, measured: dict[int, int], logrows: int, *, padded: bool = False) -> list[int]:
+    """Block sizes for m samples, largest first, whose rows on the line through the measured {block size: rows} fit 2**logrows.
+
+    Unpadded (layouts 1-2): divisors of m. Padded (layout 3): for each number of proofs, the smallest block that
+    needs no more proofs (1,000 samples in blocks of at most 27: 38 proofs of 27, 26 padding samples in the last).
+    """
     (a, ra), *rest = sorted(measured.items())
     per = ra / a if not rest else (rest[-1][1] - ra) / (rest[-1][0] - a)
     fixed = ra - per * a
-    fits = [d for d in range(m, 0, -1) if m % d == 0 and fixed + per * d <= _ROW_HEADROOM * 2**logrows]
+    fits = [d for d in range(m, 0, -1) if (padded or m % d == 0) and fixed + per * d <= _ROW_HEADROOM * 2**logrows]
+    if padded:
+        fits = list(dict.fromkeys(-(-m // -(-m // d)) for d in fits))
     return fits or [1]
 
 
 def _block_rows(job: HeldoutJob, ctx: ProverContext, size: int) -> int:
-    """Rows of the held-out circuit over the challenge's first `size` samples, as calibration counts them."""
-    spec = ctx.spec
-    (block,) = challenge_columns(job.challenge, size, spec.input_scale, spec.commitment, first=1)
-    folder = _fresh(ctx.tmpdir / f"heldout-rows-{size}")
-    circuit.calibrate_spec(heldout_spec(spec, job.challenge, size), block_inputs(block, ctx.model_vec),
-                           folder, max_logrows=_MEASURE_LOGROWS)
-    return int(read_json(folder / "settings.json").get("num_rows") or 1)
+    """Rows of the held-out circuit for blocks of `size` samples (circuit.layout_rows: no data needed)."""
+    return circuit.layout_rows(heldout_spec(ctx.spec, job.challenge, size), _fresh(ctx.tmpdir / f"heldout-rows-{size}"))
+
+
+def _pinned(hspec: HeldoutSpec) -> HeldoutSpec:
+    """Layout 3: the calibrated spec with the lookup range its graph fixes; earlier layouts keep the calibrated one."""
+    return hspec.with_run_args({**hspec.run_args, "lookup_range": hspec.lookup_range()}) if hspec.padded else hspec
 
 
 def _srs_for(hspec: HeldoutSpec, ctx: ProverContext) -> Srs:

@@ -27,7 +27,8 @@ def proof_name(index: int) -> str:
 class HeldoutStatement:
     """The claim: the model with commitment C_theta classifies at least min_correct of the challenge's M samples correctly.
 
-    The challenge is named by its hash; `spec` is the circuit each of the M / spec.n_samples proofs was made with.
+    The challenge is named by its hash; `spec` is the circuit each of the n_proofs proofs was made with, over
+    consecutive blocks of spec.n_samples challenge samples (layout 3 pads the last block).
     """
 
     SCHEMA: ClassVar[str] = HELDOUT_SCHEMA
@@ -46,7 +47,7 @@ class HeldoutStatement:
         for name in ("n_samples", "min_correct"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
                 raise CertificateError(f"held-out statement {name} must be an integer")
-        if self.n_samples < 1 or self.n_samples % self.spec.n_samples:
+        if self.n_samples < 1 or (not self.spec.padded and self.n_samples % self.spec.n_samples):
             raise CertificateError(f"{self.n_samples} challenge samples do not split into proofs of {self.spec.n_samples}")
         if not 0 <= self.min_correct <= self.n_samples:
             raise CertificateError(f"held-out statement claims {self.min_correct} correct of {self.n_samples}")
@@ -56,7 +57,7 @@ class HeldoutStatement:
     @property
     def n_proofs(self) -> int:
         """How many proofs the claim has."""
-        return self.n_samples // self.spec.n_samples
+        return -(-self.n_samples // self.spec.n_samples)
 
     def files(self) -> tuple[str, ...]:
         """The files of claims/heldout/."""

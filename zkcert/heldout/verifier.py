@@ -21,7 +21,7 @@ from ..commitments import column_committer
 from ..errors import VerificationError, ZkcertError
 from ..verification.steps import load_proof, trusted_key, verify_proofs
 from .challenge import Challenge
-from .prover import challenge_columns
+from .prover import spec_columns
 from .statement import HELDOUT, VK_FILE, HeldoutStatement, proof_name
 
 __all__ = ["HeldoutClaim", "CLAIM", "CHECKS"]
@@ -94,7 +94,7 @@ def _check_challenge(ctx: ClaimContext, st: HeldoutStatement, challenge: Any, fo
     if len(challenge) != st.n_samples or tuple(challenge.x.shape[1:]) != hspec.input_shape or challenge.num_classes != hspec.num_classes:
         raise VerificationError("heldout-challenge", "the issued challenge does not have the statement's shape")
     commit = column_committer(hspec.commitment, hspec.input_scale, (key[0], key[1], ctx.srs.path))
-    for n, column in zip(found, challenge_columns(challenge, hspec.n_samples, hspec.input_scale, hspec.commitment)):
+    for n, column in zip(found, spec_columns(challenge, hspec)):
         if found[n].challenge != commit(column):
             raise VerificationError("heldout-challenge", f"{n} is not over its block of the issued challenge")
 

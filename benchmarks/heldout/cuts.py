@@ -9,7 +9,9 @@ sharpness circuit's, as a kzg/v1 claim must be) with one change per variant:
   values below 2**13 at scale 2**10, i.e. |v| < 8;
 - scale_rebase_multiplier 2: ezkl rescales a product only when its scale passes 2 x 2**10, so the hidden layer
   keeps scale 2**20 and is never rescaled; the logits (and the loss's exp and ln tables) are then at 2**20 too;
-- without the loss: the correct count only (computes less: it prices the exp and ln lookup arguments).
+- without the loss: the correct count only (computes less: it prices the exp and ln lookup arguments);
+- padded blocks (layout 3, what zkcert builds since 4539f88): blocks need not divide M, so the largest block that
+  fits is used and the last is padded; each sample's count and loss are weighted by its label vector's sum.
 
 Columns: rows per sample and fixed rows (gen_settings at 8 and 32 samples, a fixed lookup range), the largest
 block of 1,000 that fits (zkcert.heldout.prover.blocks_that_fit) and the proofs it takes, whether ezkl calibrates
@@ -64,20 +66,20 @@ def _label_logit_sum(z: torch.Tensor, onehot: torch.Tensor, **_: Any) -> torch.T
     return (z.reshape(1, -1) @ onehot.reshape(-1, 1)).reshape(())
 
 
-# name -> (run arguments over zkcert's, the graph's operations replaced: breakdown.patched)
-VARIANTS: dict[str, tuple[dict[str, Any], list[tuple[Any, str, Any]]]] = {
-    "as built (layout 2, 2 columns)": ({}, []),
-    "4 columns per row": ({"num_inner_cols": 4}, []),
-    "decomposition in one leg": ({"decomp_legs": 1}, []),
-    "scale_rebase_multiplier 2": ({"scale_rebase_multiplier": 2}, []),
-    "without the loss (count only)": ({}, [(SharpnessGraph, "_summed_loss_dot", staticmethod(_label_logit_sum))]),
+# name -> (run arguments over zkcert's, the graph's operations replaced: breakdown.patched, held-out layout)
+VARIANTS: dict[str, tuple[dict[str, Any], list[tuple[Any, str, Any]], int]] = {
+    "as built (layout 2, 2 columns)": ({}, [], 2),
+    "4 columns per row": ({"num_inner_cols": 4}, [], 2),
+    "decomposition in one leg": ({"decomp_legs": 1}, [], 2),
+    "scale_rebase_multiplier 2": ({"scale_rebase_multiplier": 2}, [], 2),
+    "without the loss (count only)": ({}, [(SharpnessGraph, "_summed_loss_dot", staticmethod(_label_logit_sum))], 2),
+    "padded blocks (layout 3)": ({}, [], 3),
 }
 
 
-def _spec(model: torch.nn.Module, n: int, run_args: dict[str, Any]) -> H.HeldoutSpec:
-    # Layout 2, the layout these cuts were priced on (2026-12-07); layout 3 (padded blocks) came after them.
+def _spec(model: torch.nn.Module, n: int, run_args: dict[str, Any], layout: int) -> H.HeldoutSpec:
     return H.HeldoutSpec(layers=layer_configs(model), input_shape=(784,), num_classes=10, num_params=len(flat_params(model)),
-                         n_samples=n, input_scale=SCALE, commitment=KZG, run_args={"num_inner_cols": 2, **run_args}, layout=2)
+                         n_samples=n, input_scale=SCALE, commitment=KZG, run_args={"num_inner_cols": 2, **run_args}, layout=layout)
 
 
 def _rows(spec: H.HeldoutSpec, folder: Path) -> int:
@@ -100,7 +102,8 @@ def _calibrated(spec: H.HeldoutSpec, inputs: list[dict], folder: Path) -> H.Held
             raise
         return None
     got = read_json(settings)["run_args"]
-    return spec.with_run_args({**spec.run_args, "lookup_range": got["lookup_range"], "logrows": LOGROWS}) if ok else None
+    lookup = spec.lookup_range() if spec.padded else got["lookup_range"]  # layout 3 fixes its range, as zkcert does
+    return spec.with_run_args({**spec.run_args, "lookup_range": lookup, "logrows": LOGROWS}) if ok else None
 
 
 def _prove_seconds(spec: H.HeldoutSpec, inputs: list[dict], folder: Path) -> float:
@@ -121,17 +124,18 @@ def _prove_seconds(spec: H.HeldoutSpec, inputs: list[dict], folder: Path) -> flo
 
 def measure(name: str, model: torch.nn.Module, column: list, prove: bool) -> dict:
     """One variant's row."""
-    run_args, changes = VARIANTS[name]
+    run_args, changes, layout = VARIANTS[name]
+    padded = layout >= H.PADDED_LAYOUT
     with patched(changes), tempfile.TemporaryDirectory() as tmp:
         counted = {}
         for n in (8, 32):
             (Path(tmp) / str(n)).mkdir()
-            counted[n] = _rows(_spec(model, n, run_args), Path(tmp) / str(n))
+            counted[n] = _rows(_spec(model, n, run_args, layout), Path(tmp) / str(n))
         per = (counted[32] - counted[8]) / 24
-        block = blocks_that_fit(CHALLENGE, counted, LOGROWS)[0]
+        block = blocks_that_fit(CHALLENGE, counted, LOGROWS, padded=padded)[0]
         test = load_bundled("mnist5k", "test")
-        inputs = [block_inputs(b, column) for b in block_columns(test, block, SCALE, KZG, first=BLOCKS_TIMED)]
-        spec = _calibrated(_spec(model, block, run_args), inputs, Path(tmp))
+        inputs = [block_inputs(b, column) for b in block_columns(test, block, SCALE, KZG, padded=padded, first=BLOCKS_TIMED)]
+        spec = _calibrated(_spec(model, block, run_args, layout), inputs, Path(tmp))
         seconds = _prove_seconds(spec, inputs, Path(tmp)) if prove and spec is not None else None
     proofs = -(-CHALLENGE // block)
     return {"variant": name, "rows_per_sample": round(per, 1), "fixed_rows": round(counted[8] - 8 * per), "block": block,
@@ -154,7 +158,8 @@ def main() -> None:
     write_table(OUT, "cuts", COLUMNS, rows, [
         "# Held-out block: cuts tried against the 10-minute target (benchmarks/heldout/cuts.py)", "",
         MACHINE + f"MNIST 784-32-10, kzg/v1, logrows {LOGROWS}, {CHALLENGE} challenge samples from MNIST-5k's test split. "
-        "Rows from gen_settings (8 and 32 samples); block: the largest divisor of 1,000 that fits; calibrates: ezkl "
+        "Rows from gen_settings (8 and 32 samples); block: the largest divisor of 1,000 that fits (layout 3: the largest "
+        "block that fits, the last padded); calibrates: ezkl "
         f"calibrated the variant on the first {BLOCKS_TIMED} blocks; prove_s_median: witness and proof of one block, "
         f"in turn, median of {BLOCKS_TIMED} (setup not counted); projected_prove_s = proofs x median, one proof at a time.",
     ])

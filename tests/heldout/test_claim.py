@@ -140,6 +140,23 @@ def test_an_edited_count_fails(issued, tmp_path):
     _fails(folder, issued, "heldout-count")
 
 
+def test_an_edited_block_or_padding_fails(issued, tmp_path):
+    """The statement's block (spec.n_samples), layout and M fix how the verifier pads and cuts its copy: each edit fails."""
+    folder = _copy(issued, tmp_path)
+
+    def spec_edit(**fields):
+        return lambda m: m["claims"][0]["statement"]["spec"].update(fields)
+    edit_json(folder / MANIFEST, spec_edit(n_samples=SAMPLES))  # the block without its padding: another circuit
+    _fails(folder, issued, "heldout-key")
+    folder = _copy(issued, tmp_path / "layout")
+    edit_json(folder / MANIFEST, spec_edit(layout=2))  # unpadded: 3 samples do not fill blocks of 4
+    assert "do not split into proofs of 4" in str(_fails(folder, issued, "certificate-format"))
+    folder = _copy(issued, tmp_path / "m")
+    edit_json(folder / MANIFEST, lambda m: m["claims"][0]["statement"].update(n_samples=BLOCK, min_correct=0))
+    err = _fails(folder, issued, "heldout-challenge")  # the padding sample claimed as a challenge sample
+    assert "shape" in str(err)
+
+
 def test_an_edited_count_in_the_proof_fails(issued, tmp_path):
     folder = _copy(issued, tmp_path)
     proof = folder / "claims/heldout/shard-0000.proof.json"

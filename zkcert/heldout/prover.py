@@ -192,7 +192,7 @@ def _block_job(i: int, block: Column, model_vec: Column, work: Path, files: Any,
 
 
 def _fitting_blocks(job: HeldoutJob, ctx: ProverContext, logrows: int | None) -> list[int]:
-    """Block sizes, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two calibrated block sizes).
+    """Block sizes, largest first, whose estimated rows fit 2**logrows (blocks_that_fit's line through two counted block sizes).
 
     One sample's rows times the block size overestimated by about 20x: the circuit's fixed part (the model column and
     the lookup tables, about 12,800 rows for MNIST 784-32-10 at 2 columns) is paid once per proof, a sample about 1,900.

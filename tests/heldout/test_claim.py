@@ -2,8 +2,9 @@
 
 To stay within the suite's time budget the claim is attached (zkcert.claims.attach) to the session's honest
 Poseidon certificate (conftest.honest_cert, logrows 15) rather than proved in a second sharpness run: one held-out
-proof over a block of 4, 3 challenge samples and one padding sample (layout 3), which under poseidon/v1 (the challenge column hashed in-circuit, about 41 rows per
-value) is what fits that certificate's 2**15-row SRS; 8 samples need 2**16. The pipeline path
+proof over a block of 4, 3 challenge samples and one padding sample (layout 3), which under poseidon/v1 (the
+challenge column hashed in-circuit, about 41 rows per value) is what fits that certificate's 2**15-row SRS; 8
+samples need 2**16. The pipeline path
 (zkcert.prove(..., claims=[job])) and the kzg/v1 binding (the held-out circuit at the sharpness circuit's logrows)
 are run end to end by benchmarks/heldout/run.py. The swapped theta is one more proof under the same key, over a
 perturbed model; every other tamper edits a copy of the certificate. The Poseidon binding is also checked at
@@ -103,6 +104,9 @@ def test_the_claim_verifies_with_the_float_count(issued, proof_mlp):
     assert statement.challenge_sha256 == issued.challenge.sha256
     # A Poseidon claim this small fits its logrows with one column per row, as its sharpness proof does (fewer_columns).
     assert statement.spec.run_args["num_inner_cols"] == 1 and statement.spec.logrows == 15
+    # Layout 3's lookup range is the graph's bound, not calibrated: exp's inputs in [-16, 0], ln's in [1, 10], at scale 2**s.
+    step = 2**statement.spec.input_scale
+    assert statement.spec.padded and statement.spec.run_args["lookup_range"] == [-16 * step - 1, 10 * step + 1]
 
 
 def test_without_the_challenge_it_is_not_verified(issued):

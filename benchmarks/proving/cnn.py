@@ -329,19 +329,21 @@ def _fit(model: nn.Module, graph: int | None) -> dict:
     return {"rows_per_sample": round(slope), "fixed_rows": round(fixed)}
 
 
-def prove_one(model_kind: str, n: int, shard_size: int | str, sample: int | None = None) -> dict:
-    """Prove n MNIST training samples of one model (one prove call; a spot check of `sample` shards), verify, return the row."""
+def prove_one(model_kind: str, n: int, shard_size: int | str, sample: int | None = None, scale: int | None = None) -> dict:
+    """Prove n MNIST training samples of one model (one prove call; a spot check of `sample` shards; STATEMENT at another
+    input scale if given), verify, return the row."""
     from zkcert import prove, verify
     from zkcert.data import load_bundled
 
     model = trained_cnn() if model_kind == "cnn" else trained_mlp()
     data = load_bundled("mnist5k", "train").head(n)
-    base = Path(tempfile.gettempdir()) / f"zkcert-cnn-bench-{model_kind}-{n}-{shard_size}-{sample}"
+    statement = {**STATEMENT, **({"input_scale": scale} if scale else {})}
+    base = Path(tempfile.gettempdir()) / f"zkcert-cnn-bench-{model_kind}-{n}-{shard_size}-{sample}-{scale}"
     out, work = base.with_suffix(".cert"), base.with_suffix(".work")
     for stale in (out, work):  # a timed run starts from nothing: no resumed shards, no other statement's work
         shutil.rmtree(stale, ignore_errors=True)
     start = time.perf_counter()
-    result = prove(model, data, threshold=THRESHOLD[model_kind], out=out, nonce="bench", statement=statement_of(STATEMENT),
+    result = prove(model, data, threshold=THRESHOLD[model_kind], out=out, nonce="bench", statement=statement_of(statement),
                    execution=execution_of({"shard_size": shard_size, "sample": sample, "inner_cols": COLS, "workers": 1,
                                                       "work_dir": work}))
     wall = time.perf_counter() - start
@@ -355,10 +357,10 @@ def prove_one(model_kind: str, n: int, shard_size: int | str, sample: int | None
     shards = rep.get("shards") or []
     prove_s, proved = steps["prove"]["seconds"], max(len(shards), 1)
     return {
-        "model": ARCH if model_kind == "cnn" else MLP_ARCH, "samples": n, "shard_size": st.spec.n_samples,
+        "model": ARCH if model_kind == "cnn" else MLP_ARCH, "input_scale": st.spec.input_scale, "samples": n, "shard_size": st.spec.n_samples,
         "shards": math.ceil(n / st.spec.n_samples), "proved_shards": proved,
         "graph": st.spec.graph, "logrows": st.spec.logrows, "test_accuracy": round(test_accuracy(model), 4),
-        "relative_gap": round(rep["relative_gap"], 5), "prove_s": round(prove_s, 1),
+        "relative_gap": _rounded(rep["relative_gap"], 5), "prove_s": round(prove_s, 1),
         "prove_per_sample_s": round(prove_s / (proved * st.spec.n_samples), 2),
         "verifier_s": round(verifier, 2), "wall_s": round(wall, 1),
         "peak_rss_mb": round(max([s["peak_rss_mb"] for s in result.steps] + [s["peak_rss_mb"] for s in shards]
@@ -366,7 +368,12 @@ def prove_one(model_kind: str, n: int, shard_size: int | str, sample: int | None
     }
 
 
-RATIO_COLUMNS = ["model", "samples", "shard_size", "shards", "proved_shards", "graph", "logrows", "test_accuracy", "relative_gap", "prove_s",
+def _rounded(value: float | None, digits: int) -> float | str:
+    """A reported number rounded; a spot check reports no aggregate value (its shards reveal only their flags)."""
+    return "" if value is None else round(value, digits)
+
+
+RATIO_COLUMNS = ["model", "input_scale", "samples", "shard_size", "shards", "proved_shards", "graph", "logrows", "test_accuracy", "relative_gap", "prove_s",
                  "prove_per_sample_s", "verifier_s", "wall_s", "peak_rss_mb"]
 
 
@@ -378,6 +385,7 @@ def main() -> None:
     parser.add_argument("--ratio", type=int, help="prove the CNN on this many samples and the MLP on 100, in one run")
     parser.add_argument("--samples", type=int, help="certify the CNN on this many samples (shard size from zkcert's sizing)")
     parser.add_argument("--sample", type=int, help="with --samples: a spot check of this many challenged shards")
+    parser.add_argument("--scale", type=int, help="with --ratio or --samples: the CNN's statement at this input scale (log2)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -390,9 +398,9 @@ def main() -> None:
     if args.fit:
         fit_report()
     if args.ratio:
-        ratio_report(args.ratio)
+        ratio_report(args.ratio, args.scale)
     if args.samples:
-        certify(args.samples, args.sample)
+        certify(args.samples, args.sample, args.scale)
 
 
 # The MLP's side of the ratio: 100 samples in shards of 50, the shard size zkcert picks for it on 1,000 samples
@@ -400,13 +408,13 @@ def main() -> None:
 MLP_RATIO = (100, 50)
 
 
-def ratio_report(n: int) -> None:
+def ratio_report(n: int, scale: int | None = None) -> None:
     """cnn-ratio-<n>.md: the CNN on n samples and the MLP on MLP_RATIO, each sharded at its own fit, in one run."""
     from report import run_configs
 
-    found = run_configs(__file__, [["cnn", n, 1], ["mlp", *MLP_RATIO]])
+    found = run_configs(__file__, [["cnn", n, 1, None, scale], ["mlp", *MLP_RATIO]])
     per = {r["model"]: r["prove_per_sample_s"] for r in found}
-    write_table(OUT, f"cnn-ratio-{n}", RATIO_COLUMNS, found, [
+    write_table(OUT, f"cnn-ratio-{n}" + (f"-scale-{scale}" if scale else ""), RATIO_COLUMNS, found, [
         "# CNN against MLP: per-sample proving seconds, the same run", "",
         MACHINE + f"statement: {STATEMENT}; each model in its own subprocess, one shard at a time (1 worker), "
         f"{COLS} columns. The CNN proves one sample per shard (two do not fit 12 GiB), the MLP {MLP_RATIO[1]}. "
@@ -415,7 +423,7 @@ def ratio_report(n: int) -> None:
     ])
 
 
-def certify(n: int, sample: int | None) -> None:
+def certify(n: int, sample: int | None, scale: int | None = None) -> None:
     """cnn-<n>.md: the issue's one command on the CNN (a spot check of `sample` shards), or zkcert's one-line reason."""
     import subprocess
     import sys
@@ -424,9 +432,9 @@ def certify(n: int, sample: int | None) -> None:
     head = [f"# {ARCH} on {n} MNIST training samples: one prove call, shard size from zkcert's sizing, 12 GiB per "
             f"proof, {what}", "", MACHINE + f"statement: {STATEMENT}."]
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--one", json.dumps(["cnn", n, "auto", sample])], capture_output=True,
+    done = subprocess.run([sys.executable, __file__, "--one", json.dumps(["cnn", n, "auto", sample, scale])], capture_output=True,
                           text=True, check=False)
-    stem = f"cnn-{n}" + (f"-sample-{sample}" if sample else "")
+    stem = f"cnn-{n}" + (f"-sample-{sample}" if sample else "") + (f"-scale-{scale}" if scale else "")
     if done.returncode == 0:
         write_table(OUT, stem, RATIO_COLUMNS, [json.loads(done.stdout.strip().splitlines()[-1])], head)
         return

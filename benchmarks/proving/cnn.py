@@ -10,7 +10,7 @@ The statement is mnist.py's (rds/v1, one row-sign/v1 direction, eps 1/8, scale 2
     python benchmarks/proving/cnn.py --select            # the architecture and training rule (rows by gen_settings, accuracy on a validation split)
     python benchmarks/proving/cnn.py --rows              # gen_settings only: rows per sample, CNN and MLP, and the CNN's breakdown
     python benchmarks/proving/cnn.py --fit               # gen_settings only: does one sample fit a 12 GiB proof, at 2 and 4 columns
-    python benchmarks/proving/cnn.py --ratio 2           # the CNN on 2 samples and the MLP on 50, each at zkcert's shard size, in one run
+    python benchmarks/proving/cnn.py --ratio 2           # the CNN on 2 samples (shards of 1) and the MLP on 100 (shards of 50), in one run
     python benchmarks/proving/cnn.py --samples 1000 --sample 4   # the issue's target as one prove call: a spot check of 4 shards
 
 Heavy runs go under `flock /tmp/zkcert-heavy.lock` on the shared machine. Writes results/proving/cnn-*.csv and .md.
@@ -45,7 +45,6 @@ MLP_ARCH = "mlp 784-32-10"
 STATEMENT = {"metric": "rds/v1", "direction": "row-sign/v1", "n_directions": 1, "epsilon": 0.125, "input_scale": 10,
              "commitment": "kzg/v1"}
 COLS = 4
-MODEL_FILE = Path(tempfile.gettempdir()) / "zkcert-cnn-bench-model-v2.pt"
 # The benchmarks time proving, so T only has to lie above each model's float value (a proof of a false statement
 # is refused before it starts). The CNN's rds/v1 is large: its training losses are small (2,147 on its first two
 # samples), and the metric divides by them.
@@ -86,7 +85,8 @@ class Arch:
         )
 
 
-# The candidates --select chose among (results/proving/cnn-select.md), fixed before its committed run: the padded
+# The candidates --select chose among (results/proving/cnn-select.md), fixed before its committed run (a scratch run
+# had looked at one candidate's test accuracy first; docs/proving-at-scale.md says which): the padded
 # 3x3 CNN benchmarked until 2026-12-07, the same blocks with PyTorch's default padding 0, and LeNet's 5 x 5 kernels
 # with PyTorch's padding at three widths. The rule: of the candidates whose one sample fits a 12 GiB proof (rows by
 # gen_settings), the highest mean validation accuracy (3 seeds, the best of TRAIN_GRID); ties go to fewer rows.
@@ -97,6 +97,9 @@ VALIDATION = 500  # the last 500 of MNIST-5k's 4,000 training images; the test s
 # What --select chose (rerun it to check): LeNet's kernels, 4 and 16 channels, lr 0.05, 40 epochs.
 CHOSEN, CHOSEN_TRAINING = Arch(5, 0, 4, 16), (0.05, 40)
 ARCH = CHOSEN.name
+# The trained model is cached per architecture and training, so a changed choice never reads a stale model.
+MODEL_FILE = Path(tempfile.gettempdir()) / (
+    f"zkcert-cnn-bench-{CHOSEN.kernel}-{CHOSEN.padding}-{CHOSEN.c1}-{CHOSEN.c2}-{CHOSEN_TRAINING[0]}-{CHOSEN_TRAINING[1]}.pt")
 
 
 def cnn() -> nn.Sequential:
@@ -105,6 +108,7 @@ def cnn() -> nn.Sequential:
 
 
 def _training(lr: float, epochs: int, seed: int = 0):
+    """The benchmark's SGD settings (momentum 0.9, weight decay 5e-4) at this learning rate, epochs and seed."""
     from zkcert.training import TrainConfig
 
     return TrainConfig(epochs=epochs, lr=lr, weight_decay=5e-4, seed=seed)

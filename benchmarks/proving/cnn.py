@@ -37,6 +37,7 @@ from report import MACHINE, execution_of, statement_of, write_table
 
 from zkcert import circuit
 from zkcert.circuit import graph as G
+from zkcert.folding import fold
 from zkcert.spec import GATHER_GRAPH, NEWEST_GRAPH, CircuitSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,15 +129,6 @@ def trained_cnn() -> nn.Module:
     return load_model(MODEL_FILE)
 
 
-def _folded(model: nn.Module) -> nn.Module:
-    """The model as zkcert commits it (saved and loaded: BatchNorm folded, Dropout dropped)."""
-    from zkcert.models import load_model, save_model
-
-    with tempfile.TemporaryDirectory() as tmp:
-        save_model(model, Path(tmp) / "m.pt")
-        return load_model(Path(tmp) / "m.pt")
-
-
 def validation_accuracy(arch: Arch, lr: float, epochs: int) -> list[float]:
     """Accuracy on the last VALIDATION training images of arch trained on the rest, one per seed in SELECT_SEEDS."""
     from zkcert.data import load_bundled
@@ -165,8 +157,8 @@ def select_report() -> None:
     top = max_logrows_for(12.0, KZG, COLS)
     table, grid = [], []
     for arch in CANDIDATES:
-        per, fixed = per_sample(_folded(arch.build()), CNN_FIT)
-        k = max(12, math.ceil(math.log2((fixed + per) / _HEADROOM)))
+        per, fixed = per_sample(fold(arch.build()), CNN_FIT)  # as zkcert commits it: BatchNorm folded, Dropout dropped
+        k = one_sample_logrows(per, fixed)
         row = {"arch": arch.name, "rows_per_sample": round(per), "fixed_rows": round(fixed), "one_sample_logrows": k,
                "fits_12gib": k <= top, "best_lr": "", "best_epochs": "", "validation_accuracy": "", "chosen": False}
         if k <= top:  # a candidate that cannot be proved is not trained: the rule could not pick it
@@ -287,6 +279,11 @@ def row_report() -> None:
 # A circuit of R rows gets the smallest logrows whose domain holds R with this headroom (ezkl reserves blinding rows),
 # as zkcert.heldout.prover sizes its blocks.
 _HEADROOM = 0.95
+def one_sample_logrows(per: float, fixed: float) -> int:
+    """The smallest logrows whose domain holds one sample's shard (fixed + per rows) with _HEADROOM."""
+    return max(12, math.ceil(math.log2((fixed + per) / _HEADROOM)))
+
+
 FIT_COLUMNS = ["model", "cols", "rows_per_sample", "fixed_rows", "one_sample_logrows", "one_sample_peak_gib",
                "logrows_within_12gib", "samples_per_12gib_proof", "proofs_for_1000", "cut_to_fit_one_sample"]
 
@@ -301,7 +298,7 @@ def fit_row(name: str, model: nn.Module, fit: tuple[int, int], cols: int, budget
     from zkcert.proving.sizing import max_logrows_for, peak_gb
 
     per, fixed = per_sample(model, fit, None, cols)
-    one_k = max(12, math.ceil(math.log2((fixed + per) / _HEADROOM)))
+    one_k = one_sample_logrows(per, fixed)
     k = max_logrows_for(budget_gb, KZG, cols)
     fits = max(0, math.floor((_HEADROOM * 2**k - fixed) / per))
     return {"model": name, "cols": cols, "rows_per_sample": round(per), "fixed_rows": round(fixed), "one_sample_logrows": one_k,

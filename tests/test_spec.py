@@ -129,3 +129,23 @@ def test_a_field_of_the_wrong_type_is_refused(field, value):
         dataclasses.replace(SPEC, **{field: value})
     with pytest.raises(InputError, match="field reveal_value must be a bool"):
         AggregationSpec(3, 1.0, 10, reveal_value=[True])
+
+
+def test_a_fixed_range_is_named_only_when_set_and_must_be_the_graphs_bound():
+    """Specs before fixed ranges read and digest as written; a fixed-range spec's lookup range can only be the bound
+    (exp's inputs in [-16, 0], ln's in [1, C], one step of slack), so it says nothing about the owner's data."""
+    from zkcert.spec import graph_lookup_range
+
+    assert "fixed_range" not in SPEC.to_json() and CircuitSpec.from_json(SPEC.to_json()).fixed_range is False
+    fixed = dataclasses.replace(SPEC, fixed_range=True)
+    assert fixed.lookup_bound() == graph_lookup_range(8, 2) == [-16 * 256 - 1, 2 * 256 + 1]
+    assert fixed.to_json()["fixed_range"] is True and fixed.digest() != SPEC.digest()
+    pinned = fixed.with_run_args({"lookup_range": fixed.lookup_bound(), "logrows": 13})
+    assert CircuitSpec.from_json(pinned.to_json()) == pinned
+    for other in ([-32768, 1000], [-4097, 514], (-4097, 513)):
+        with pytest.raises(CertificateError, match="graph's bound"):
+            CircuitSpec.from_json({**pinned.to_json(), "run_args": {**pinned.run_args, "lookup_range": other}})
+    # The same run arguments under a calibrated spec are any range calibration gave.
+    assert SPEC.with_run_args({"lookup_range": [-32768, 1000], "logrows": 16}).logrows == 16
+    with pytest.raises(InputError, match="field fixed_range must be a bool"):
+        dataclasses.replace(SPEC, fixed_range=1)

@@ -101,6 +101,7 @@ def make_spec(
         n_directions=n_directions, epsilon=float(epsilon), threshold=float(threshold),
         input_scale=input_scale, reveal_value=reveal_value, metric=metric, direction=direction, shard=shard, commitment=commitment,
         graph=_graph_for(direction, epsilon, input_scale, layers), check_labels=True, folds=fold_names(model),
+        fixed_range=True,
     )
 
 

@@ -19,7 +19,7 @@ from .metric import DS, bound_coefficient, check_metric
 
 __all__ = [
     "SPEC_SCHEMA", "AGGREGATION_SCHEMA", "DEFAULT_INPUT_SCALE", "DEFAULT_EPSILON", "DEFAULT_DIRECTIONS", "CIRCUITS_DIR",
-    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "CNN_GRAPH", "GATHER_GRAPH", "SCALED_GRAPH", "NEWEST_GRAPH", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
+    "RUN_ARGS", "GRAPHS", "SHARED_GRAPH", "SIGNED_GRAPH", "FOLDED_GRAPH", "LEAN_GRAPH", "CNN_GRAPH", "GATHER_GRAPH", "SCALED_GRAPH", "NEWEST_GRAPH", "EXP_FLOOR", "graph_lookup_range", "folds", "CircuitSpec", "AggregationSpec", "AnySpec", "load_spec", "standard_spec",
 ]
 
 SPEC_SCHEMA = "zkcert-circuit/v1"
@@ -45,6 +45,10 @@ CNN_GRAPH = 6
 GATHER_GRAPH = 7
 SCALED_GRAPH = 8
 NEWEST_GRAPH = SCALED_GRAPH
+# exp(x) rounds to 0 in fixed point for x < ln(2**-(s+1)), about -9.7 at scale 2**13: clamping z - max(z) at -16
+# changes no value at the scales zkcert uses, and keeps exp's lookup table from spanning the whole
+# logit range (measured: it set logrows 19 instead of 18 for the study's default statement at N = 8).
+EXP_FLOOR = 16.0
 AGGREGATION_SCHEMA = "zkcert-aggregation/v1"
 # The default statement's parameters (zkcert.preset's "default", which reads them from here) are the ones the
 # pre-registered study chose (benchmarks/generalization/PROTOCOL.md): rds/v1 along rademacher-abs/v1 directions,
@@ -76,6 +80,14 @@ def _check_field_types(spec: Any) -> None:
         value, allowed = getattr(spec, f.name), _SCALAR_TYPES.get(str(f.type))
         if allowed and (not isinstance(value, allowed) or (f.type != "bool" and isinstance(value, bool))):
             raise InputError(f"{type(spec).__name__} field {f.name} must be a {f.type}, got {value!r}")
+
+
+def graph_lookup_range(input_scale: int, num_classes: int) -> list[int]:
+    """The inputs exp and ln can see in every graph, in fixed point, whatever the model and data: exp's in [-16, 0]
+    (the floor after the row maximum), ln's in [1, C] (a sum of C exps at most 1, one of them exp(0)), one step of
+    slack each side. ezkl lays out no other lookup in zkcert's circuits (their settings' required_lookups)."""
+    step = 2**input_scale
+    return [-int(EXP_FLOOR) * step - 1, num_classes * step + 1]
 
 
 def folds(epsilon: float, input_scale: int) -> bool:
@@ -135,6 +147,13 @@ class CircuitSpec:
     # Dropout and Identity dropped in eval mode), for an auditor to read: theta, the direction and the circuit are
     # the folded model's, which computes the same function. Not part of the circuit; empty for specs before folds.
     folds: tuple[str, ...] = ()
+    # Whether the lookup range is the graph's bound (graph_lookup_range) and logrows the fewest that hold it and the
+    # rows, both fixed without data (zkcert.circuit.calibrate_spec), instead of calibrated on the owner's samples:
+    # a calibrated range is twice the extremes the samples reach, which tells a reader of the spec about the
+    # model's logits on private data, and it has to be calibrated on every shard proved. Not part of the circuit
+    # (the run arguments are): a spec that names it must hold the bound, which is all a verifier checks of it.
+    # Specs written before this lack it and keep their calibrated range.
+    fixed_range: bool = False
     schema: str = SPEC_SCHEMA
 
     def __post_init__(self) -> None:
@@ -182,6 +201,14 @@ class CircuitSpec:
         for key in ("input_scale", "param_scale"):
             if key in self.run_args and self.run_args[key] != self.input_scale:
                 raise InputError(f"run_args {key} {self.run_args[key]} differs from the spec's input_scale {self.input_scale}")
+        # A fixed range that is not the bound would say something the spec does not: refused wherever a spec is read.
+        if self.fixed_range is True and "lookup_range" in self.run_args and self.run_args["lookup_range"] != self.lookup_bound():
+            raise CertificateError(f"circuit spec says its lookup range is the graph's bound {self.lookup_bound()}, "
+                                   f"but its run_args set {self.run_args['lookup_range']}")
+
+    def lookup_bound(self) -> list[int]:
+        """The lookup range this spec's graph fixes (graph_lookup_range)."""
+        return graph_lookup_range(self.input_scale, self.num_classes)
 
     @property
     def bound(self) -> float:
@@ -217,6 +244,8 @@ class CircuitSpec:
             del obj["check_labels"]
         if obj.get("folds") == []:
             del obj["folds"]
+        if obj.get("fixed_range") is False:
+            del obj["fixed_range"]
         return obj
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -52,19 +53,67 @@ def test_fixed_point_gap_at_tiny_training_loss(memorizing_mlp, scale, bound):
 
 
 def test_calibration_holds_every_shard(proof_mlp, digits_train, tmp_path):
-    """One shard circuit must hold all shards: its lookup range covers each shard's own calibration."""
+    """One calibrated shard circuit (a spec before fixed ranges) must hold all shards: its lookup range covers each
+    shard's own calibration."""
     plan = owner.plan(proof_mlp, digits_train.head(8), shard_size=2, threshold=1000.0, nonce="calibration", **TINY_KW)
+    spec = dataclasses.replace(plan.spec, fixed_range=False)
     inputs = [plan.shard_input(i) for i in range(plan.committed.n_shards)]
     alone = []
     for i, one in enumerate(inputs):
         (tmp_path / str(i)).mkdir()
-        alone.append(circuit.calibrate_spec(plan.spec, one, tmp_path / str(i)).run_args)
+        alone.append(circuit.calibrate_spec(spec, one, tmp_path / str(i)).run_args)
     (tmp_path / "all").mkdir()
-    merged = circuit.calibrate_spec(plan.spec, inputs, tmp_path / "all").run_args
+    merged = circuit.calibrate_spec(spec, inputs, tmp_path / "all").run_args
     for own in alone:
         assert merged["lookup_range"][0] <= own["lookup_range"][0] and own["lookup_range"][1] <= merged["lookup_range"][1]
         assert merged["logrows"] >= own["logrows"]
     assert merged["lookup_range"] == [min(a["lookup_range"][0] for a in alone), max(a["lookup_range"][1] for a in alone)]
+
+
+def test_a_fixed_range_is_the_graphs_bound_whatever_the_data(proof_mlp, digits_train, tmp_path):
+    """New specs fix their run arguments without data: two shards of other samples pin the same range (the bound) and
+    logrows, and the circuit holds both (their witnesses build and the first passes ezkl's mock)."""
+    import ezkl
+
+    from zkcert._internal import ezkl as _ezkl
+    from zkcert._internal.io import atomic_write_json
+
+    p = owner.plan(proof_mlp, digits_train.head(4), shard_size=2, threshold=1000.0, nonce="fixed", **TINY_KW)
+    assert p.spec.fixed_range
+    pinned = [circuit.calibrate_spec(p.spec, p.shard_input(i), tmp_path).run_args for i in (0, 1)]
+    assert pinned[0] == pinned[1] and pinned[0]["lookup_range"] == p.spec.lookup_bound()
+    run_args = circuit.ezkl_run_args(p.spec)
+    files = circuit.compile_spec(p.spec.with_run_args(pinned[0]), cache=tmp_path / "cache")
+    assert pinned[0]["logrows"] == circuit.fitting_logrows(files.settings_json(), p.spec.lookup_bound()) <= 15
+    for i in (0, 1):
+        atomic_write_json(tmp_path / f"in-{i}.json", p.shard_input(i))
+        _ezkl.gen_witness(tmp_path / f"in-{i}.json", files.compiled, tmp_path / f"w-{i}.json")
+    assert ezkl.mock(str(tmp_path / "w-0.json"), str(files.compiled))
+    assert run_args["num_inner_cols"] == pinned[0]["num_inner_cols"]
+
+
+@pytest.mark.parametrize("samples,decides", [(2, "range"), (16, "rows")])
+def test_fitting_logrows_is_calibrations_rule(memorizing_mlp, tmp_path, samples, decides):
+    """For the range calibration chose, fitting_logrows gives calibration's logrows, both where the lookup range
+    decides (2 samples of the memorizing MLP: its logits far apart, exp floored at -16) and where the rows do (16)."""
+    from zkcert._internal.io import read_json
+
+    model, data = memorizing_mlp
+    p = owner.plan(model, data.head(samples), threshold=1000.0, nonce="rule", **TINY_KW)
+    calibrated = circuit.calibrate_spec(dataclasses.replace(p.spec, fixed_range=False), p.shard_input(0), tmp_path)
+    settings, found = read_json(tmp_path / "settings.json"), calibrated.run_args["lookup_range"]
+    assert circuit.fitting_logrows(settings, found) == calibrated.logrows
+    by_range, by_rows = circuit.fitting_logrows({"num_rows": 0}, found), circuit.fitting_logrows(settings, [0, 0])
+    assert (by_range > by_rows) if decides == "range" else (by_rows > by_range)
+
+
+def test_a_fixed_range_circuit_over_the_limit_is_refused(proof_mlp, digits_train, tmp_path):
+    """As a calibration that does not fit: a CircuitError naming the rows, not a circuit squeezed into more columns."""
+    from zkcert.errors import CircuitError
+
+    p = owner.plan(proof_mlp, digits_train.head(2), threshold=1000.0, nonce="limit", **TINY_KW)
+    with pytest.raises(CircuitError, match=r"needs 2\*\*15 rows, more than the 2\*\*14 allowed"):
+        circuit.calibrate_spec(p.spec, p.shard_input(0), tmp_path, max_logrows=14)
 
 
 def test_a_circuit_that_fails_half_way_is_not_cached(proof_mlp, digits_train, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 
 import pytest
 
@@ -63,8 +64,8 @@ def test_inner_cols_must_agree_with_a_pinned_spec(proof_mlp, proof_data, tmp_pat
     from zkcert.errors import InputError
     from zkcert.owner import make_spec
 
-    pinned = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY.statement_kwargs()).with_run_args(
-        {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-1, 1]})
+    spec = make_spec(proof_mlp, proof_data, threshold=1000.0, **TINY.statement_kwargs())
+    pinned = spec.with_run_args({"num_inner_cols": 2, "logrows": 15, "lookup_range": spec.lookup_bound()})
     with pytest.raises(InputError, match="lays out 2 columns per row, not 4"):
         prove(proof_mlp, proof_data, threshold=1000.0, out=tmp_path / "cert", spec=pinned, execution=Execution(inner_cols=4))
 
@@ -121,8 +122,9 @@ def test_one_column_only_where_it_keeps_the_logrows(one_column, proof_mlp, proof
     from zkcert.owner import make_spec
     from zkcert.circuit import build
 
-    calibrated = make_spec(proof_mlp, proof_data, threshold=1.0, **TINY.statement_kwargs()).with_run_args(
-        {"num_inner_cols": 2, "logrows": 15, "lookup_range": [-8, 8]})
+    # A spec before fixed ranges: fewer_columns asks calibrate_spec either way (a fixed range answers from rows alone).
+    calibrated = dataclasses.replace(make_spec(proof_mlp, proof_data, threshold=1.0, **TINY.statement_kwargs()),
+                                     fixed_range=False).with_run_args({"num_inner_cols": 2, "logrows": 15, "lookup_range": [-8, 8]})
 
     def calibrate(spec, _inputs, _workdir, *, max_logrows):
         assert spec.run_args == {"num_inner_cols": 1} and max_logrows == 15

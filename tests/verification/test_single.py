@@ -232,6 +232,8 @@ def test_pinned_fingerprint_is_used(cert, tmp_path, monkeypatch):
     [
         (lambda s: s["run_args"].update(ignore_range_check_inputs_outputs=True), "certificate-format", "may not set"),
         (lambda s: s["run_args"].update(param_scale=1), "certificate-format", "differs from the spec"),
+        # A fixed-range spec whose range is not the graph's bound: say, one calibrated on the data after all.
+        (lambda s: s["run_args"].update(lookup_range=[-32768, 3428]), "certificate-format", "graph's bound"),
         (lambda s: s.update(epsilon=2**-12), "certificate-format", "not a multiple"),
         (lambda s: s.update(epsilon=0.375), "certificate-format", "graph 8 needs epsilon = 2"),  # exact, but not 2**-k
         (lambda s: s["run_args"].update(logrows=26), "verifying-key", "above this verifier's limit"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..srs import Srs
 from .graph import export_onnx, output_names
 
 __all__ = [
-    "BASE_RUN_ARGS", "CircuitFiles", "ezkl_run_args", "calibrate_spec", "fewer_columns", "merge_run_args", "compile_spec", "keys_for",
+    "BASE_RUN_ARGS", "CircuitFiles", "ezkl_run_args", "calibrate_spec", "fitting_logrows", "fewer_columns", "merge_run_args", "compile_spec", "keys_for",
     "vk_fingerprint", "decode_outputs", "witness_outputs", "Outputs", "read_outputs", "flag_and_value", "input_json", "fixed_point_outputs",
 ]
 
@@ -116,18 +117,63 @@ def calibrate_spec(
 ) -> AnySpec:
     """Fix lookup ranges and logrows on the owner's inputs at the spec's scale; returns the pinned spec.
 
+    A spec whose range is the graph's bound (CircuitSpec.fixed_range) is pinned without its inputs (_fixed_range).
+
     With several inputs (the shards or blocks of one circuit) the circuit must hold every one of them: they go
     to ezkl as the batches of one input file, and ezkl calibrates on their union (no single shard's range
     covered all the others' on 8 digits shards). One call instead of one per input: ezkl lays the circuit out
     once, so 40 held-out blocks of MNIST calibrate in 0.38x the time, to the same run arguments
     (results/proving/calibration.md; tests/circuit/test_build.py compares with calibrating each input alone).
     """
+    if getattr(spec, "fixed_range", False):
+        return _fixed_range(spec, workdir, max_logrows)
     onnx_path, input_path, settings_path = workdir / "model.onnx", workdir / "calibration.json", workdir / "settings.json"
     _export(spec, onnx_path)
     atomic_write_json(input_path, batched_inputs(inputs if isinstance(inputs, list) else [inputs]))
     _ezkl.gen_settings(onnx_path, settings_path, ezkl_run_args(spec))
     _ezkl.calibrate(input_path, onnx_path, settings_path, scale=spec.input_scale, max_logrows=max_logrows)
     got = read_json(settings_path)["run_args"]
+    return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
+
+
+# Rows ezkl keeps free at the end of the domain for blinding: its calc_min_logrows adds them to the rows and to the
+# lookup table's length (5 assumed blinding factors and 3 rows of pad in ezkl 23; tests/circuit/test_build.py checks
+# that fitting_logrows gives calibration's logrows for calibration's range).
+_RESERVED_ROWS = 8
+
+
+def _bits(n: float) -> int:
+    """The smallest k with 2**k >= n."""
+    return max(int(n - 1).bit_length(), 1)
+
+
+def fitting_logrows(settings: dict[str, Any], lookup_range: Sequence[int]) -> int:
+    """The fewest logrows that hold ezkl's settings' rows, constants and instances and a lookup table over lookup_range
+    in one column each (ezkl's calibrate rule, applied to a range not taken from data)."""
+    lo, hi = lookup_range
+    instances = max((math.prod(shape) for shape in settings.get("model_instance_shapes") or [[1]]), default=1)
+    return max(_bits(hi - lo + _RESERVED_ROWS + 1), _bits(settings["num_rows"] + _RESERVED_ROWS),
+               _bits(settings.get("total_const_size") or 1), _bits(instances + _RESERVED_ROWS))
+
+
+def _fixed_range(spec: CircuitSpec, workdir: Path, max_logrows: int) -> CircuitSpec:
+    """The spec with the graph's lookup range and the fewest logrows that hold it and the circuit (no data: nothing in
+    its run arguments depends on the owner's samples); a CircuitError when that is more than max_logrows."""
+    onnx_path, settings_path = workdir / "model.onnx", workdir / "settings.json"
+    _export(spec, onnx_path)
+    bound = spec.lookup_bound()
+    args = {**ezkl_run_args(spec), "lookup_range": bound}
+    logrows = fitting_logrows({"num_rows": 0}, bound)
+    for _ in range(4):  # rows can grow with logrows only through the table's columns, which the range keeps at one
+        _ezkl.gen_settings(onnx_path, settings_path, {**args, "logrows": logrows})
+        settings = read_json(settings_path)
+        need = fitting_logrows(settings, bound)
+        if need <= logrows:
+            break
+        logrows = need
+    if logrows > max_logrows:
+        raise CircuitError(f"the circuit needs 2**{logrows} rows, more than the 2**{max_logrows} allowed")
+    got = settings["run_args"]
     return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
 
 

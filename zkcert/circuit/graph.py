@@ -29,7 +29,7 @@ from ..commitments import salt_len
 from ..direction import RADEMACHER_ABS, sign_length, unit_counts
 from ..errors import CertificateError, CircuitError
 from ..metric import DS
-from ..spec import FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, CNN_GRAPH, SCALED_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
+from ..spec import EXP_FLOOR, FOLDED_GRAPH, GATHER_GRAPH, LEAN_GRAPH, CNN_GRAPH, SCALED_GRAPH, SHARED_GRAPH, SIGNED_GRAPH, AggregationSpec, AnySpec, CircuitSpec
 
 __all__ = ["SharpnessGraph", "AggregationGraph", "export_onnx", "output_names", "shard_output_len", "sum_count", "sum_names", "input_lengths"]
 
@@ -257,10 +257,7 @@ def _other_layer(cfg: dict[str, Any], h: torch.Tensor, tree_pool: bool = False) 
     return F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
 
 
-# exp(x) rounds to 0 in fixed point for x < ln(2**-(s+1)), about -9.7 at scale 2**13: clamping z - max(z) at -16
-# changes no value at the scales zkcert uses, and keeps exp's lookup table from spanning the whole
-# logit range (measured: it set logrows 19 instead of 18 for the study's default statement at N = 8).
-_EXP_FLOOR = 16.0
+_EXP_FLOOR = EXP_FLOOR  # zkcert.spec says why; the lookup range a spec may fix (graph_lookup_range) depends on it
 
 
 class SharpnessGraph(nn.Module):

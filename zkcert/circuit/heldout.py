@@ -43,8 +43,8 @@ from .._internal.ezkl import ProofView
 from .._internal.io import canonical_json
 from ..commitments import KZG, POSEIDON, check_scheme, felt_hex, salt_len
 from ..errors import CertificateError, CircuitError, InputError
-from ..spec import RUN_ARGS, CircuitSpec
-from .graph import _EXP_FLOOR, LAYOUT, LAYOUTS, SharpnessGraph, _correct_mask, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take, check_layout, claim_params
+from ..spec import RUN_ARGS, CircuitSpec, graph_lookup_range
+from .graph import LAYOUT, LAYOUTS, SharpnessGraph, _correct_mask, _affine, _correct_count, _other_layer, _param_shapes, _tail, _take, check_layout, claim_params
 
 __all__ = ["HELDOUT_SCHEMA", "LAYOUT", "PADDED_LAYOUT", "HeldoutSpec", "HeldoutGraph", "HeldoutInstances", "heldout_instances", "OUTPUTS"]
 
@@ -95,10 +95,8 @@ class HeldoutSpec:
         return self.layout >= PADDED_LAYOUT
 
     def lookup_range(self) -> list[int]:
-        """The inputs exp and ln can see, in fixed point, whatever the model: exp's in [-16, 0] (graph.py's floor after
-        the row maximum), ln's in [1, C] (a sum of C exps at most 1, one of them exp(0)), one step of slack each side."""
-        step = 2**self.input_scale
-        return [-int(_EXP_FLOOR) * step - 1, self.num_classes * step + 1]
+        """The inputs exp and ln can see, in fixed point, whatever the model (zkcert.spec.graph_lookup_range)."""
+        return graph_lookup_range(self.input_scale, self.num_classes)
 
     @property
     def features(self) -> int:

@@ -1,7 +1,8 @@
 """The one proving pipeline: a single proof is one shard, a spot check is a choice of which shards to prove.
 
 Steps (each timed in the result's `steps`): commit (owner.plan), the float check against T,
-calibrate (on every shard to be proved: one circuit must hold them all), setup (compile and keys,
+calibrate (a spec with a fixed range, every new one, from the circuit's size alone; an older spec on every
+shard to be proved: one circuit must hold them all), setup (compile and keys,
 cached; a sharded certificate first checks that its aggregation circuit calibrates on the float
 shard sums), prove (the chosen shards, resumable through the work folder), verify (every fresh proof),
 then per form: the flag of each proof (single proof, spot check) or the aggregation proof (shards).
@@ -206,8 +207,8 @@ def commit_kzg(
 
 def _kzg_circuit(plan_with: Callable[..., Plan], salts: Salts | ShardSalts | None, spec: CircuitSpec | None,
                  build: Callable[..., Any]) -> tuple[CircuitSpec, circuit.CircuitFiles, Srs, Path, ShardSalts, Any]:
-    """kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (on every shard, since the
-    challenge is not known yet) along a stand-in direction, then set up. (spec, files, SRS, vk, salts, committer)."""
+    """kzg/v1 commitments need the circuit's key, so the circuit comes first: calibrated (a calibrated spec on every
+    shard, since the challenge is not known yet) along a stand-in direction, then set up. (spec, files, SRS, vk, salts, committer)."""
     draft = plan_with(salts=salts, spec=spec, committer=provisional_committer)
     spec, files, srs, vk = build(draft, range(draft.committed.n_shards))
     return spec, files, srs, vk, draft.committed.salts, column_committer(KZG, spec.input_scale, (vk, files.settings, srs.path))
@@ -257,7 +258,9 @@ def _circuit(p: Plan, indices: Iterable[int], *, before_setup: Callable[[Plan, C
     if not spec.calibrated:
         with steps.step("calibrate"):
             say("calibrating the circuit")
-            inputs = [p.shard_input(i) for i in indices]
+            # A fixed-range spec's run arguments do not depend on data (zkcert.spec.CircuitSpec.fixed_range): one
+            # shard's input stands for all, for fewer_columns' check alone.
+            inputs = [p.shard_input(i) for i in (list(indices)[:1] if spec.fixed_range else indices)]
             spec = circuit.calibrate_spec(spec, inputs, tmpdir, max_logrows=max_logrows)
             if inner_cols is None and "num_inner_cols" not in p.spec.run_args:
                 spec = circuit.fewer_columns(spec, inputs, tmpdir)

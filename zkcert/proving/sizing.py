@@ -3,8 +3,9 @@
 A proof's peak memory is set by the circuit's cells: 2**logrows rows (it doubles with each logrow) times
 the columns ezkl lays out per row. For each candidate column count the budget is turned into a largest
 logrows with the peaks measured on this project's 2-core machine (README, Benchmarks), then the largest
-shard size whose calibrated circuit fits it is found by calibrating candidate sizes (seconds each, a
-binary search over the divisors of N); the column count that fits the most samples wins.
+shard size whose calibrated circuit fits it is found by calibrating candidate sizes (a binary search over the
+divisors of N; a fixed-range spec, every new one, needs only ezkl's settings: well under a second for an MLP
+shard); the column count that fits the most samples wins.
 """
 
 from __future__ import annotations

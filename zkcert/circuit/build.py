@@ -164,15 +164,15 @@ def _fixed_range(spec: CircuitSpec, workdir: Path, max_logrows: int) -> CircuitS
     bound = spec.lookup_bound()
     args = {**ezkl_run_args(spec), "lookup_range": bound}
     logrows = fitting_logrows({"num_rows": 0}, bound)
-    for _ in range(4):  # rows can grow with logrows only through the table's columns, which the range keeps at one
+    while True:  # the rows ezkl lays out at a logrows may need more: lay out again there (logrows only grows)
+        if logrows > max_logrows:
+            raise CircuitError(f"the circuit needs 2**{logrows} rows, more than the 2**{max_logrows} allowed")
         _ezkl.gen_settings(onnx_path, settings_path, {**args, "logrows": logrows})
         settings = read_json(settings_path)
         need = fitting_logrows(settings, bound)
         if need <= logrows:
             break
         logrows = need
-    if logrows > max_logrows:
-        raise CircuitError(f"the circuit needs 2**{logrows} rows, more than the 2**{max_logrows} allowed")
     got = settings["run_args"]
     return spec.with_run_args({k: got[k] for k in sorted(RUN_ARGS)})
 

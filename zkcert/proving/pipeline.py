@@ -257,7 +257,8 @@ def _circuit(p: Plan, indices: Iterable[int], *, before_setup: Callable[[Plan, C
         spec = spec.with_run_args({**spec.run_args, "num_inner_cols": inner_cols})
     if not spec.calibrated:
         with steps.step("calibrate"):
-            say("calibrating the circuit")
+            say("sizing the circuit (its lookup range is the graph's bound: no data needed)" if spec.fixed_range
+                else "calibrating the circuit")
             # A fixed-range spec's run arguments do not depend on data (zkcert.spec.CircuitSpec.fixed_range): one
             # shard's input stands for all, for fewer_columns' check alone.
             inputs = [p.shard_input(i) for i in (list(indices)[:1] if spec.fixed_range else indices)]

@@ -366,6 +366,7 @@ def prove_one(model_kind: str, n: int, shard_size: int | str, sample: int | None
         "verifier_s": round(verifier, 2), "wall_s": round(wall, 1),
         "peak_rss_mb": round(max([s["peak_rss_mb"] for s in result.steps] + [s["peak_rss_mb"] for s in shards]
                                  + [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024])),
+        "steps": "; ".join(f"{s['step']} {s['seconds']:.0f} s" for s in result.steps),
     }
 
 
@@ -375,7 +376,7 @@ def _rounded(value: float | None, digits: int) -> float | str:
 
 
 RATIO_COLUMNS = ["model", "input_scale", "samples", "shard_size", "shards", "proved_shards", "graph", "logrows", "test_accuracy", "relative_gap", "prove_s",
-                 "prove_per_sample_s", "verifier_s", "wall_s", "peak_rss_mb"]
+                 "prove_per_sample_s", "verifier_s", "wall_s", "peak_rss_mb", "steps"]
 
 
 def main() -> None:
@@ -410,10 +411,10 @@ def main() -> None:
 def gap_report(n: int, scale: int) -> None:
     """cnn-gap-scale-<s>.md: circuit against float rds/v1 on the first n training samples, one-sample shards, by witness.
 
-    The circuit's sums come from ezkl's witness of each one-sample shard (what a proof of it would certify), with
-    the lookup range pinned to the graph's bound (exp's inputs in [-16, 0], ln's in [1, C]) at logrows 17, as the
-    held-out claim pins it, instead of zkcert's calibration; the first shard's witness is also checked with
-    ezkl.mock. No keys and no proofs: seconds per sample instead of minutes.
+    The circuit's sums come from ezkl's witness of each one-sample shard (what a proof of it would certify), in the
+    circuit prove builds: its lookup range is the graph's bound (exp's inputs in [-16, 0], ln's in [1, C];
+    CircuitSpec.fixed_range) and its logrows the circuit's size, both fixed without data. The first shard's witness
+    is also checked with ezkl.mock. No keys and no proofs: seconds per sample instead of minutes.
     """
     import ezkl
 
@@ -427,16 +428,19 @@ def gap_report(n: int, scale: int) -> None:
     model, data = trained_cnn(), load_bundled("mnist5k", "train").head(n)
     st = statement_of({**STATEMENT, "input_scale": scale})
     p = plan(model, data, threshold=THRESHOLD["cnn"], shard_size=1, committer=provisional_committer, **st.statement_kwargs())
-    bound = [-16 * 2**scale - 1, p.spec.num_classes * 2**scale + 1]
-    files = circuit.compile_spec(p.spec.with_run_args({**p.spec.run_args, "lookup_range": bound, "logrows": 17, "num_inner_cols": COLS}))
     floats, found, failed, mocked = shard_sums(model, data, p), [], 0, None
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        spec = circuit.calibrate_spec(p.spec.with_run_args({"num_inner_cols": COLS}), p.shard_input(0), Path(tmp))
+        bound, logrows = spec.run_args["lookup_range"], spec.logrows
+        if not (spec.fixed_range and bound == spec.lookup_bound()):
+            raise SystemExit("prove's spec no longer fixes its lookup range to the graph's bound: this report measures that circuit")
+        files = circuit.compile_spec(spec)
         for i in range(n):
             atomic_write_json(Path(tmp) / "in.json", p.shard_input(i))
             try:
                 _ezkl.gen_witness(Path(tmp) / "in.json", files.compiled, Path(tmp) / "w.json")
-            except CircuitError:  # a value outside the pinned range: counted in the table, not hidden
+            except CircuitError:  # a value outside the circuit's ranges: counted in the table, not hidden
                 failed += 1
                 continue
             if mocked is None:
@@ -450,14 +454,23 @@ def gap_report(n: int, scale: int) -> None:
         rows.append({"value": label, "numerator": round(num, 5), "loss_sum": round(loss, 5),
                      "rds": round(value_from_sums(p.spec.metric, num, loss, **kw), 3)})
     gap = abs(rows[0]["rds"] - rows[1]["rds"]) / abs(rows[1]["rds"])
+    # A spot check proves one-sample shards, each against its own bound numerator <= c * loss (c = T K eps**2):
+    # how many would fail it, from the circuit's sums and from the float ones, and how many losses round to 0.
+    c = p.spec.bound
+    fails = {label: sum(num > c * loss for num, loss in sums) for label, sums in
+             (("circuit", [(num, loss) for _, num, loss in found]), ("float", [tuple(floats[i][:2]) for i, _, _ in found]))}
+    zero_loss = sum(loss <= 0 for _, _, loss in found)
     write_table(OUT, f"cnn-gap-scale-{scale}", ["value", "numerator", "loss_sum", "rds"], rows, [
         f"# {ARCH}: circuit against float rds/v1 on {n} MNIST training samples at scale 2**{scale}", "",
         MACHINE + f"statement: {{**{STATEMENT}, input_scale: {scale}}}; one-sample shards; the circuit's sums from ezkl's "
-        f"witness of each shard, lookup range pinned to the graph's bound {bound} at logrows 17 ({COLS} columns; "
-        "zkcert's calibration is not used; no keys, no proofs).",
+        f"witness of each shard in the circuit prove builds: lookup range the graph's bound {bound}, logrows {logrows} "
+        f"({COLS} columns), both fixed without data; no keys, no proofs.",
     ], ["", f"Relative gap: **{gap:.2%}** over the {len(found)} samples whose witness built ({failed} failed: a value "
-        f"outside the pinned range). The first witness passed ezkl.mock: {mocked}. "
-        f"{time.perf_counter() - start:.0f} s of witnesses."])
+        f"outside the circuit's ranges). The first witness passed ezkl.mock: {mocked}. "
+        f"{time.perf_counter() - start:.0f} s of witnesses.", "",
+        f"One-sample shards against their own bound (numerator <= {c:g} x loss, T = {p.spec.threshold:g}), as a spot "
+        f"check proves them: **{fails['circuit']}** of {len(found)} fail it in the circuit, {fails['float']} in float; "
+        f"{zero_loss} circuit losses are 0 (below one fixed-point step)."])
 
 
 # The MLP's side of the ratio: 100 samples in shards of 50, the shard size zkcert picks for it on 1,000 samples
@@ -473,7 +486,8 @@ def ratio_report(n: int, scale: int | None = None) -> None:
     per = {r["model"]: r["prove_per_sample_s"] for r in found}
     write_table(OUT, f"cnn-ratio-{n}" + (f"-scale-{scale}" if scale else ""), RATIO_COLUMNS, found, [
         "# CNN against MLP: per-sample proving seconds, the same run", "",
-        MACHINE + f"statement: {STATEMENT}; each model in its own subprocess, one shard at a time (1 worker), "
+        MACHINE + f"statement: {STATEMENT}" + (f", the CNN's at input_scale {scale}" if scale else "") +
+        "; each model in its own subprocess, one shard at a time (1 worker), "
         f"{COLS} columns. The CNN proves one sample per shard (two do not fit 12 GiB), the MLP {MLP_RATIO[1]}. "
         "prove_s is the prove step (shards, then the aggregation proof); peak_rss_mb the largest process. "
         f"Per-sample seconds ratio CNN / MLP: **{per[ARCH] / per[MLP_ARCH]:.0f}x**.",
@@ -487,7 +501,7 @@ def certify(n: int, sample: int | None, scale: int | None = None) -> None:
 
     what = f"a spot check of {sample} challenged shards" if sample else "every shard"
     head = [f"# {ARCH} on {n} MNIST training samples: one prove call, shard size from zkcert's sizing, 12 GiB per "
-            f"proof, {what}", "", MACHINE + f"statement: {STATEMENT}."]
+            f"proof, {what}", "", MACHINE + f"statement: {STATEMENT}" + (f" at input_scale {scale}" if scale else "") + "."]
     t = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--one", json.dumps(["cnn", n, "auto", sample, scale])], capture_output=True,
                           text=True, check=False)

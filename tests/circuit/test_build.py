@@ -11,7 +11,7 @@ import torch
 
 from certs import TINY_KW
 from zkcert import circuit, owner
-from zkcert.commitments import Salts
+from zkcert.commitments import KZG, POSEIDON, Salts
 from zkcert.direction import ROW_SIGN
 from zkcert.metric import RDS, mean_loss
 from zkcert.models import mlp
@@ -105,13 +105,30 @@ def test_fitting_logrows_is_calibrations_rule(memorizing_mlp, tmp_path, samples,
     assert (by_range > by_rows) if decides == "range" else (by_rows > by_range)
 
 
-def test_a_fixed_range_circuit_over_the_limit_is_refused(proof_mlp, digits_train, tmp_path):
-    """As a calibration that does not fit: a CircuitError naming the rows, not a circuit squeezed into more columns."""
-    from zkcert.errors import CircuitError
+@pytest.mark.parametrize("scheme,samples,cap,capped_at,uncapped", [(POSEIDON, 2, 14, 15, 15), (KZG, 16, 15, 15, 16)])
+def test_a_fixed_range_is_capped_as_calibration_caps(memorizing_mlp, tmp_path, scheme, samples, cap, capped_at, uncapped):
+    """Below what it needs, both paths stop where ezkl's calibrate stops: at the cap, with the rows spread over more
+    columns (kzg/v1, 16 samples: 2**16 uncapped, 2**15 capped), but not below the Poseidon hashes' rows (poseidon/v1,
+    which ezkl cannot spread: 2 samples, 2**15 for a cap of 14). The capped circuit holds the shard (ezkl's mock)."""
+    import ezkl
 
-    p = owner.plan(proof_mlp, digits_train.head(2), threshold=1000.0, nonce="limit", **TINY_KW)
-    with pytest.raises(CircuitError, match=r"needs 2\*\*15 rows, more than the 2\*\*14 allowed"):
-        circuit.calibrate_spec(p.spec, p.shard_input(0), tmp_path, max_logrows=14)
+    from zkcert._internal import ezkl as _ezkl
+    from zkcert._internal.io import atomic_write_json
+    from zkcert.owner import provisional_committer
+
+    model, data = memorizing_mlp
+    p = owner.plan(model, data.head(samples), threshold=1000.0, nonce="cap", committer=provisional_committer if scheme == KZG else None,
+                   **{**TINY_KW, "commitment": scheme})
+    (tmp_path / "calibrated").mkdir()
+    capped = circuit.calibrate_spec(p.spec, p.shard_input(0), tmp_path, max_logrows=cap)
+    calibrated = circuit.calibrate_spec(dataclasses.replace(p.spec, fixed_range=False), p.shard_input(0), tmp_path / "calibrated",
+                                        max_logrows=cap)
+    assert (capped.logrows, calibrated.logrows) == (capped_at, capped_at)
+    assert circuit.calibrate_spec(p.spec, p.shard_input(0), tmp_path).logrows == uncapped
+    files = circuit.compile_spec(capped, cache=tmp_path / "cache")
+    atomic_write_json(tmp_path / "in.json", p.shard_input(0))
+    _ezkl.gen_witness(tmp_path / "in.json", files.compiled, tmp_path / "w.json")
+    assert ezkl.mock(str(tmp_path / "w.json"), str(files.compiled))
 
 
 def test_a_circuit_that_fails_half_way_is_not_cached(proof_mlp, digits_train, tmp_path, monkeypatch):

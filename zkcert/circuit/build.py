@@ -147,29 +147,36 @@ def _bits(n: float) -> int:
     return max(int(n - 1).bit_length(), 1)
 
 
-def fitting_logrows(settings: dict[str, Any], lookup_range: Sequence[int]) -> int:
-    """The fewest logrows that hold ezkl's settings' rows, constants and instances and a lookup table over lookup_range
-    in one column each (ezkl's calibrate rule, applied to a range not taken from data)."""
+def fitting_logrows(settings: dict[str, Any], lookup_range: Sequence[int], max_logrows: int | None = None) -> int:
+    """ezkl's calibrate rule for logrows, applied to a lookup range not taken from data: the fewest that hold the
+    settings' rows, constants and instances and a table over lookup_range in one column each; capped at max_logrows
+    (ezkl then spreads rows and table over more columns), but never below the rows of the Poseidon hashes, which
+    ezkl cannot spread."""
     lo, hi = lookup_range
     instances = max((math.prod(shape) for shape in settings.get("model_instance_shapes") or [[1]]), default=1)
-    return max(_bits(hi - lo + _RESERVED_ROWS + 1), _bits(settings["num_rows"] + _RESERVED_ROWS),
+    need = max(_bits(hi - lo + _RESERVED_ROWS + 1), _bits(settings["num_rows"] + _RESERVED_ROWS),
                _bits(settings.get("total_const_size") or 1), _bits(instances + _RESERVED_ROWS))
+    if max_logrows is None:
+        return need
+    poseidon = (settings.get("module_sizes") or {}).get("poseidon") or [0]
+    return max(min(need, max_logrows), _bits(poseidon[0] + _RESERVED_ROWS))
 
 
 def _fixed_range(spec: CircuitSpec, workdir: Path, max_logrows: int) -> CircuitSpec:
-    """The spec with the graph's lookup range and the fewest logrows that hold it and the circuit (no data: nothing in
-    its run arguments depends on the owner's samples); a CircuitError when that is more than max_logrows."""
+    """The spec with the graph's lookup range and the fewest logrows that hold it and the circuit, capped at max_logrows
+    as ezkl's calibrate caps (fitting_logrows). No data: nothing in its run arguments depends on the owner's samples.
+
+    fewer_columns relies on the cap (one column per row at the same logrows, its rows spread over more columns: faster
+    on the Poseidon circuits, results/proving/proving.md); zkcert.proving.sizing asks with a cap it never reaches."""
     onnx_path, settings_path = workdir / "model.onnx", workdir / "settings.json"
     _export(spec, onnx_path)
     bound = spec.lookup_bound()
     args = {**ezkl_run_args(spec), "lookup_range": bound}
-    logrows = fitting_logrows({"num_rows": 0}, bound)
+    logrows = min(fitting_logrows({"num_rows": 0}, bound), max_logrows)
     while True:  # the rows ezkl lays out at a logrows may need more: lay out again there (logrows only grows)
-        if logrows > max_logrows:
-            raise CircuitError(f"the circuit needs 2**{logrows} rows, more than the 2**{max_logrows} allowed")
         _ezkl.gen_settings(onnx_path, settings_path, {**args, "logrows": logrows})
         settings = read_json(settings_path)
-        need = fitting_logrows(settings, bound)
+        need = fitting_logrows(settings, bound, max_logrows)
         if need <= logrows:
             break
         logrows = need

@@ -73,7 +73,8 @@ def calibrate_demo_spec(path: str | Path | None = None, *, draws: int = 4) -> Ci
     """Maintainers: recalibrate circuits/demo.json for the default statement (writes path if given).
 
     Each demo run draws fresh salts, so a fresh direction: the pinned lookup ranges are the union over
-    several draws, so that every run fits the pinned circuit.
+    several draws, so that every run fits the pinned circuit. (The spec make_spec now gives fixes its range from
+    the graph, so a rebuilt demo.json would not depend on the draws; the shipped one predates that.)
     """
     import tempfile
 

@@ -469,7 +469,7 @@ def gap_report(n: int, scale: int) -> None:
         f"outside the circuit's ranges). The first witness passed ezkl.mock: {mocked}. "
         f"{time.perf_counter() - start:.0f} s of witnesses.", "",
         f"One-sample shards against their own bound (numerator <= {c:g} x loss, T = {p.spec.threshold:g}), as a spot "
-        f"check proves them: **{fails['circuit']}** of {len(found)} fail it in the circuit, {fails['float']} in float; "
+        f"check proves them: **{fails['circuit']}** of {len(found)} fail it by the witness's sums, {fails['float']} in float; "
         f"{zero_loss} circuit losses are 0 (below one fixed-point step)."])
 
 

@@ -448,8 +448,9 @@ def gap_report(n: int, scale: int) -> None:
             out = json.loads((Path(tmp) / "w.json").read_text())["pretty_elements"]["rescaled_outputs"][0]
             found.append((i, float(out[0]), float(out[1])))
     kw = {"n_samples": len(found), "n_directions": p.spec.n_directions, "epsilon": p.spec.epsilon}
+    pairs = {"circuit": [(num, loss) for _, num, loss in found], "float": [tuple(floats[i][:2]) for i, _, _ in found]}
     rows = []
-    for label, sums in (("circuit", [(num, loss) for _, num, loss in found]), ("float", [tuple(floats[i][:2]) for i, _, _ in found])):
+    for label, sums in pairs.items():
         num, loss = sum(x for x, _ in sums), sum(y for _, y in sums)
         rows.append({"value": label, "numerator": round(num, 5), "loss_sum": round(loss, 5),
                      "rds": round(value_from_sums(p.spec.metric, num, loss, **kw), 3)})
@@ -457,8 +458,7 @@ def gap_report(n: int, scale: int) -> None:
     # A spot check proves one-sample shards, each against its own bound numerator <= c * loss (c = T K eps**2):
     # how many would fail it, from the circuit's sums and from the float ones, and how many losses round to 0.
     c = p.spec.bound
-    fails = {label: sum(num > c * loss for num, loss in sums) for label, sums in
-             (("circuit", [(num, loss) for _, num, loss in found]), ("float", [tuple(floats[i][:2]) for i, _, _ in found]))}
+    fails = {label: sum(num > c * loss for num, loss in sums) for label, sums in pairs.items()}
     zero_loss = sum(loss <= 0 for _, _, loss in found)
     write_table(OUT, f"cnn-gap-scale-{scale}", ["value", "numerator", "loss_sum", "rds"], rows, [
         f"# {ARCH}: circuit against float rds/v1 on {n} MNIST training samples at scale 2**{scale}", "",

@@ -257,9 +257,6 @@ def _other_layer(cfg: dict[str, Any], h: torch.Tensor, tree_pool: bool = False) 
     return F.avg_pool2d(h, cfg["kernel_size"], cfg["stride"])
 
 
-_EXP_FLOOR = EXP_FLOOR  # zkcert.spec says why; the lookup range a spec may fix (graph_lookup_range) depends on it
-
-
 class SharpnessGraph(nn.Module):
     """The owner-side computation for one spec, as a torch module with static shapes."""
 
@@ -435,13 +432,13 @@ class SharpnessGraph(nn.Module):
     def _log_sum_exp(z: torch.Tensor, relu_floor: bool = False, tree_max: bool = False) -> torch.Tensor:
         """Per sample, log sum_c exp(z_c), shifted by the row maximum so exp stays in its lookup range, shape (N,).
 
-        relu_floor (graph 3) writes the same floor max(x, -_EXP_FLOOR) as relu(x + _EXP_FLOOR) - _EXP_FLOOR,
+        relu_floor (graph 3) writes the same floor max(x, -EXP_FLOOR) as relu(x + EXP_FLOOR) - EXP_FLOOR,
         exact in fixed point: ezkl lays out a clamp in about 35 cells per element and a relu in 22 (measured).
         tree_max (graph 5) takes the maximum with _row_max.
         """
         m = _row_max(z) if tree_max else torch.max(z, dim=1, keepdim=True).values
         top, shifted = m.reshape(-1), z - m  # in this order: graphs 1 and 2 export node for node as they always did
-        floored = torch.relu(shifted + _EXP_FLOOR) - _EXP_FLOOR if relu_floor else torch.clamp(shifted, min=-_EXP_FLOOR)
+        floored = torch.relu(shifted + EXP_FLOOR) - EXP_FLOOR if relu_floor else torch.clamp(shifted, min=-EXP_FLOOR)
         return top + torch.log(torch.sum(torch.exp(floored), dim=1))
 
     @classmethod

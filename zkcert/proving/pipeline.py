@@ -259,8 +259,8 @@ def _circuit(p: Plan, indices: Iterable[int], *, before_setup: Callable[[Plan, C
         with steps.step("calibrate"):
             say("sizing the circuit (its lookup range is the graph's bound: no data needed)" if spec.fixed_range
                 else "calibrating the circuit")
-            # A fixed-range spec's run arguments do not depend on data (zkcert.spec.CircuitSpec.fixed_range): one
-            # shard's input stands for all, for fewer_columns' check alone.
+            # A fixed-range spec's run arguments do not depend on data (zkcert.spec.CircuitSpec.fixed_range), and
+            # calibrate_spec and fewer_columns do not read its inputs: one shard's stands in, not all of them built.
             inputs = [p.shard_input(i) for i in (list(indices)[:1] if spec.fixed_range else indices)]
             spec = circuit.calibrate_spec(spec, inputs, tmpdir, max_logrows=max_logrows)
             if inner_cols is None and "num_inner_cols" not in p.spec.run_args:
